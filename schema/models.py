@@ -1,0 +1,286 @@
+"""The one definition of every record in the fact files.
+
+Everything else is derived from these models: the JSON Schema that editors use, the SQLite
+columns, and the field documentation in metadata.yml.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from schema.dates import DateRange, parse_edtf
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+MAX_ID_LENGTH = 100
+MAX_TEXT_LENGTH = 5_000
+
+# Characters that change how text looks or reads without being visible: zero-width
+# characters, bidirectional controls, other format characters (Unicode category Cf), and
+# control characters other than newline and tab.
+_INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]")
+
+
+def _visible(text: str) -> str:
+    """Refuse invisible and control characters, which can hide a difference from a reviewer."""
+    for index, char in enumerate(text):
+        category = unicodedata.category(char)
+        if _INVISIBLE.match(char) or category == "Cf" or (category == "Cc" and char not in "\n\t"):
+            raise PydanticCustomError(
+                "invisible-character",
+                "invisible or control character U+{code} at position {index}",
+                {"code": f"{ord(char):04X}", "index": index},
+            )
+    return text
+
+
+def _edtf(value: str) -> str:
+    parse_edtf(value)  # raises PydanticCustomError("date-invalid") when it does not parse
+    return value
+
+
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_LENGTH), AfterValidator(_visible)]
+Slug = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=SLUG_PATTERN),
+    AfterValidator(_visible),
+]
+Edtf = Annotated[
+    str,
+    Field(
+        max_length=60,
+        description="A date in the Library of Congress EDTF format: 2024-10-24, 2024-10, 2024, "
+        "an interval 2024-10-01/2024-10-24, optionally qualified with ? (uncertain) or ~ "
+        "(approximate).",
+        examples=["2024-10-24", "2024-10", "2024-10-21/2024-10-24", "2024-06~"],
+    ),
+    AfterValidator(_edtf),
+]
+
+
+class Record(BaseModel):
+    """Base of every record: unknown fields are errors, and so are ids outside the slug alphabet."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, allow_inf_nan=False)
+
+
+class SkippedSentence(Record):
+    """A sentence of a source that carries no checkable claim, and why."""
+
+    text: Text = Field(description="The sentence, verbatim as it stands in the source.")
+    reason: Text = Field(description="Why no claim quotes it (photo credit, page trailer, ...).")
+
+
+class Source(Record):
+    """A source document kept verbatim in seeds/."""
+
+    id: Slug = Field(description="Stable, readable identifier of the source, e.g. 'ap-2024-10-24'.")
+    seed: Text = Field(
+        description="Path of the verbatim text, relative to the repository root, inside seeds/.",
+        examples=["seeds/004_a26611f9c53c19ae.txt"],
+    )
+    sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the seed file's bytes, in lower-case hex; proves the text is unchanged.",
+    )
+    title: Text | None = Field(
+        description="Headline or title as the text gives it; null where the text has none."
+    )
+    publisher: Text | None = Field(
+        description="Who published the document, as the text names it; null where it does not."
+    )
+    published: Edtf = Field(
+        description="Publication date in EDTF: the day the text states, or the narrowest range "
+        "that the text (and the rest of the dataset) supports."
+    )
+    published_basis: Text = Field(
+        description="How the publication date was established: quoted from the text, or the "
+        "reasoning that gives the range."
+    )
+    language: str = Field(
+        pattern=r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$",
+        description="Language of the text as a BCP 47 tag, e.g. 'en'.",
+    )
+    url: str | None = Field(
+        default=None,
+        pattern=r"^https?://\S+$",
+        description="Where the document was published; null where it is not known.",
+    )
+    reports_from: list[Slug] = Field(
+        default_factory=list,
+        description="Entity ids of the outlets and agencies the document says it reports from "
+        "(AFP, AP, BTA, Yonhap, ...).",
+    )
+    skipped: list[SkippedSentence] = Field(
+        default_factory=list,
+        description="Sentences that carry no claim, each with a reason, so that coverage counts "
+        "them as explained rather than still to curate.",
+    )
+    notes: Text | None = Field(default=None, description="Free notes for curators and readers.")
+
+
+EntityKind = Literal["person", "organisation", "government", "media", "country", "place", "group"]
+
+
+class Entity(Record):
+    """A person, organisation, country or place that claims name or that makes claims."""
+
+    id: Slug = Field(description="Stable identifier, e.g. 'antony-blinken'.")
+    name: Text = Field(description="The usual English name.")
+    kind: EntityKind = Field(description="What sort of thing the entity is.")
+    aliases: list[Text] = Field(
+        default_factory=list,
+        description="Other spellings the sources use ('Yoon Suk-yeol', 'Yoon Suk Yeol').",
+    )
+    description: Text = Field(description="One short sentence saying who or what this is.")
+    party_to_conflict: bool = Field(
+        default=False,
+        description="True for Russia, North Korea, Ukraine and their governments, forces, "
+        "officials and state media: an interested party in the war.",
+    )
+    wikidata: str | None = Field(
+        default=None, pattern=r"^Q[1-9][0-9]*$", description="Wikidata item id, e.g. 'Q159'."
+    )
+    latitude: float | None = Field(
+        default=None, ge=-90, le=90, description="Latitude of a place, in decimal degrees (WGS 84)."
+    )
+    longitude: float | None = Field(
+        default=None,
+        ge=-180,
+        le=180,
+        description="Longitude of a place, in decimal degrees (WGS 84).",
+    )
+    notes: Text | None = Field(default=None, description="Free notes for curators and readers.")
+
+    @model_validator(mode="after")
+    def _coordinates_in_pairs(self) -> Entity:
+        if (self.latitude is None) != (self.longitude is None):
+            raise PydanticCustomError(
+                "coordinates-incomplete", "latitude and longitude go together: give both or neither"
+            )
+        return self
+
+
+TopicKind = Literal["quantity", "date", "text"]
+
+
+class Topic(Record):
+    """A question that several claims answer, so that agreement and disagreement show."""
+
+    id: Slug = Field(description="Stable identifier, e.g. 'north-korean-troops-in-russia'.")
+    question: Text = Field(description="The question, e.g. 'How many North Korean troops are in Russia?'")
+    kind: TopicKind = Field(
+        description="How answers are compared: 'quantity' by value, 'date' by the claim's date, "
+        "'text' by the claim's answer."
+    )
+    unit: Text | None = Field(
+        default=None, description="Unit every quantity answer uses, e.g. 'soldiers'."
+    )
+    description: Text | None = Field(default=None, description="What the question covers.")
+
+
+Assertion = Literal[
+    "stated", "confirmed", "reported", "estimated", "speculated", "denied", "expected", "scheduled"
+]
+
+
+class Claim(Record):
+    """One checkable assertion, with the verbatim quote that carries it and who asserts it."""
+
+    id: Slug = Field(description="Stable identifier of the claim.")
+    source: Slug = Field(description="Id of the source the quote comes from.")
+    statement: Text = Field(description="The claim in one plain sentence.")
+    quote: Text = Field(
+        description="Verbatim passage of the source that carries the claim: the shortest that "
+        "still says it on its own. Whitespace runs, typographic quotes, apostrophes and dashes "
+        "may differ; nothing else."
+    )
+    date: Edtf = Field(description="When the claimed thing happened or holds, in EDTF.")
+    date_basis: Text = Field(
+        description="How the date was established: the words of the source that state it, or how "
+        "a relative date ('on Wednesday') was resolved from the article's own date."
+    )
+    claimant: Slug | None = Field(
+        description="Entity id of who asserts the claim (a minister, an agency); null when the "
+        "article asserts it in its own voice."
+    )
+    via: list[Slug] = Field(
+        default_factory=list,
+        description="Entity ids of the outlets the claim was reported through, the original first "
+        "(e.g. [afp, bta]); the first is the claim's origin for counting independent sources.",
+    )
+    about: list[Slug] = Field(
+        default_factory=list, description="Entity ids of whom or what the claim is about."
+    )
+    topic: Slug | None = Field(
+        default=None, description="Id of the topic (question) that the claim answers."
+    )
+    value: float | None = Field(
+        default=None, description="The quantity the claim states, e.g. 3000; it must appear in the quote."
+    )
+    value_min: float | None = Field(
+        default=None, description="Lower bound where the text hedges ('several hundred': 200)."
+    )
+    value_max: float | None = Field(
+        default=None, description="Upper bound where the text hedges ('several hundred': 999)."
+    )
+    approximate: bool = Field(
+        default=False, description="True where the text hedges the value ('about', 'around')."
+    )
+    unit: Text | None = Field(default=None, description="Unit of the value, e.g. 'soldiers'.")
+    answer: Text | None = Field(
+        default=None,
+        description="Short answer to a 'text' topic's question; claims with different answers "
+        "disagree.",
+    )
+    assertion: Assertion = Field(
+        description="How firmly the claim is made: stated, confirmed, reported (relayed from "
+        "others), estimated, speculated, denied, expected or scheduled (in the future)."
+    )
+    notes: Text | None = Field(default=None, description="Free notes for curators and readers.")
+
+    @model_validator(mode="after")
+    def _consistent_quantity(self) -> Claim:
+        low = self.value_min if self.value_min is not None else self.value
+        high = self.value_max if self.value_max is not None else self.value
+        if low is not None and high is not None and low > high:
+            raise PydanticCustomError("value-bounds", "value_min, value and value_max must not decrease")
+        if self.value_min is not None and self.value is not None and self.value_min > self.value:
+            raise PydanticCustomError("value-bounds", "value_min is above value")
+        has_quantity = any(v is not None for v in (self.value, self.value_min, self.value_max))
+        if has_quantity and self.unit is None:
+            raise PydanticCustomError("unit-missing", "a claim with a value needs a unit")
+        return self
+
+
+class FactFile(Record):
+    """A YAML fact file: any of the four lists of records."""
+
+    sources: list[Source] = Field(default_factory=list, description="Source documents.")
+    entities: list[Entity] = Field(default_factory=list, description="People, organisations, places.")
+    topics: list[Topic] = Field(default_factory=list, description="Questions that claims answer.")
+    claims: list[Claim] = Field(default_factory=list, description="Claims with verbatim quotes.")
+
+
+RECORD_MODELS: dict[str, type[Record]] = {
+    "sources": Source,
+    "entities": Entity,
+    "topics": Topic,
+    "claims": Claim,
+}
+
+__all__ = [
+    "Claim",
+    "DateRange",
+    "Entity",
+    "FactFile",
+    "RECORD_MODELS",
+    "Record",
+    "SkippedSentence",
+    "Source",
+    "Topic",
+]
