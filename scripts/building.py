@@ -1,0 +1,329 @@
+"""Building facts.db from validated facts with sqlite-utils: atomically and deterministically.
+
+Table columns come from the pydantic models (one column per scalar field, a link table per list
+of references) plus the derived columns declared in DERIVED, each with its description.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from schema.dates import parse_edtf
+from schema.models import Claim, Entity, Record, Source, Topic
+from scripts.checks import Validation
+
+# Derived columns: name -> (SQLite type, description), per table.
+DERIVED: dict[str, dict[str, tuple[type, str]]] = {
+    "sources": {
+        "published_start": (str, "First day the publication date can be (ISO date)."),
+        "published_end": (str, "Last day the publication date can be (ISO date)."),
+        "text": (str, "The full verbatim text of the seed document."),
+    },
+    "entities": {
+        "aliases": (str, "JSON array of the other spellings the sources use."),
+    },
+    "topics": {},
+    "claims": {
+        "date_start": (str, "First day the claim's date can be (ISO date); null if open."),
+        "date_end": (str, "Last day the claim's date can be (ISO date); null if open."),
+        "date_precision": (str, "day, month, year or interval."),
+        "date_qualifier": (str, "uncertain, approximate or uncertain-approximate; null if neither."),
+        "about": (str, "JSON array of the ids of the entities the claim is about."),
+        "via": (str, "JSON array of the outlets the claim was reported through, original first."),
+        "origin": (str, "Independent origin of the claim: the first outlet it came through, "
+                        "or its source when the article reports it itself."),
+        "answer_key": (str, "The claim's answer to its topic, in a form that compares equal "
+                            "when two claims agree: a number, a date or a lower-cased answer."),
+        "value_low": (float, "Lowest value the claim allows (value_min, else value)."),
+        "value_high": (float, "Highest value the claim allows (value_max, else value)."),
+        "quote_start": (int, "Offset in the source text (characters) where the quote begins."),
+        "quote_end": (int, "Offset in the source text (characters) where the quote ends."),
+        "file": (str, "Fact file the claim is curated in."),
+        "line": (int, "Line of that file where the claim starts."),
+    },
+}
+
+LINK_TABLES: dict[str, tuple[str, str, str, str]] = {
+    # table: (owner table, owner column, entity column, description)
+    "claim_entities": ("claims", "claim_id", "entity_id", "Which entities each claim is about."),
+    "claim_via": ("claims", "claim_id", "entity_id", "Outlets each claim was reported through."),
+    "source_reports_from": ("sources", "source_id", "entity_id",
+                            "Outlets and agencies each source says it reports from."),
+}
+
+MODELS: dict[str, type[Record]] = {
+    "sources": Source, "entities": Entity, "topics": Topic, "claims": Claim,
+}
+FOREIGN_KEYS: dict[str, list[tuple[str, str, str]]] = {
+    "claims": [("source", "sources", "id"), ("claimant", "entities", "id"), ("topic", "topics", "id")],
+}
+SKIP_FIELDS = {"skipped"}  # list fields kept elsewhere (coverage)
+
+
+def _sqlite_type(annotation: Any) -> type:
+    """The SQLite column type for a pydantic field annotation."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and args:
+        return _sqlite_type(args[0])
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _sqlite_type(args[0])
+    if annotation is bool:
+        return int
+    if annotation in (int, float):
+        return annotation
+    return str
+
+
+def table_columns(table: str) -> dict[str, type]:
+    """Columns of a main table: the model's scalar fields, then the derived ones."""
+    columns: dict[str, type] = {}
+    for name, info in MODELS[table].model_fields.items():
+        origin = typing.get_origin(info.annotation)
+        if origin is list or name in SKIP_FIELDS or name in DERIVED[table]:
+            continue
+        columns[name] = _sqlite_type(info.annotation)
+    columns.update({name: kind for name, (kind, _) in DERIVED[table].items()})
+    return columns
+
+
+def column_descriptions(table: str) -> dict[str, str]:
+    """Description of every column of a main table, from the models and DERIVED."""
+    descriptions = {
+        name: info.description or ""
+        for name, info in MODELS[table].model_fields.items()
+        if name in table_columns(table)
+    }
+    descriptions.update({name: text for name, (_, text) in DERIVED[table].items()})
+    return descriptions
+
+
+def _iso(day) -> str | None:
+    return day.isoformat() if day else None
+
+
+def source_rows(validation: Validation) -> list[dict]:
+    rows = []
+    for located in validation.facts.sources:
+        source = located.record
+        dates = parse_edtf(source.published)
+        row = source.model_dump(include=set(table_columns("sources")))
+        row.update(
+            published_start=_iso(dates.start),
+            published_end=_iso(dates.end),
+            text=validation.texts.get(source.id),
+        )
+        rows.append(row)
+    return rows
+
+
+def entity_rows(validation: Validation) -> list[dict]:
+    rows = []
+    for located in validation.facts.entities:
+        entity = located.record
+        row = entity.model_dump(include=set(table_columns("entities")))
+        row["aliases"] = json.dumps(entity.aliases, ensure_ascii=False)
+        rows.append(row)
+    return rows
+
+
+def topic_rows(validation: Validation) -> list[dict]:
+    return [t.record.model_dump(include=set(table_columns("topics"))) for t in validation.facts.topics]
+
+
+def answer_key(claim: Claim, topic: Topic | None) -> str | None:
+    """What two claims on one topic must share to agree."""
+    if topic is None:
+        return None
+    if topic.kind == "quantity":
+        low = claim.value_min if claim.value_min is not None else claim.value
+        high = claim.value_max if claim.value_max is not None else claim.value
+        if low is None and high is None:
+            return None
+        return f"{low:g}" if low == high else f"{low:g}-{high:g}"
+    if topic.kind == "date":
+        return claim.date
+    return " ".join(claim.answer.split()).casefold() if claim.answer else None
+
+
+def claim_rows(validation: Validation) -> list[dict]:
+    topics = {t.record.id: t.record for t in validation.facts.topics}
+    rows = []
+    for located in validation.facts.claims:
+        claim = located.record
+        dates = parse_edtf(claim.date)
+        span = validation.spans.get(claim.id, (None, None))
+        row = claim.model_dump(include=set(table_columns("claims")))
+        row.update(
+            date_start=_iso(dates.start),
+            date_end=_iso(dates.end),
+            date_precision=dates.precision,
+            date_qualifier=dates.qualifier,
+            about=json.dumps(claim.about, ensure_ascii=False),
+            via=json.dumps(claim.via, ensure_ascii=False),
+            origin=claim.via[0] if claim.via else claim.source,
+            answer_key=answer_key(claim, topics.get(claim.topic) if claim.topic else None),
+            value_low=claim.value_min if claim.value_min is not None else claim.value,
+            value_high=claim.value_max if claim.value_max is not None else claim.value,
+            quote_start=span[0],
+            quote_end=span[1],
+            file=located.path,
+            line=located.line,
+        )
+        row["approximate"] = int(claim.approximate)
+        rows.append(row)
+    return rows
+
+
+def link_rows(validation: Validation) -> dict[str, list[dict]]:
+    facts = validation.facts
+    return {
+        "claim_entities": [
+            {"claim_id": c.record.id, "entity_id": e} for c in facts.claims for e in c.record.about
+        ],
+        "claim_via": [
+            {"claim_id": c.record.id, "entity_id": e, "position": i}
+            for c in facts.claims
+            for i, e in enumerate(c.record.via)
+        ],
+        "source_reports_from": [
+            {"source_id": s.record.id, "entity_id": e}
+            for s in facts.sources
+            for e in s.record.reports_from
+        ],
+    }
+
+
+VIEWS: dict[str, str] = {
+    "claims_view": """
+select
+  c.id, c.statement, c.quote, c.date, c.date_start, c.date_end, c.date_precision, c.date_basis,
+  coalesce(e.name, 'The article itself') as claimant_name, c.claimant,
+  coalesce(e.party_to_conflict, 0) as claimant_is_party,
+  c.source, s.title as source_title, s.publisher as source_publisher, c.via, c.origin,
+  c.topic, t.question as topic_question, c.value, c.value_min, c.value_max, c.approximate, c.unit,
+  c.answer, c.assertion, c.about, c.notes
+from claims c
+join sources s on s.id = c.source
+left join entities e on e.id = c.claimant
+left join topics t on t.id = c.topic
+""",
+    "corroborations": """
+select
+  t.id as topic, t.question, c.answer_key as answer,
+  count(*) as claims,
+  count(distinct c.source) as articles,
+  count(distinct c.origin) as independent_origins,
+  json_group_array(c.id) as claim_ids,
+  json_group_array(distinct c.source) as sources,
+  json_group_array(distinct c.origin) as origins
+from claims c join topics t on t.id = c.topic
+where c.answer_key is not null
+group by t.id, c.answer_key
+having count(distinct c.source) >= 2
+""",
+    "conflicts": """
+select
+  t.id as topic, t.question,
+  a.id as claim_a, a.answer_key as answer_a, a.unit as unit_a,
+  coalesce(ea.name, 'The article itself') as claimant_a, a.source as source_a, a.date as date_a,
+  b.id as claim_b, b.answer_key as answer_b, b.unit as unit_b,
+  coalesce(eb.name, 'The article itself') as claimant_b, b.source as source_b, b.date as date_b
+from claims a
+join claims b on a.topic = b.topic and a.id < b.id
+join topics t on t.id = a.topic
+left join entities ea on ea.id = a.claimant
+left join entities eb on eb.id = b.claimant
+where a.answer_key is not null and b.answer_key is not null and (
+  (t.kind = 'quantity' and (a.value_high < b.value_low or b.value_high < a.value_low))
+  or (t.kind = 'date' and (a.date_end < b.date_start or b.date_end < a.date_start))
+  or (t.kind = 'text' and a.answer_key != b.answer_key)
+)
+""",
+    "contested_topics": """
+select t.id as topic, t.question, t.kind, count(*) as conflicting_pairs,
+  count(distinct answer_a) + count(distinct answer_b) as answers_in_conflict
+from conflicts c join topics t on t.id = c.topic
+group by t.id
+""",
+}
+
+FTS_COLUMNS = {
+    "claims": ["statement", "quote", "notes"],
+    "sources": ["title", "publisher", "text"],
+    "entities": ["name", "aliases", "description"],
+}
+
+
+def build_database(validation: Validation, path: Path) -> Path:
+    """Write facts.db from valid facts: a temporary file, renamed into place when complete."""
+    if not validation.ok:
+        raise ValueError("refusing to build from facts with problems")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        _write(validation, Path(temporary))
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return path
+
+
+def _write(validation: Validation, path: Path) -> None:
+    db = sqlite_utils.Database(path, recreate=True)
+    db.execute("pragma foreign_keys = on")
+    with db.conn:
+        _create_tables(db)
+        for table, rows in (
+            ("sources", source_rows(validation)),
+            ("entities", entity_rows(validation)),
+            ("topics", topic_rows(validation)),
+            ("claims", claim_rows(validation)),
+        ):
+            db[table].insert_all(sorted(rows, key=lambda r: r["id"]))
+        for table, rows in link_rows(validation).items():
+            db[table].insert_all(sorted(rows, key=lambda r: tuple(str(v) for v in r.values())))
+    for table, columns in FTS_COLUMNS.items():
+        db[table].enable_fts(columns, fts_version="FTS5", create_triggers=False)
+    for name, sql in VIEWS.items():
+        db.create_view(name, sql.strip())
+    db.execute("analyze")
+    db.conn.commit()
+    db.close()
+
+
+def _create_tables(db: sqlite_utils.Database) -> None:
+    for table in ("sources", "entities", "topics", "claims"):
+        db[table].create(
+            table_columns(table),
+            pk="id",
+            foreign_keys=FOREIGN_KEYS.get(table, []),
+            not_null=["id"],
+        )
+    for table, (owner, owner_column, entity_column, _) in LINK_TABLES.items():
+        columns: dict[str, type] = {owner_column: str, entity_column: str}
+        if table == "claim_via":
+            columns["position"] = int
+        db[table].create(
+            columns,
+            pk=(owner_column, entity_column),
+            foreign_keys=[(owner_column, owner, "id"), (entity_column, "entities", "id")],
+        )
+    db.index_foreign_keys()
+    for table, columns in (
+        ("claims", ["date_start"]),
+        ("claims", ["topic", "answer_key"]),
+        ("claims", ["assertion"]),
+        ("claims", ["origin"]),
+    ):
+        db[table].create_index(columns, if_not_exists=True)

@@ -1,0 +1,223 @@
+"""Rules that span records and files: each yields located problems with a stable rule name.
+
+Per-record rules (types, formats, required fields) live in the pydantic models; these are the
+rules a single record cannot check on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rapidfuzz import process
+
+from schema.dates import parse_edtf
+from scripts.loading import Facts, Located, load_facts, read_text
+from scripts.problems import Problem
+from scripts.text import NormalisedText, closest_passage, find_quote, normalise, value_in_quote
+
+SEEDS_DIR = "seeds"
+FUTURE_ASSERTIONS = {"scheduled", "expected"}
+
+
+@dataclass
+class Validation:
+    """The outcome of validating a fact tree: the records, the problems, and what checks found."""
+
+    facts: Facts
+    problems: list[Problem]
+    texts: dict[str, str] = field(default_factory=dict)  # source id -> full text
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict)  # claim id -> quote span
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def validate(root: Path) -> Validation:
+    """Load every fact file under root and run every rule; never raises on bad input."""
+    facts = load_facts(root)
+    result = Validation(facts, list(facts.problems))
+    normalised = _load_seeds(root, facts, result)
+    for rule in (check_unique_ids, check_references, check_topics, check_dates):
+        result.problems.extend(rule(facts))
+    result.problems.extend(check_quotes(facts, normalised, result.spans))
+    result.problems.sort()
+    return result
+
+
+def _problem(located: Located, name: str | None, rule: str, message: str) -> Problem:
+    line, column = located.at(name)
+    return Problem(located.path, line, column, rule, message, getattr(located.record, "id", None))
+
+
+def id_key(identifier: str) -> str:
+    """Ids that differ only in case or Unicode normalisation count as the same id."""
+    return unicodedata.normalize("NFKC", identifier).casefold()
+
+
+def check_unique_ids(facts: Facts) -> Iterator[Problem]:
+    """unique-id: no two records of a kind share an id, in any file."""
+    for kind in ("sources", "entities", "topics", "claims"):
+        first: dict[str, Located] = {}
+        for located in getattr(facts, kind):
+            key = id_key(located.record.id)
+            if key in first:
+                other = first[key]
+                yield _problem(
+                    located, "id", "unique-id",
+                    f"{kind[:-1]} id '{located.record.id}' is already used at "
+                    f"{other.path}:{other.line}",
+                )
+            else:
+                first[key] = located
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    matches = process.extract(name, list(known), limit=3, score_cutoff=60)
+    return f"; did you mean {', '.join(repr(m[0]) for m in matches)}?" if matches else ""
+
+
+def check_references(facts: Facts) -> Iterator[Problem]:
+    """unknown-reference: every source, entity and topic a record names exists."""
+    sources = {s.record.id for s in facts.sources}
+    entities = {e.record.id for e in facts.entities}
+    topics = {t.record.id for t in facts.topics}
+
+    def missing(located: Located, name: str, ids: Iterable[str | None], known: set[str], kind: str):
+        for ref in ids:
+            if ref is not None and ref not in known:
+                yield _problem(
+                    located, name, "unknown-reference",
+                    f"{name}: no {kind} '{ref}'{_did_you_mean(ref, known)}",
+                )
+
+    for source in facts.sources:
+        yield from missing(source, "reports_from", source.record.reports_from, entities, "entity")
+    for claim in facts.claims:
+        record = claim.record
+        yield from missing(claim, "source", [record.source], sources, "source")
+        yield from missing(claim, "claimant", [record.claimant], entities, "entity")
+        yield from missing(claim, "about", record.about, entities, "entity")
+        yield from missing(claim, "via", record.via, entities, "entity")
+        yield from missing(claim, "topic", [record.topic], topics, "topic")
+
+
+def check_topics(facts: Facts) -> Iterator[Problem]:
+    """A claim answers its topic in the topic's terms: a value in its unit, or an answer."""
+    topics = {t.record.id: t.record for t in facts.topics}
+    for claim in facts.claims:
+        record = claim.record
+        topic = topics.get(record.topic) if record.topic else None
+        has_value = any(v is not None for v in (record.value, record.value_min, record.value_max))
+        if record.answer is not None and (topic is None or topic.kind != "text"):
+            yield _problem(claim, "answer", "answer-without-text-topic",
+                           "an answer needs a topic of kind 'text'")
+        if topic is None:
+            continue
+        if topic.kind == "quantity":
+            if not has_value:
+                yield _problem(claim, "topic", "value-missing",
+                               f"topic '{topic.id}' is a quantity: give value (or value_min/value_max)")
+            elif topic.unit and record.unit != topic.unit:
+                yield _problem(claim, "unit", "unit-mismatch",
+                               f"unit '{record.unit}' differs from topic '{topic.id}' unit '{topic.unit}'")
+        elif topic.kind == "text" and record.answer is None:
+            yield _problem(claim, "topic", "answer-missing",
+                           f"topic '{topic.id}' is answered in text: give answer")
+
+
+def check_dates(facts: Facts) -> Iterator[Problem]:
+    """date-after-publication: a claim's date is not after its source's, unless it is a plan."""
+    published = {s.record.id: parse_edtf(s.record.published) for s in facts.sources}
+    for claim in facts.claims:
+        record = claim.record
+        source_dates = published.get(record.source)
+        if source_dates is None or source_dates.end is None or record.assertion in FUTURE_ASSERTIONS:
+            continue
+        claim_dates = parse_edtf(record.date)
+        if claim_dates.start is not None and claim_dates.start > source_dates.end:
+            yield _problem(
+                claim, "date", "date-after-publication",
+                f"date {record.date} is after the source's publication ({source_dates.end}); "
+                "use assertion 'scheduled' or 'expected' for plans",
+            )
+
+
+def _load_seeds(root: Path, facts: Facts, result: Validation) -> dict[str, NormalisedText]:
+    """Check each source's seed path and sha256; read and normalise its text once."""
+    normalised: dict[str, NormalisedText] = {}
+    seeds_dir = (root / SEEDS_DIR).resolve()
+    for source in facts.sources:
+        record = source.record
+        path = _seed_path(root, seeds_dir, record.seed)
+        if isinstance(path, str):
+            result.problems.append(_problem(source, "seed", "seed-path", path))
+            continue
+        if not path.is_file():
+            result.problems.append(_problem(source, "seed", "seed-missing", f"no file {record.seed}"))
+            continue
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != record.sha256:
+            result.problems.append(
+                _problem(source, "sha256", "seed-sha256",
+                         f"{record.seed} has sha256 {digest}, not the recorded one")
+            )
+            continue
+        read_problems: list[Problem] = []
+        text = read_text(path, record.seed, read_problems)
+        if text is None:
+            result.problems.extend(read_problems)
+            continue
+        result.texts[record.id] = text
+        normalised[record.id] = normalise(text)
+    return normalised
+
+
+def _seed_path(root: Path, seeds_dir: Path, seed: str) -> Path | str:
+    """The seed's real path inside seeds/, or the reason it is refused."""
+    if seed.startswith(("/", "\\")) or (len(seed) > 1 and seed[1] == ":"):
+        return f"seed '{seed}' is an absolute path; give it relative to the repository, in seeds/"
+    parts = Path(seed).parts
+    if ".." in parts or "\\" in seed:
+        return f"seed '{seed}' may not contain '..' or backslashes"
+    if not parts or parts[0] != SEEDS_DIR:
+        return f"seed '{seed}' is not in {SEEDS_DIR}/"
+    resolved = (root / seed).resolve()
+    if not resolved.is_relative_to(seeds_dir):
+        return f"seed '{seed}' leads outside {SEEDS_DIR}/ (a symbolic link?)"
+    return resolved
+
+
+def check_quotes(
+    facts: Facts, texts: dict[str, NormalisedText], spans: dict[str, tuple[int, int]]
+) -> Iterator[Problem]:
+    """quote-not-found and value-not-in-quote: the quote is in the source; the value in the quote."""
+    for claim in facts.claims:
+        record = claim.record
+        text = texts.get(record.source)
+        if text is not None:
+            span = find_quote(text, record.quote)
+            if span is None:
+                passage, score = closest_passage(text, record.quote)
+                hint = f'; closest passage ({score:.0f}%): "{passage}"' if passage else ""
+                yield _problem(claim, "quote", "quote-not-found",
+                               f"quote not found in source '{record.source}'{hint}")
+            else:
+                spans[record.id] = span
+        for name in ("value", "value_min", "value_max"):
+            number = getattr(record, name)
+            if name == "value" and number is not None and not value_in_quote(number, record.quote):
+                yield _problem(claim, name, "value-not-in-quote",
+                               f"value {number:g} is not written in the quote (as digits or words)")
+
+
+RULES: dict[str, Callable] = {
+    "unique-id": check_unique_ids,
+    "unknown-reference": check_references,
+    "topics": check_topics,
+    "date-after-publication": check_dates,
+}

@@ -1,0 +1,126 @@
+"""Matching quotes against source texts, and numbers against quotes.
+
+The documented normalisation is deliberately small: runs of spaces and tabs become one space;
+typographic quotes, apostrophes and dashes become their ASCII forms. A line break is a paragraph
+break: a quote never matches across one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from num2words import num2words
+from rapidfuzz import fuzz
+
+_TRANSLATE = str.maketrans(
+    {
+        "\u2018": "'",  # left single quotation mark
+        "\u2019": "'",  # right single quotation mark, apostrophe
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",  # prime
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2010": "-",  # hyphen
+        "\u2011": "-",  # non-breaking hyphen
+        "\u2012": "-",  # figure dash
+        "\u2013": "-",  # en dash
+        "\u2014": "-",  # em dash
+        "\u2212": "-",  # minus sign
+        "\u00a0": " ",  # no-break space
+        "\u202f": " ",  # narrow no-break space
+        "\t": " ",
+    }
+)
+_SPACES = re.compile(r"[ \r\n]+")
+
+
+@dataclass(frozen=True)
+class NormalisedText:
+    """A text after normalisation, with the offset in the original of every character."""
+
+    text: str
+    offsets: tuple[int, ...]  # offsets[i] = index in the original of normalised character i
+    length: int  # length of the original
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a normalised [start, end) span back to the original text."""
+        return self.offsets[start], self.offsets[end - 1] + 1
+
+
+def normalise(text: str) -> NormalisedText:
+    """Apply the documented normalisation, remembering where each character came from."""
+    translated = text.translate(_TRANSLATE)
+    chars: list[str] = []
+    offsets: list[int] = []
+    position = 0
+    for match in _SPACES.finditer(translated):
+        chars.extend(translated[position : match.start()])
+        offsets.extend(range(position, match.start()))
+        chars.append("\n" if "\n" in match.group() else " ")
+        offsets.append(match.start())
+        position = match.end()
+    chars.extend(translated[position:])
+    offsets.extend(range(position, len(translated)))
+    return NormalisedText("".join(chars), tuple(offsets), len(text))
+
+
+def normalise_quote(quote: str) -> str:
+    """Normalise a quote; its own line breaks (YAML folding) count as plain spaces."""
+    return _SPACES.sub(" ", quote.translate(_TRANSLATE)).strip()
+
+
+def find_quote(source: NormalisedText, quote: str) -> tuple[int, int] | None:
+    """Find a quote in a normalised source; return its span in the original text, or None."""
+    needle = normalise_quote(quote)
+    if not needle:
+        return None
+    index = source.text.find(needle)
+    if index < 0:
+        return None
+    return source.original_span(index, index + len(needle))
+
+
+def closest_passage(source: NormalisedText, quote: str) -> tuple[str, float]:
+    """The passage of the source most like the quote, and how alike they are (0-100)."""
+    needle = normalise_quote(quote)
+    best = ("", 0.0)
+    for paragraph in source.text.split("\n"):
+        alignment = fuzz.partial_ratio_alignment(needle, paragraph)
+        if alignment is not None and alignment.score > best[1]:
+            passage = paragraph[alignment.dest_start : alignment.dest_end]
+            best = (passage, alignment.score)
+    return best
+
+
+@lru_cache(maxsize=4096)
+def number_spellings(value: float) -> tuple[str, ...]:
+    """The ways a quote may write a number: 3000 as '3,000', '3000', '3 000', 'three thousand'."""
+    if value != int(value):
+        text = f"{value:g}"
+        return (text, text.replace(".", ","))
+    number = int(value)
+    spellings = {str(number), f"{number:,}", f"{number:,}".replace(",", " ")}
+    words = num2words(number)
+    spellings |= {words, words.replace(" and ", " "), words.replace("-", " ")}
+    if number % 1_000_000 == 0 and number >= 1_000_000:
+        spellings.add(f"{number // 1_000_000} million")
+    if number % 1000 == 0 and number >= 1000:
+        spellings.add(f"{number // 1000} thousand")
+    return tuple(sorted(spellings, key=len, reverse=True))
+
+
+def value_in_quote(value: float, quote: str) -> bool:
+    """True if the quote writes the number, as digits or words, not as part of a larger number."""
+    text = normalise_quote(quote).lower()
+    for spelling in number_spellings(value):
+        pattern = r"(?<![\w.,])" + re.escape(spelling.lower()) + r"(?![\d]|[.,]\d)"
+        if re.search(pattern, text):
+            return True
+    return False
