@@ -23,6 +23,7 @@ from scripts.checks import Validation
 # Derived columns: name -> (SQLite type, description), per table.
 DERIVED: dict[str, dict[str, tuple[type, str]]] = {
     "sources": {
+        "label": (str, "How the source is named on pages: its title, or its id where it has none."),
         "published_start": (str, "First day the publication date can be (ISO date)."),
         "published_end": (str, "Last day the publication date can be (ISO date)."),
         "text": (str, "The full verbatim text of the seed document."),
@@ -116,6 +117,7 @@ def source_rows(validation: Validation) -> list[dict]:
         dates = parse_edtf(source.published)
         row = source.model_dump(include=set(table_columns("sources")))
         row.update(
+            label=source.title or source.id,
             published_start=_iso(dates.start),
             published_end=_iso(dates.end),
             text=validation.texts.get(source.id),
@@ -147,7 +149,9 @@ def answer_key(claim: Claim, topic: Topic | None) -> str | None:
         high = claim.value_max if claim.value_max is not None else claim.value
         if low is None and high is None:
             return None
-        return f"{low:g}" if low == high else f"{low:g}-{high:g}"
+        if low == high:
+            return f"{low:g}"
+        return f"{'' if low is None else f'{low:g}'}..{'' if high is None else f'{high:g}'}"
     if topic.kind == "date":
         return claim.date
     return " ".join(claim.answer.split()).casefold() if claim.answer else None
