@@ -10,7 +10,7 @@ import re
 import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from schema.dates import DateRange, parse_edtf
@@ -38,6 +38,11 @@ def _visible(text: str) -> str:
     return text
 
 
+def _year_as_text(value: object) -> object:
+    """YAML reads an unquoted year (published: 2024) as a number; it is an EDTF date all the same."""
+    return str(value) if type(value) is int else value
+
+
 def _edtf(value: str) -> str:
     parse_edtf(value)  # raises PydanticCustomError("date-invalid") when it does not parse
     return value
@@ -51,6 +56,7 @@ Slug = Annotated[
 ]
 Edtf = Annotated[
     str,
+    BeforeValidator(_year_as_text),
     Field(
         max_length=60,
         description="A date in the Library of Congress EDTF format: 2024-10-24, 2024-10, 2024, "

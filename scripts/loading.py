@@ -206,7 +206,7 @@ def _validate_item(
         record = model.model_validate(_plain(item))
     except ValidationError as error:
         for detail in error.errors(include_url=False):
-            where = _error_position(item, detail["loc"], (line, column))
+            where = _error_position(item, detail["loc"], (line, column), detail["type"])
             problems.append(
                 Problem(relative, *where, _rule_name(detail), _error_message(detail), record_id)
             )
@@ -261,13 +261,17 @@ def _error_message(detail: dict) -> str:
     return f"{field_name}: {message}{shown}"
 
 
-def _error_position(item: CommentedMap, loc: tuple, default: tuple[int, int]) -> tuple[int, int]:
+def _error_position(
+    item: CommentedMap, loc: tuple, default: tuple[int, int], kind: str
+) -> tuple[int, int]:
     """Walk a pydantic error location down the YAML nodes to the line and column it names."""
     node: Any = item
     position = default
-    for part in loc:
+    for index, part in enumerate(loc):
         if isinstance(node, CommentedMap) and part in node:
-            position = _value_position(node, part)
+            last = index == len(loc) - 1
+            on_key = last and kind == "extra_forbidden"
+            position = _key_position(node, part) if on_key else _value_position(node, part)
             node = node[part]
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
             position = _item_position(node, part)

@@ -1,0 +1,47 @@
+import pytest
+
+from scripts.text import closest_passage, find_quote, normalise, value_in_quote
+
+SOURCE = "He said the \u201ctreaty\u201d \u2014 signed  in June \u2014 was final.\nNext paragraph here."
+
+
+def test_quote_found_after_documented_normalisation_with_original_span():
+    text = normalise(SOURCE)
+    span = find_quote(text, 'the "treaty" - signed in June')
+    assert span is not None
+    assert SOURCE[span[0] : span[1]] == "the \u201ctreaty\u201d \u2014 signed  in June"
+
+
+def test_quote_never_matches_across_a_paragraph_break():
+    assert find_quote(normalise(SOURCE), "was final. Next paragraph") is None
+
+
+def test_quote_with_other_changes_is_not_found():
+    assert find_quote(normalise(SOURCE), "the treaty - signed in June") is None
+    assert find_quote(normalise(SOURCE), "THE \"TREATY\"") is None
+
+
+def test_closest_passage_shows_the_typo():
+    passage, score = closest_passage(normalise(SOURCE), "signed in Jnue")
+    assert passage == "signed in June"
+    assert 80 < score < 100
+
+
+@pytest.mark.parametrize(
+    "value, quote, expected",
+    [
+        (3000, "sent about 3,000 soldiers", True),
+        (3000, "sent 3000 soldiers", True),
+        (3000, "three thousand soldiers", True),
+        (397, "with 397 deputies", True),
+        (9, "a group of nine countries", True),
+        (32, "going on for 32 months", True),
+        (3000, "sent 13,000 soldiers", False),
+        (3000, "sent 3,0001 soldiers", False),
+        (11000, "approximately 10,000 troops", False),
+        (10000, "approximately 10,000 troops", True),
+        (19, "signed on June 19 during", True),
+    ],
+)
+def test_value_in_quote(value, quote, expected):
+    assert value_in_quote(value, quote) is expected
