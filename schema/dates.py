@@ -40,7 +40,9 @@ _QUALIFIERS = {"?": "uncertain", "~": "approximate", "%": "uncertain-approximate
 
 def _invalid(value: str, why: str) -> PydanticCustomError:
     return PydanticCustomError(
-        "date-invalid", "'{value}' is not an accepted EDTF date: {why}", {"value": value, "why": why}
+        "date-invalid",
+        "'{value}' is not an accepted EDTF date: {why}",
+        {"value": value, "why": why},
     )
 
 

@@ -39,7 +39,7 @@ def _visible(text: str) -> str:
 
 
 def _year_as_text(value: object) -> object:
-    """YAML reads an unquoted year (published: 2024) as a number; it is an EDTF date all the same."""
+    """YAML reads an unquoted year (published: 2024) as a number; it is an EDTF date too."""
     return str(value) if type(value) is int else value
 
 
@@ -91,7 +91,7 @@ class Source(Record):
     )
     sha256: str = Field(
         pattern=r"^[0-9a-f]{64}$",
-        description="SHA-256 of the seed file's bytes, in lower-case hex; proves the text is unchanged.",
+        description="SHA-256 of the seed file's bytes (hex): proves the text is unchanged.",
     )
     title: Text | None = Field(
         description="Headline or title as the text gives it; null where the text has none."
@@ -178,7 +178,9 @@ class Topic(Record):
     """A question that several claims answer, so that agreement and disagreement show."""
 
     id: Slug = Field(description="Stable identifier, e.g. 'north-korean-troops-in-russia'.")
-    question: Text = Field(description="The question, e.g. 'How many North Korean troops are in Russia?'")
+    question: Text = Field(
+        description="The question, e.g. 'How many North Korean troops are in Russia?'"
+    )
     kind: TopicKind = Field(
         description="How answers are compared: 'quantity' by value, 'date' by the claim's date, "
         "'text' by the claim's answer."
@@ -226,7 +228,8 @@ class Claim(Record):
         default=None, description="Id of the topic (question) that the claim answers."
     )
     value: float | None = Field(
-        default=None, description="The quantity the claim states, e.g. 3000; it must appear in the quote."
+        default=None,
+        description="The quantity the claim states, e.g. 3000; it must appear in the quote.",
     )
     value_min: float | None = Field(
         default=None, description="Lower bound where the text hedges ('several hundred': 200)."
@@ -254,7 +257,9 @@ class Claim(Record):
         low = self.value_min if self.value_min is not None else self.value
         high = self.value_max if self.value_max is not None else self.value
         if low is not None and high is not None and low > high:
-            raise PydanticCustomError("value-bounds", "value_min, value and value_max must not decrease")
+            raise PydanticCustomError(
+                "value-bounds", "value_min, value and value_max must not decrease"
+            )
         if self.value_min is not None and self.value is not None and self.value_min > self.value:
             raise PydanticCustomError("value-bounds", "value_min is above value")
         has_quantity = any(v is not None for v in (self.value, self.value_min, self.value_max))
@@ -267,7 +272,9 @@ class FactFile(Record):
     """A YAML fact file: any of the four lists of records."""
 
     sources: list[Source] = Field(default_factory=list, description="Source documents.")
-    entities: list[Entity] = Field(default_factory=list, description="People, organisations, places.")
+    entities: list[Entity] = Field(
+        default_factory=list, description="People, organisations, places."
+    )
     topics: list[Topic] = Field(default_factory=list, description="Questions that claims answer.")
     claims: list[Claim] = Field(default_factory=list, description="Claims with verbatim quotes.")
 

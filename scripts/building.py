@@ -36,13 +36,22 @@ DERIVED: dict[str, dict[str, tuple[type, str]]] = {
         "date_start": (str, "First day the claim's date can be (ISO date); null if open."),
         "date_end": (str, "Last day the claim's date can be (ISO date); null if open."),
         "date_precision": (str, "day, month, year or interval."),
-        "date_qualifier": (str, "uncertain, approximate or uncertain-approximate; null if neither."),
+        "date_qualifier": (
+            str,
+            "uncertain, approximate or uncertain-approximate; null if neither.",
+        ),
         "about": (str, "JSON array of the ids of the entities the claim is about."),
         "via": (str, "JSON array of the outlets the claim was reported through, original first."),
-        "origin": (str, "Independent origin of the claim: the first outlet it came through, "
-                        "or its source when the article reports it itself."),
-        "answer_key": (str, "The claim's answer to its topic, in a form that compares equal "
-                            "when two claims agree: a number, a date or a lower-cased answer."),
+        "origin": (
+            str,
+            "Independent origin of the claim: the first outlet it came through, "
+            "or its source when the article reports it itself.",
+        ),
+        "answer_key": (
+            str,
+            "The claim's answer to its topic, in a form that compares equal "
+            "when two claims agree: a number, a date or a lower-cased answer.",
+        ),
         "value_low": (float, "Lowest value the claim allows (value_min, else value)."),
         "value_high": (float, "Highest value the claim allows (value_max, else value)."),
         "quote_start": (int, "Offset in the source text (characters) where the quote begins."),
@@ -56,15 +65,26 @@ LINK_TABLES: dict[str, tuple[str, str, str, str]] = {
     # table: (owner table, owner column, entity column, description)
     "claim_entities": ("claims", "claim_id", "entity_id", "Which entities each claim is about."),
     "claim_via": ("claims", "claim_id", "entity_id", "Outlets each claim was reported through."),
-    "source_reports_from": ("sources", "source_id", "entity_id",
-                            "Outlets and agencies each source says it reports from."),
+    "source_reports_from": (
+        "sources",
+        "source_id",
+        "entity_id",
+        "Outlets and agencies each source says it reports from.",
+    ),
 }
 
 MODELS: dict[str, type[Record]] = {
-    "sources": Source, "entities": Entity, "topics": Topic, "claims": Claim,
+    "sources": Source,
+    "entities": Entity,
+    "topics": Topic,
+    "claims": Claim,
 }
 FOREIGN_KEYS: dict[str, list[tuple[str, str, str]]] = {
-    "claims": [("source", "sources", "id"), ("claimant", "entities", "id"), ("topic", "topics", "id")],
+    "claims": [
+        ("source", "sources", "id"),
+        ("claimant", "entities", "id"),
+        ("topic", "topics", "id"),
+    ],
 }
 SKIP_FIELDS = {"skipped"}  # list fields kept elsewhere (coverage)
 
@@ -137,7 +157,9 @@ def entity_rows(validation: Validation) -> list[dict]:
 
 
 def topic_rows(validation: Validation) -> list[dict]:
-    return [t.record.model_dump(include=set(table_columns("topics"))) for t in validation.facts.topics]
+    return [
+        t.record.model_dump(include=set(table_columns("topics"))) for t in validation.facts.topics
+    ]
 
 
 def answer_key(claim: Claim, topic: Topic | None) -> str | None:

@@ -68,7 +68,9 @@ def check_unique_ids(facts: Facts) -> Iterator[Problem]:
             if key in first:
                 other = first[key]
                 yield _problem(
-                    located, "id", "unique-id",
+                    located,
+                    "id",
+                    "unique-id",
                     f"{kind[:-1]} id '{located.record.id}' is already used at "
                     f"{other.path}:{other.line}",
                 )
@@ -91,7 +93,9 @@ def check_references(facts: Facts) -> Iterator[Problem]:
         for ref in ids:
             if ref is not None and ref not in known:
                 yield _problem(
-                    located, name, "unknown-reference",
+                    located,
+                    name,
+                    "unknown-reference",
                     f"{name}: no {kind} '{ref}'{_did_you_mean(ref, known)}",
                 )
 
@@ -114,20 +118,36 @@ def check_topics(facts: Facts) -> Iterator[Problem]:
         topic = topics.get(record.topic) if record.topic else None
         has_value = any(v is not None for v in (record.value, record.value_min, record.value_max))
         if record.answer is not None and (topic is None or topic.kind != "text"):
-            yield _problem(claim, "answer", "answer-without-text-topic",
-                           "an answer needs a topic of kind 'text'")
+            yield _problem(
+                claim,
+                "answer",
+                "answer-without-text-topic",
+                "an answer needs a topic of kind 'text'",
+            )
         if topic is None:
             continue
         if topic.kind == "quantity":
             if not has_value:
-                yield _problem(claim, "topic", "value-missing",
-                               f"topic '{topic.id}' is a quantity: give value (or value_min/value_max)")
+                yield _problem(
+                    claim,
+                    "topic",
+                    "value-missing",
+                    f"topic '{topic.id}' is a quantity: give value (or value_min/value_max)",
+                )
             elif topic.unit and record.unit != topic.unit:
-                yield _problem(claim, "unit", "unit-mismatch",
-                               f"unit '{record.unit}' differs from topic '{topic.id}' unit '{topic.unit}'")
+                yield _problem(
+                    claim,
+                    "unit",
+                    "unit-mismatch",
+                    f"unit '{record.unit}' differs from topic '{topic.id}' unit '{topic.unit}'",
+                )
         elif topic.kind == "text" and record.answer is None:
-            yield _problem(claim, "topic", "answer-missing",
-                           f"topic '{topic.id}' is answered in text: give answer")
+            yield _problem(
+                claim,
+                "topic",
+                "answer-missing",
+                f"topic '{topic.id}' is answered in text: give answer",
+            )
 
 
 def check_dates(facts: Facts) -> Iterator[Problem]:
@@ -136,12 +156,18 @@ def check_dates(facts: Facts) -> Iterator[Problem]:
     for claim in facts.claims:
         record = claim.record
         source_dates = published.get(record.source)
-        if source_dates is None or source_dates.end is None or record.assertion in FUTURE_ASSERTIONS:
+        if (
+            source_dates is None
+            or source_dates.end is None
+            or record.assertion in FUTURE_ASSERTIONS
+        ):
             continue
         claim_dates = parse_edtf(record.date)
         if claim_dates.start is not None and claim_dates.start > source_dates.end:
             yield _problem(
-                claim, "date", "date-after-publication",
+                claim,
+                "date",
+                "date-after-publication",
                 f"date {record.date} is after the source's publication ({source_dates.end}); "
                 "use assertion 'scheduled' or 'expected' for plans",
             )
@@ -158,13 +184,19 @@ def _load_seeds(root: Path, facts: Facts, result: Validation) -> dict[str, Norma
             result.problems.append(_problem(source, "seed", "seed-path", path))
             continue
         if not path.is_file():
-            result.problems.append(_problem(source, "seed", "seed-missing", f"no file {record.seed}"))
+            result.problems.append(
+                _problem(source, "seed", "seed-missing", f"no file {record.seed}")
+            )
             continue
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if digest != record.sha256:
             result.problems.append(
-                _problem(source, "sha256", "seed-sha256",
-                         f"{record.seed} has sha256 {digest}, not the recorded one")
+                _problem(
+                    source,
+                    "sha256",
+                    "seed-sha256",
+                    f"{record.seed} has sha256 {digest}, not the recorded one",
+                )
             )
             continue
         read_problems: list[Problem] = []
@@ -195,7 +227,7 @@ def _seed_path(root: Path, seeds_dir: Path, seed: str) -> Path | str:
 def check_quotes(
     facts: Facts, texts: dict[str, NormalisedText], spans: dict[str, tuple[int, int]]
 ) -> Iterator[Problem]:
-    """quote-not-found and value-not-in-quote: the quote is in the source; the value in the quote."""
+    """quote-not-found, value-not-in-quote: the quote is in the source, the value in the quote."""
     for claim in facts.claims:
         record = claim.record
         text = texts.get(record.source)
@@ -204,15 +236,23 @@ def check_quotes(
             if span is None:
                 passage, score = closest_passage(text, record.quote)
                 hint = f'; closest passage ({score:.0f}%): "{passage}"' if passage else ""
-                yield _problem(claim, "quote", "quote-not-found",
-                               f"quote not found in source '{record.source}'{hint}")
+                yield _problem(
+                    claim,
+                    "quote",
+                    "quote-not-found",
+                    f"quote not found in source '{record.source}'{hint}",
+                )
             else:
                 spans[record.id] = span
         for name in ("value", "value_min", "value_max"):
             number = getattr(record, name)
             if name == "value" and number is not None and not value_in_quote(number, record.quote):
-                yield _problem(claim, name, "value-not-in-quote",
-                               f"value {number:g} is not written in the quote (as digits or words)")
+                yield _problem(
+                    claim,
+                    name,
+                    "value-not-in-quote",
+                    f"value {number:g} is not written in the quote (as digits or words)",
+                )
 
 
 RULES: dict[str, Callable] = {

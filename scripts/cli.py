@@ -10,7 +10,12 @@ import click
 from scripts.building import build_database
 from scripts.checks import Validation, validate
 from scripts.problems import format_problems
-from scripts.publishing import METADATA_FILE, documented_metadata, serve_arguments
+from scripts.publishing import (
+    DATABASE_NAME,
+    METADATA_FILE,
+    documented_metadata,
+    serve_arguments,
+)
 
 DEFAULT_DATABASE = "facts.db"
 
@@ -37,7 +42,9 @@ def _validated(root: Path, fmt: str = "text") -> Validation:
     if result.problems:
         click.echo(format_problems(result.problems, fmt))
         if fmt == "text":
-            click.echo(f"{len(result.problems)} problem(s) in {len(result.facts.files)} file(s)", err=True)
+            click.echo(
+                f"{len(result.problems)} problem(s) in {len(result.facts.files)} file(s)", err=True
+            )
         raise SystemExit(1)
     return result
 
@@ -45,8 +52,12 @@ def _validated(root: Path, fmt: str = "text") -> Validation:
 @cli.command(name="validate")
 @root_option
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "github", "json"]), default="text",
-    show_default=True, help="text: file:line:column lines; github: Actions annotations; json.",
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "github", "json"]),
+    default="text",
+    show_default=True,
+    help="text: file:line:column lines; github: Actions annotations; json.",
 )
 def validate_command(root: Path, fmt: str) -> None:
     """Check every fact file; print each problem with its location, exit 1 if any."""
@@ -57,14 +68,21 @@ def validate_command(root: Path, fmt: str) -> None:
         facts = result.facts
         click.echo(
             f"OK: {len(facts.claims)} claims, {len(facts.sources)} sources, "
-            f"{len(facts.entities)} entities, {len(facts.topics)} topics in {len(facts.files)} files"
+            f"{len(facts.entities)} entities, {len(facts.topics)} topics "
+            f"in {len(facts.files)} files"
         )
 
 
 @cli.command()
 @root_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              default=DEFAULT_DATABASE, show_default=True, help="Database file to write.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_DATABASE,
+    show_default=True,
+    help="Database file to write.",
+)
 def build(root: Path, output: Path) -> None:
     """Validate, then build the SQLite database; an invalid tree leaves the old one untouched."""
     result = _validated(root)
@@ -74,15 +92,28 @@ def build(root: Path, output: Path) -> None:
 
 @cli.command()
 @root_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              default=DEFAULT_DATABASE, show_default=True, help="Database file to write and serve.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_DATABASE,
+    show_default=True,
+    help="Database file to write and serve.",
+)
 @click.option("-h", "--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("-p", "--port", default=8001, show_default=True, type=int, help="Port to listen on.")
 def serve(root: Path, output: Path, host: str, port: int) -> None:
     """Validate, build and serve the database with Datasette and metadata.yml."""
+    if output.stem != DATABASE_NAME:
+        raise click.ClickException(
+            f"the served file must be called {DATABASE_NAME}.db: "
+            "metadata.yml describes that database"
+        )
     result = _validated(root)
     path = build_database(result, output)
-    click.echo(f"Built {path} with {len(result.facts.claims)} claims; serving on http://{host}:{port}/")
+    click.echo(
+        f"Built {path} with {len(result.facts.claims)} claims; serving on http://{host}:{port}/"
+    )
     arguments = serve_arguments(path, root, host, port)
     os.execv(arguments[0], arguments)
 
@@ -102,3 +133,7 @@ def docs(root: Path, check: bool) -> None:
         raise SystemExit(1)
     (root / METADATA_FILE).write_text(wanted, encoding="utf-8")
     click.echo(f"Updated {METADATA_FILE}")
+
+
+if __name__ == "__main__":
+    cli()

@@ -97,7 +97,9 @@ def read_text(path: Path, relative: str, problems: list[Problem]) -> str | None:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             problems.append(
-                Problem(relative, 1, 1, "file-too-large", f"{size} bytes; the limit is {MAX_FILE_BYTES}")
+                Problem(
+                    relative, 1, 1, "file-too-large", f"{size} bytes; the limit is {MAX_FILE_BYTES}"
+                )
             )
             return None
         data = path.read_bytes()
@@ -110,7 +112,9 @@ def read_text(path: Path, relative: str, problems: list[Problem]) -> str | None:
         line = data.count(b"\n", 0, error.start) + 1
         column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
         problems.append(
-            Problem(relative, line, column, "not-utf8", f"byte 0x{data[error.start]:02x} is not UTF-8")
+            Problem(
+                relative, line, column, "not-utf8", f"byte 0x{data[error.start]:02x} is not UTF-8"
+            )
         )
         return None
     return text.replace("\r\n", "\n")
@@ -142,26 +146,36 @@ def _refused_constructs(yaml: YAML, text: str, relative: str) -> Iterator[Proble
     for event in yaml.parse(text):
         line, column = event.start_mark.line + 1, event.start_mark.column + 1
         if isinstance(event, AliasEvent):
-            yield Problem(relative, line, column, "yaml-alias", f"alias *{event.anchor} is not allowed")
+            yield Problem(
+                relative, line, column, "yaml-alias", f"alias *{event.anchor} is not allowed"
+            )
         elif isinstance(event, NodeEvent) and event.anchor:
-            yield Problem(relative, line, column, "yaml-anchor", f"anchor &{event.anchor} is not allowed")
+            yield Problem(
+                relative, line, column, "yaml-anchor", f"anchor &{event.anchor} is not allowed"
+            )
         tag = getattr(event, "tag", None)
         if isinstance(event, ScalarEvent | CollectionStartEvent) and tag is not None:
             yield Problem(relative, line, column, "yaml-tag", f"tag {tag} is not allowed")
         if isinstance(event, CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
-                yield Problem(relative, line, column, "yaml-too-deep", f"nested deeper than {MAX_DEPTH}")
+                yield Problem(
+                    relative, line, column, "yaml-too-deep", f"nested deeper than {MAX_DEPTH}"
+                )
                 return
         elif type(event).__name__ in ("MappingEndEvent", "SequenceEndEvent"):
             depth -= 1
 
 
-def _load_records(path: Path, relative: str, problems: list[Problem]) -> Iterator[tuple[str, Located]]:
+def _load_records(
+    path: Path, relative: str, problems: list[Problem]
+) -> Iterator[tuple[str, Located]]:
     text = read_text(path, relative, problems)
     if text is None:
         return
-    if not text.strip() or all(line.lstrip().startswith("#") for line in text.splitlines() if line.strip()):
+    if not text.strip() or all(
+        line.lstrip().startswith("#") for line in text.splitlines() if line.strip()
+    ):
         problems.append(Problem(relative, 1, 1, "empty-file", "the file holds no records"))
         return
     data = parse_yaml(text, relative, problems)
@@ -169,8 +183,13 @@ def _load_records(path: Path, relative: str, problems: list[Problem]) -> Iterato
         return
     if not isinstance(data, CommentedMap):
         problems.append(
-            Problem(relative, 1, 1, "not-a-mapping",
-                    "a fact file is a mapping of sources/entities/topics/claims to lists")
+            Problem(
+                relative,
+                1,
+                1,
+                "not-a-mapping",
+                "a fact file is a mapping of sources/entities/topics/claims to lists",
+            )
         )
         return
     for key, items in data.items():
@@ -178,8 +197,13 @@ def _load_records(path: Path, relative: str, problems: list[Problem]) -> Iterato
         model = RECORD_MODELS.get(key) if isinstance(key, str) else None
         if model is None:
             problems.append(
-                Problem(relative, line, column, "unknown-section",
-                        f"{key!r} is not one of {', '.join(RECORD_MODELS)}")
+                Problem(
+                    relative,
+                    line,
+                    column,
+                    "unknown-section",
+                    f"{key!r} is not one of {', '.join(RECORD_MODELS)}",
+                )
             )
             continue
         if not isinstance(items, CommentedSeq):
@@ -194,12 +218,18 @@ def _load_records(path: Path, relative: str, problems: list[Problem]) -> Iterato
 
 
 def _validate_item(
-    model: type[Record], items: CommentedSeq, index: int, item: Any, relative: str,
+    model: type[Record],
+    items: CommentedSeq,
+    index: int,
+    item: Any,
+    relative: str,
     problems: list[Problem],
 ) -> Located | None:
     line, column = _item_position(items, index)
     if not isinstance(item, CommentedMap):
-        problems.append(Problem(relative, line, column, "not-a-mapping", "a record must be a mapping"))
+        problems.append(
+            Problem(relative, line, column, "not-a-mapping", "a record must be a mapping")
+        )
         return None
     record_id = item.get("id") if isinstance(item.get("id"), str) else None
     try:

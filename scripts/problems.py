@@ -21,7 +21,9 @@ class Problem:
     def as_text(self) -> str:
         """`file:line:column: rule: message [id]`, the form editors and terminals link."""
         suffix = f" [{self.record_id}]" if self.record_id else ""
-        return f"{self.path}:{self.line}:{self.column}: {self.rule}: {_one_line(self.message)}{suffix}"
+        return (
+            f"{self.path}:{self.line}:{self.column}: {self.rule}: {_one_line(self.message)}{suffix}"
+        )
 
     def as_github(self) -> str:
         """A GitHub Actions error annotation, shown on the file's line in a pull request."""

@@ -49,7 +49,7 @@ def documented_metadata(root: Path) -> str:
     tables = metadata["databases"][DATABASE_NAME]["tables"]
     for table in MODELS:
         tables[table]["columns"] = dict(sorted(column_descriptions(table).items()))
-    for table, (_, owner_column, entity_column, description) in LINK_TABLES.items():
+    for table, (*_, description) in LINK_TABLES.items():
         tables.setdefault(table, {})["description"] = description
     out = StringIO()
     yaml.dump(metadata, out)
@@ -61,14 +61,25 @@ def serve_arguments(
 ) -> list[str]:
     """The datasette command line that serves the database read-only with our settings."""
     arguments = [
-        sys.executable, "-m", "datasette", "serve",
-        "--immutable", str(database),
-        "--metadata", str(root / METADATA_FILE),
-        "--host", host,
-        "--port", str(port),
+        sys.executable,
+        "-m",
+        "datasette",
+        "serve",
+        "--immutable",
+        str(database),
+        "--metadata",
+        str(root / METADATA_FILE),
+        "--host",
+        host,
+        "--port",
+        str(port),
     ]
     if (root / TEMPLATES_DIR).is_dir():
         arguments += ["--template-dir", str(root / TEMPLATES_DIR)]
     for name, value in SETTINGS.items():
-        arguments += ["--setting", name, str(value).lower() if isinstance(value, bool) else str(value)]
+        arguments += [
+            "--setting",
+            name,
+            str(value).lower() if isinstance(value, bool) else str(value),
+        ]
     return arguments

@@ -78,7 +78,9 @@ def test_changed_seed_is_refused_and_its_claims_not_checked_against_it(tree):
     seed = tree / "seeds" / "sample.txt"
     seed.write_text(seed.read_text().replace("3,000", "30,000"))
     problems = validate(tree).problems
-    assert [(p.rule, p.path, p.line) for p in problems] == [("seed-sha256", "facts/registry.yaml", 5)]
+    assert [(p.rule, p.path, p.line) for p in problems] == [
+        ("seed-sha256", "facts/registry.yaml", 5)
+    ]
 
 
 def test_duplicate_id_in_another_file_blames_the_later_file(tree):

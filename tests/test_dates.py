@@ -22,7 +22,10 @@ from schema.dates import parse_edtf
 def test_accepted_dates_and_their_bounds(value, start, end, precision, qualifier):
     parsed = parse_edtf(value)
     assert (parsed.start, parsed.end, parsed.precision, parsed.qualifier) == (
-        start, end, precision, qualifier,
+        start,
+        end,
+        precision,
+        qualifier,
     )
 
 

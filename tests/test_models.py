@@ -8,8 +8,14 @@ from schema.models import RECORD_MODELS, Claim, Entity, FactFile
 
 def _claim(**changes):
     data = {
-        "id": "a-claim", "source": "sample", "statement": "S.", "quote": "q", "date": "2024",
-        "date_basis": "b", "claimant": None, "assertion": "stated",
+        "id": "a-claim",
+        "source": "sample",
+        "statement": "S.",
+        "quote": "q",
+        "date": "2024",
+        "date_basis": "b",
+        "claimant": None,
+        "assertion": "stated",
     }
     data.update(changes)
     return data
@@ -46,7 +52,9 @@ def test_nan_and_infinity_are_refused(bad):
     assert error.value.errors()[0]["type"] == "finite_number"
 
 
-@pytest.mark.parametrize("bad_id", ["Upper", "under_score", "-lead", "trail-", "a--b", "caf\u00e9", ""])
+@pytest.mark.parametrize(
+    "bad_id", ["Upper", "under_score", "-lead", "trail-", "a--b", "caf\u00e9", ""]
+)
 def test_ids_outside_the_slug_alphabet_are_refused(bad_id):
     with pytest.raises(ValidationError):
         Entity.model_validate({"id": bad_id, "name": "N", "kind": "person", "description": "D"})

@@ -2,7 +2,9 @@ import pytest
 
 from scripts.text import closest_passage, find_quote, normalise, value_in_quote
 
-SOURCE = "He said the \u201ctreaty\u201d \u2014 signed  in June \u2014 was final.\nNext paragraph here."
+SOURCE = (
+    "He said the \u201ctreaty\u201d \u2014 signed  in June \u2014 was final.\nNext paragraph here."
+)
 
 
 def test_quote_found_after_documented_normalisation_with_original_span():
@@ -18,7 +20,7 @@ def test_quote_never_matches_across_a_paragraph_break():
 
 def test_quote_with_other_changes_is_not_found():
     assert find_quote(normalise(SOURCE), "the treaty - signed in June") is None
-    assert find_quote(normalise(SOURCE), "THE \"TREATY\"") is None
+    assert find_quote(normalise(SOURCE), 'THE "TREATY"') is None
 
 
 def test_closest_passage_shows_the_typo():

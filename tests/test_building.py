@@ -1,0 +1,127 @@
+"""The build writes a real SQLite file: tables, keys, FTS, views; atomically and repeatably."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from scripts.building import build_database, table_columns
+from scripts.checks import validate
+
+BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"
+
+
+@pytest.fixture
+def db(tree: Path, tmp_path: Path) -> sqlite_utils.Database:
+    return sqlite_utils.Database(build_database(validate(tree), tmp_path / "facts.db"))
+
+
+def test_tables_and_counts(db):
+    counts = {t: db[t].count for t in ("sources", "entities", "topics", "claims", "claim_entities")}
+    assert counts == {"sources": 1, "entities": 3, "topics": 2, "claims": 2, "claim_entities": 2}
+    assert set(db.view_names()) >= {
+        "claims_view",
+        "corroborations",
+        "conflicts",
+        "contested_topics",
+    }
+
+
+def test_columns_come_from_the_models(db):
+    assert list(db["claims"].columns_dict) == list(table_columns("claims"))
+    assert {"id", "source", "quote", "date", "date_start", "date_end"} <= set(
+        db["claims"].columns_dict
+    )
+
+
+def test_foreign_keys_are_declared_indexed_and_hold(db):
+    fks = {(fk.column, fk.other_table) for fk in db["claims"].foreign_keys}
+    assert fks == {("source", "sources"), ("claimant", "entities"), ("topic", "topics")}
+    indexed = {tuple(index.columns) for index in db["claims"].indexes}
+    assert {("source",), ("claimant",), ("topic",)} <= indexed
+    assert db.execute("pragma foreign_key_check").fetchall() == []
+
+
+def test_claim_row_has_bounds_span_and_location(db):
+    row = db["claims"].get("soldiers-arrived")
+    assert (row["date_start"], row["date_end"], row["date_precision"]) == (
+        "2024-10-22",
+        "2024-10-22",
+        "day",
+    )
+    text = db["sources"].get("sample")["text"]
+    assert text[row["quote_start"] : row["quote_end"]] == "about 3,000 soldiers had arrived"
+    assert (row["file"], row["line"], row["origin"], row["answer_key"]) == (
+        "facts/claims/sample.yaml",
+        2,
+        "agency",
+        "3000",
+    )
+    assert row["approximate"] == 1
+
+
+def test_full_text_search_finds_claims_sources_and_entities(db):
+    assert [r["id"] for r in db["claims"].search("soldiers")] == ["soldiers-arrived"]
+    assert [r["id"] for r in db["sources"].search("ships")] == ["sample"]
+    assert [r["id"] for r in db["entities"].search("capital")] == ["capital"]
+
+
+def test_build_is_deterministic(tree: Path, tmp_path: Path):
+    def dump(path: Path) -> list[str]:
+        return list(sqlite3.connect(path).iterdump())
+
+    first = build_database(validate(tree), tmp_path / "a.db")
+    second = build_database(validate(tree), tmp_path / "b.db")
+    assert dump(first) == dump(second)
+
+
+def test_build_refuses_invalid_facts_and_keeps_the_old_database(tree: Path, tmp_path: Path):
+    path = build_database(validate(tree), tmp_path / "facts.db")
+    before = path.read_bytes()
+    shutil.copyfile(BROKEN / "quote-not-found.yaml", tree / "facts" / "claims" / "zz.yaml")
+    with pytest.raises(ValueError):
+        build_database(validate(tree), path)
+    assert path.read_bytes() == before
+    assert list(tmp_path.glob(".facts.db.*")) == []
+
+
+def test_a_failure_while_writing_keeps_the_old_database(tree, tmp_path, monkeypatch):
+    import scripts.building as building
+
+    path = build_database(validate(tree), tmp_path / "facts.db")
+    before = path.read_bytes()
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(building, "_create_tables", explode)
+    with pytest.raises(RuntimeError):
+        build_database(validate(tree), path)
+    assert path.read_bytes() == before
+    assert list(tmp_path.glob(".facts.db.*")) == []
+
+
+def test_two_articles_relaying_one_agency_are_one_origin(tree: Path, tmp_path: Path):
+    shutil.copyfile(tree / "seeds" / "sample.txt", tree / "seeds" / "relay.txt")
+    registry = (tree / "facts" / "registry.yaml").read_text()
+    source = registry.split("entities:")[0].split("sources:\n")[1]
+    (tree / "facts" / "relay.yaml").write_text(
+        "sources:\n"
+        + source.replace("id: sample", "id: relay").replace("sample.txt", "relay.txt")
+        + "claims:\n  - id: relayed\n    source: relay\n    statement: S.\n"
+        "    quote: about 3,000 soldiers\n    date: 2024-10-22\n    date_basis: b\n"
+        "    claimant: null\n    via: [agency]\n    topic: soldiers-arrived\n    value: 3000\n"
+        "    unit: soldiers\n    assertion: reported\n"
+    )
+    db = sqlite_utils.Database(build_database(validate(tree), tmp_path / "facts.db"))
+    [row] = db.query("select * from corroborations")
+    assert (row["topic"], row["answer"], row["articles"], row["independent_origins"]) == (
+        "soldiers-arrived",
+        "3000",
+        2,
+        1,
+    )

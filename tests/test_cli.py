@@ -1,0 +1,187 @@
+"""The command line, through click's CliRunner and, for serve, as a real process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from click.testing import CliRunner
+
+from scripts.cli import cli
+
+BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_every_command_has_help():
+    for name, command in cli.commands.items():
+        assert command.help, name
+        assert run(name, "--help").exit_code == 0
+
+
+def test_validate_ok(tree):
+    result = run("validate", "--root", str(tree))
+    assert result.exit_code == 0
+    assert result.output == "OK: 2 claims, 1 sources, 3 entities, 2 topics in 2 files\n"
+
+
+def test_validate_reports_located_problems_and_exits_1(tree):
+    shutil.copyfile(BROKEN / "value-not-in-quote.yaml", tree / "facts" / "claims" / "zz.yaml")
+    result = run("validate", "--root", str(tree))
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "facts/claims/zz.yaml:10:12: value-not-in-quote: value 11000 is not written in the quote "
+        "(as digits or words) [wrong-number]"
+    ]
+    assert "1 problem(s) in 3 file(s)" in result.stderr
+
+
+def test_validate_never_shows_a_traceback_on_hostile_input(tree):
+    for case in BROKEN.glob("*.yaml"):
+        shutil.copyfile(case, tree / "facts" / "claims" / f"zz-{case.name}")
+    result = CliRunner().invoke(cli, ["validate", "--root", str(tree)])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert len(result.stdout.splitlines()) >= len(list(BROKEN.glob("*.yaml")))
+
+
+def test_validate_github_format(tree):
+    shutil.copyfile(BROKEN / "quote-not-found.yaml", tree / "facts" / "claims" / "zz.yaml")
+    result = run("validate", "--root", str(tree), "--format", "github")
+    assert result.exit_code == 1
+    assert result.stdout.startswith(
+        "::error file=facts/claims/zz.yaml,line=6,col=12,title=quote-not-found::quote not found"
+    )
+
+
+def test_validate_json_format(tree):
+    shutil.copyfile(BROKEN / "unit-mismatch.yaml", tree / "facts" / "claims" / "zz.yaml")
+    result = run("validate", "--root", str(tree), "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == [
+        {
+            "path": "facts/claims/zz.yaml",
+            "line": 12,
+            "column": 11,
+            "rule": "unit-mismatch",
+            "message": "unit 'troops' differs from topic 'soldiers-arrived' unit 'soldiers'",
+            "record_id": "wrong-unit",
+        }
+    ]
+    assert (
+        json.loads(
+            run("validate", "--root", str(REPO / "tests/fixtures/tree"), "--format", "json").stdout
+        )
+        == []
+    )
+
+
+def test_validate_without_facts_folder(tmp_path):
+    result = CliRunner().invoke(cli, ["validate", "--root", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "Error: no facts/ folder" in result.output
+
+
+def test_build_writes_the_database(tree, tmp_path):
+    output = tmp_path / "out.db"
+    result = run("build", "--root", str(tree), "-o", str(output))
+    assert result.exit_code == 0
+    assert result.output == f"Built {output} with 2 claims\n"
+    assert output.stat().st_size > 0
+
+
+def test_build_on_invalid_facts_keeps_the_previous_database(tree, tmp_path):
+    output = tmp_path / "out.db"
+    run("build", "--root", str(tree), "-o", str(output))
+    before = output.read_bytes()
+    shutil.copyfile(BROKEN / "missing-field.yaml", tree / "facts" / "claims" / "zz.yaml")
+    result = run("build", "--root", str(tree), "-o", str(output))
+    assert result.exit_code == 1
+    assert "missing-field" in result.stdout
+    assert output.read_bytes() == before
+
+
+def test_docs_check_passes_on_the_repository():
+    result = run("docs", "--root", str(REPO), "--check")
+    assert (result.exit_code, result.output) == (0, "metadata.yml is current\n")
+
+
+def test_docs_check_fails_when_stale(tmp_path):
+    shutil.copyfile(REPO / "metadata.yml", tmp_path / "metadata.yml")
+    path = tmp_path / "metadata.yml"
+    path.write_text(path.read_text().replace("Stable identifier of the claim.", "Old text."))
+    result = run("docs", "--root", str(tmp_path), "--check")
+    assert result.exit_code == 1
+    assert run("docs", "--root", str(tmp_path)).output == "Updated metadata.yml\n"
+    assert run("docs", "--root", str(tmp_path), "--check").exit_code == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_validates_builds_and_serves_over_http(tmp_path):
+    """The README's main command, as a real process answering real HTTP."""
+    port = _free_port()
+    database = tmp_path / "facts.db"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scripts.cli",
+            "serve",
+            "--root",
+            str(REPO),
+            "-o",
+            str(database),
+            "-p",
+            str(port),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/facts/claims.json?_shape=objects")
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stdout.read().decode()
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.3)
+        assert response.status_code == 200
+        assert response.json()["filtered_table_rows_count"] > 100
+        home = httpx.get(f"http://127.0.0.1:{port}/")
+        assert "Russia, North Korea and the treaty" in home.text
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_serve_refuses_invalid_facts(tree):
+    shutil.copyfile(BROKEN / "missing-field.yaml", tree / "facts" / "claims" / "zz.yaml")
+    result = run("serve", "--root", str(tree), "-o", str(tree / "facts.db"))
+    assert result.exit_code == 1
+    assert "missing-field" in result.stdout
+    assert not (tree / "facts.db").exists()
+
+
+def test_serve_insists_on_the_database_name_metadata_describes(tree):
+    result = CliRunner().invoke(cli, ["serve", "--root", str(tree), "-o", str(tree / "other.db")])
+    assert result.exit_code == 1
+    assert "must be called facts.db" in result.output

@@ -1,0 +1,82 @@
+"""The repository's own dataset: it validates, and its views show agreement and disagreement."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import sqlite_utils
+
+from scripts.checks import validate
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_SEEDS = REPO.parent / "shared" / "seeds"
+
+
+def test_repository_facts_validate():
+    result = validate(REPO)
+    assert [p.as_text() for p in result.problems] == []
+    assert len(result.facts.claims) > 100
+    assert {s.record.seed for s in result.facts.sources} == {
+        f"seeds/{p.name}" for p in (REPO / "seeds").glob("*.txt")
+    }
+
+
+def test_seeds_are_byte_identical_to_the_shared_originals():
+    if not SHARED_SEEDS.is_dir():
+        import pytest
+
+        pytest.skip("shared/seeds is not beside this checkout")
+    for original in SHARED_SEEDS.glob("*.txt"):
+        copy = REPO / "seeds" / original.name
+        assert (
+            hashlib.sha256(copy.read_bytes()).digest()
+            == hashlib.sha256(original.read_bytes()).digest()
+        )
+
+
+def test_troop_numbers_conflict(repo_db: Path):
+    db = sqlite_utils.Database(repo_db)
+    pairs = {
+        (r["answer_a"], r["answer_b"])
+        for r in db.query("select * from conflicts where topic = 'nk-troops-in-russia'")
+    }
+    assert ("3000", "10000") in pairs
+    kursk = {
+        frozenset((r["answer_a"], r["answer_b"]))
+        for r in db.query("select * from conflicts where topic = 'nk-troops-in-kursk'")
+    }
+    assert {frozenset({"8000", "11000"}), frozenset({"10000", "11000"})} <= kursk
+
+
+def test_ratification_stage_contradiction_is_a_conflict(repo_db: Path):
+    db = sqlite_utils.Database(repo_db)
+    rows = list(db.query("select * from conflicts where topic = 'duma-vote-final-stage'"))
+    assert {frozenset((r["answer_a"], r["answer_b"])) for r in rows} == {frozenset({"yes", "no"})}
+    assert {r["source_b"] for r in rows} | {r["source_a"] for r in rows} >= {
+        "s004-russia-seals-partnership",
+        "s001-bta-duma-ratifies-pact",
+    }
+
+
+def test_corroborations_count_articles_and_origins(repo_db: Path):
+    db = sqlite_utils.Database(repo_db)
+    rows = {(r["topic"], r["answer"]): r for r in db.query("select * from corroborations")}
+    votes = rows[("duma-votes-for-ratification", "397")]
+    assert votes["articles"] == 2 and votes["independent_origins"] == 2
+    duma_date = rows[("duma-ratification-date", "2024-10-24")]
+    assert duma_date["articles"] >= 2
+
+
+def test_claims_whose_claimant_is_not_the_publisher(repo_db: Path):
+    db = sqlite_utils.Database(repo_db)
+    blinken = list(db.query("select * from claims where claimant = 'antony-blinken'"))
+    assert blinken and all(r["source"] == "s003-putin-signs-treaty-law" for r in blinken)
+    relative = db.execute(
+        "select count(*) from claims "
+        "where date_basis like '%Wednesday%' or date_basis like '%Thursday%'"
+    ).fetchone()[0]
+    assert relative >= 3
+    via = json.loads(db["claims"].get("s004-cho-cannot-stand-idly-by")["via"])
+    assert via == ["yonhap"]
