@@ -44,7 +44,7 @@ def validate(root: Path) -> Validation:
     normalised = _load_seeds(root, facts, result)
     for rule in (check_unique_ids, check_references, check_topics, check_dates):
         result.problems.extend(rule(facts))
-    result.problems.extend(check_quotes(facts, normalised, result.spans))
+    result.problems.extend(check_quotes(facts, normalised, result.texts, result.spans))
     result.problems.sort()
     return result
 
@@ -225,7 +225,10 @@ def _seed_path(root: Path, seeds_dir: Path, seed: str) -> Path | str:
 
 
 def check_quotes(
-    facts: Facts, texts: dict[str, NormalisedText], spans: dict[str, tuple[int, int]]
+    facts: Facts,
+    texts: dict[str, NormalisedText],
+    originals: dict[str, str],
+    spans: dict[str, tuple[int, int]],
 ) -> Iterator[Problem]:
     """quote-not-found, value-not-in-quote: the quote is in the source, the value in the quote."""
     for claim in facts.claims:
@@ -234,7 +237,7 @@ def check_quotes(
         if text is not None:
             span = find_quote(text, record.quote)
             if span is None:
-                passage, score = closest_passage(text, record.quote)
+                passage, score = closest_passage(text, originals[record.source], record.quote)
                 hint = f'; closest passage ({score:.0f}%): "{passage}"' if passage else ""
                 yield _problem(
                     claim,

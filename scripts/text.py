@@ -87,16 +87,28 @@ def find_quote(source: NormalisedText, quote: str) -> tuple[int, int] | None:
     return source.original_span(index, index + len(needle))
 
 
-def closest_passage(source: NormalisedText, quote: str) -> tuple[str, float]:
-    """The passage of the source most like the quote, and how alike they are (0-100)."""
+def closest_passage(source: NormalisedText, original: str, quote: str) -> tuple[str, float]:
+    """The passage of the original text most like the quote, and how alike they are (0-100)."""
     needle = normalise_quote(quote)
     best = ("", 0.0)
+    start = 0
     for paragraph in source.text.split("\n"):
         alignment = fuzz.partial_ratio_alignment(needle, paragraph)
-        if alignment is not None and alignment.score > best[1]:
-            passage = paragraph[alignment.dest_start : alignment.dest_end]
-            best = (passage, alignment.score)
+        if alignment is not None and alignment.score > best[1] and alignment.dest_end > 0:
+            begin, end = _whole_words(paragraph, alignment.dest_start, alignment.dest_end)
+            first, last = source.original_span(start + begin, start + end)
+            best = (original[first:last], alignment.score)
+        start += len(paragraph) + 1
     return best
+
+
+def _whole_words(text: str, begin: int, end: int) -> tuple[int, int]:
+    """Widen [begin, end) so that it neither starts nor ends inside a word."""
+    while begin > 0 and not text[begin - 1].isspace():
+        begin -= 1
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    return begin, end
 
 
 @lru_cache(maxsize=4096)

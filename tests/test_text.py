@@ -24,8 +24,8 @@ def test_quote_with_other_changes_is_not_found():
 
 
 def test_closest_passage_shows_the_typo():
-    passage, score = closest_passage(normalise(SOURCE), "signed in Jnue")
-    assert passage == "signed in June"
+    passage, score = closest_passage(normalise(SOURCE), SOURCE, "the treaty - signed in Jnue")
+    assert passage == "the \u201ctreaty\u201d \u2014 signed  in June"
     assert 80 < score < 100
 
 
