@@ -48,12 +48,27 @@ def _edtf(value: str) -> str:
     return value
 
 
+def _no_repeats(items: list[str]) -> list[str]:
+    """A list of ids names each id once."""
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        if item in seen:
+            raise PydanticCustomError(
+                "repeated-item",
+                "'{item}' is listed twice (again at position {index})",
+                {"item": item, "index": index},
+            )
+        seen.add(item)
+    return items
+
+
 Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_LENGTH), AfterValidator(_visible)]
 Slug = Annotated[
     str,
     Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=SLUG_PATTERN),
     AfterValidator(_visible),
 ]
+SlugList = Annotated[list[Slug], AfterValidator(_no_repeats)]
 Edtf = Annotated[
     str,
     BeforeValidator(_year_as_text),
@@ -116,7 +131,7 @@ class Source(Record):
         pattern=r"^https?://\S+$",
         description="Where the document was published; null where it is not known.",
     )
-    reports_from: list[Slug] = Field(
+    reports_from: SlugList = Field(
         default_factory=list,
         description="Entity ids of the outlets and agencies the document says it reports from "
         "(AFP, AP, BTA, Yonhap, ...).",
@@ -216,12 +231,12 @@ class Claim(Record):
         description="Entity id of who asserts the claim (a minister, an agency); null when the "
         "article asserts it in its own voice."
     )
-    via: list[Slug] = Field(
+    via: SlugList = Field(
         default_factory=list,
         description="Entity ids of the outlets the claim was reported through, the original first "
         "(e.g. [afp, bta]); the first is the claim's origin for counting independent sources.",
     )
-    about: list[Slug] = Field(
+    about: SlugList = Field(
         default_factory=list, description="Entity ids of whom or what the claim is about."
     )
     topic: Slug | None = Field(

@@ -11,6 +11,7 @@ import os
 import tempfile
 import types
 import typing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,15 +62,49 @@ DERIVED: dict[str, dict[str, tuple[type, str]]] = {
     },
 }
 
-LINK_TABLES: dict[str, tuple[str, str, str, str]] = {
-    # table: (owner table, owner column, entity column, description)
-    "claim_entities": ("claims", "claim_id", "entity_id", "Which entities each claim is about."),
-    "claim_via": ("claims", "claim_id", "entity_id", "Outlets each claim was reported through."),
-    "source_reports_from": (
-        "sources",
-        "source_id",
-        "entity_id",
+
+@dataclass(frozen=True)
+class LinkTable:
+    """A table of pairs: its description, and each column's referenced table, type and meaning."""
+
+    description: str
+    columns: dict[str, tuple[str | None, type, str]]
+    pk: tuple[str, ...]
+
+
+LINK_TABLES: dict[str, LinkTable] = {
+    "aliases": LinkTable(
+        "Other spellings of each entity's name, as the sources use them.",
+        {
+            "entity_id": ("entities", str, "Id of the entity."),
+            "alias": (None, str, "Another spelling the sources use."),
+        },
+        ("entity_id", "alias"),
+    ),
+    "claim_entities": LinkTable(
+        "Which entities each claim is about.",
+        {
+            "claim_id": ("claims", str, "Id of the claim."),
+            "entity_id": ("entities", str, "Id of an entity the claim is about."),
+        },
+        ("claim_id", "entity_id"),
+    ),
+    "claim_via": LinkTable(
+        "Outlets each claim was reported through.",
+        {
+            "claim_id": ("claims", str, "Id of the claim."),
+            "entity_id": ("entities", str, "Id of an outlet the claim came through."),
+            "position": (None, int, "0 for the original outlet, then each relay in order."),
+        },
+        ("claim_id", "entity_id"),
+    ),
+    "source_reports_from": LinkTable(
         "Outlets and agencies each source says it reports from.",
+        {
+            "source_id": ("sources", str, "Id of the source."),
+            "entity_id": ("entities", str, "Id of an outlet or agency the source reports from."),
+        },
+        ("source_id", "entity_id"),
     ),
 }
 
@@ -211,8 +246,15 @@ def claim_rows(validation: Validation) -> list[dict]:
 def link_rows(validation: Validation) -> dict[str, list[dict]]:
     facts = validation.facts
     return {
+        "aliases": [
+            {"entity_id": e.record.id, "alias": alias}
+            for e in facts.entities
+            for alias in dict.fromkeys(e.record.aliases)
+        ],
         "claim_entities": [
-            {"claim_id": c.record.id, "entity_id": e} for c in facts.claims for e in c.record.about
+            {"claim_id": c.record.id, "entity_id": e}
+            for c in facts.claims
+            for e in dict.fromkeys(c.record.about)
         ],
         "claim_via": [
             {"claim_id": c.record.id, "entity_id": e, "position": i}
@@ -222,7 +264,7 @@ def link_rows(validation: Validation) -> dict[str, list[dict]]:
         "source_reports_from": [
             {"source_id": s.record.id, "entity_id": e}
             for s in facts.sources
-            for e in s.record.reports_from
+            for e in dict.fromkeys(s.record.reports_from)
         ],
     }
 
@@ -281,6 +323,61 @@ group by t.id
 """,
 }
 
+_NAMES = {
+    "claimant_name": "Name of who asserts the claim; 'The article itself' for the article's "
+    "own voice.",
+    "claimant_is_party": "1 if the claimant is a party to the conflict (Russia, North Korea, "
+    "Ukraine and their governments, forces, officials and state media).",
+    "source_title": "Title of the source, where it has one.",
+    "source_publisher": "Publisher of the source, where the text names one.",
+    "topic_question": "The question of the claim's topic.",
+}
+_PAIR = {
+    "topic": "Id of the topic both claims answer.",
+    "question": "The topic's question.",
+    "claim_{x}": "Id of claim {X}.",
+    "answer_{x}": "Claim {X}'s answer: a value, a range low..high, a date or a word.",
+    "unit_{x}": "Unit of claim {X}'s value.",
+    "claimant_{x}": "Who asserts claim {X}.",
+    "source_{x}": "Source of claim {X}.",
+    "date_{x}": "Date of claim {X} (EDTF).",
+}
+VIEW_COLUMNS: dict[str, dict[str, str]] = {
+    "claims_view": {},  # filled below from the claims table and _NAMES
+    "corroborations": {
+        "topic": "Id of the topic.",
+        "question": "The topic's question.",
+        "answer": "The answer the claims agree on.",
+        "claims": "How many claims give this answer.",
+        "articles": "How many distinct source articles give it.",
+        "independent_origins": "How many independent origins give it: articles relaying the "
+        "same agency report count once.",
+        "claim_ids": "JSON array of the claims that give it.",
+        "sources": "JSON array of the sources that give it.",
+        "origins": "JSON array of the independent origins.",
+    },
+    "conflicts": {
+        key.format(x=x, X=x.upper()): text.format(x=x, X=x.upper())
+        for x in ("a", "b")
+        for key, text in _PAIR.items()
+    },
+    "contested_topics": {
+        "topic": "Id of the topic.",
+        "question": "The topic's question.",
+        "kind": "How the topic's answers are compared.",
+        "conflicting_pairs": "How many pairs of claims on it disagree.",
+        "answers_in_conflict": "How many distinct answers take part in a conflict, counted per "
+        "side.",
+    },
+}
+
+
+def view_column_descriptions(view: str, columns: list[str]) -> dict[str, str]:
+    """Description of every column of a view, taken from the tables where the names match."""
+    known = {**column_descriptions("claims"), **_NAMES, **VIEW_COLUMNS[view]}
+    return {name: known[name] for name in columns if name in known}
+
+
 FTS_COLUMNS = {
     "claims": ["statement", "quote", "notes"],
     "sources": ["title", "publisher", "text"],
@@ -309,7 +406,7 @@ def _write(validation: Validation, path: Path) -> None:
     db = sqlite_utils.Database(path, recreate=True)
     db.execute("pragma foreign_keys = on")
     with db.conn:
-        _create_tables(db)
+        create_tables(db)
         for table, rows in (
             ("sources", source_rows(validation)),
             ("entities", entity_rows(validation)),
@@ -328,7 +425,7 @@ def _write(validation: Validation, path: Path) -> None:
     db.close()
 
 
-def _create_tables(db: sqlite_utils.Database) -> None:
+def create_tables(db: sqlite_utils.Database) -> None:
     for table in ("sources", "entities", "topics", "claims"):
         db[table].create(
             table_columns(table),
@@ -336,14 +433,13 @@ def _create_tables(db: sqlite_utils.Database) -> None:
             foreign_keys=FOREIGN_KEYS.get(table, []),
             not_null=["id"],
         )
-    for table, (owner, owner_column, entity_column, _) in LINK_TABLES.items():
-        columns: dict[str, type] = {owner_column: str, entity_column: str}
-        if table == "claim_via":
-            columns["position"] = int
+    for table, link in LINK_TABLES.items():
         db[table].create(
-            columns,
-            pk=(owner_column, entity_column),
-            foreign_keys=[(owner_column, owner, "id"), (entity_column, "entities", "id")],
+            {name: kind for name, (_, kind, _) in link.columns.items()},
+            pk=link.pk,
+            foreign_keys=[
+                (name, other, "id") for name, (other, _, _) in link.columns.items() if other
+            ],
         )
     db.index_foreign_keys()
     for table, columns in (

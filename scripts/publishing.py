@@ -11,9 +11,17 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
+import sqlite_utils
 from ruamel.yaml import YAML
 
-from scripts.building import LINK_TABLES, MODELS, column_descriptions
+from scripts.building import (
+    LINK_TABLES,
+    MODELS,
+    VIEWS,
+    column_descriptions,
+    create_tables,
+    view_column_descriptions,
+)
 
 METADATA_FILE = "metadata.yml"
 TEMPLATES_DIR = "templates"
@@ -42,15 +50,29 @@ def read_metadata(root: Path) -> dict:
     return YAML(typ="safe").load((root / METADATA_FILE).read_text(encoding="utf-8"))
 
 
+def view_columns(view: str) -> list[str]:
+    """The columns a view returns, read from an empty in-memory database built from the schema."""
+    db = sqlite_utils.Database(memory=True)
+    create_tables(db)
+    for name, sql in VIEWS.items():
+        db.create_view(name, sql.strip())
+    return [column.name for column in db[view].columns]
+
+
 def documented_metadata(root: Path) -> str:
-    """metadata.yml with every column description regenerated from the models."""
+    """metadata.yml with every table, view and column description regenerated from the schema."""
     yaml = _yaml()
     metadata = yaml.load((root / METADATA_FILE).read_text(encoding="utf-8"))
     tables = metadata["databases"][DATABASE_NAME]["tables"]
     for table in MODELS:
         tables[table]["columns"] = dict(sorted(column_descriptions(table).items()))
-    for table, (*_, description) in LINK_TABLES.items():
-        tables.setdefault(table, {})["description"] = description
+    for table, link in LINK_TABLES.items():
+        entry = tables.setdefault(table, {})
+        entry["description"] = link.description
+        entry["columns"] = {name: text for name, (_, _, text) in link.columns.items()}
+    for view in VIEWS:
+        columns = view_column_descriptions(view, view_columns(view))
+        tables.setdefault(view, {})["columns"] = columns
     out = StringIO()
     yaml.dump(metadata, out)
     return out.getvalue()

@@ -98,7 +98,7 @@ def test_a_failure_while_writing_keeps_the_old_database(tree, tmp_path, monkeypa
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(building, "_create_tables", explode)
+    monkeypatch.setattr(building, "create_tables", explode)
     with pytest.raises(RuntimeError):
         build_database(validate(tree), path)
     assert path.read_bytes() == before

@@ -39,9 +39,24 @@ def test_metadata_documents_every_column(repo_db: Path):
 
     tables = read_metadata(REPO)["databases"]["facts"]["tables"]
     db = sqlite_utils.Database(repo_db)
-    for table in ("claims", "sources", "entities", "topics"):
-        assert set(tables[table]["columns"]) == set(db[table].columns_dict), table
-        assert tables[table]["description"]
+    names = [t for t in db.table_names() if "_fts" not in t and t != "sqlite_stat1"]
+    assert sorted(names) == sorted(
+        [
+            "sources",
+            "entities",
+            "topics",
+            "claims",
+            "aliases",
+            "claim_entities",
+            "claim_via",
+            "source_reports_from",
+        ]
+    )
+    for name in names + db.view_names():
+        assert tables[name]["description"], name
+        columns = tables[name]["columns"]
+        assert set(columns) == set(db[name].columns_dict), name
+        assert all(columns.values()), name
 
 
 async def test_home_lists_title_and_tables(ds):
