@@ -20,6 +20,8 @@ import sqlite_utils
 from schema.dates import parse_edtf
 from schema.models import Claim, Entity, Record, Source, Topic
 from scripts.checks import Validation
+from scripts.coverage import COLUMNS as SENTENCE_COLUMNS
+from scripts.coverage import COVERAGE_VIEW, sentence_rows, source_sentences
 
 # Derived columns: name -> (SQLite type, description), per table.
 DERIVED: dict[str, dict[str, tuple[type, str]]] = {
@@ -315,6 +317,7 @@ where a.answer_key is not null and b.answer_key is not null and (
   or (t.kind = 'text' and a.answer_key != b.answer_key)
 )
 """,
+    "coverage": COVERAGE_VIEW,
     "contested_topics": """
 select t.id as topic, t.question, t.kind, count(*) as conflicting_pairs,
   count(distinct answer_a) + count(distinct answer_b) as answers_in_conflict
@@ -360,6 +363,14 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         key.format(x=x, X=x.upper()): text.format(x=x, X=x.upper())
         for x in ("a", "b")
         for key, text in _PAIR.items()
+    },
+    "coverage": {
+        "source": "Id of the source.",
+        "sentences": "How many sentences the source has.",
+        "covered": "Sentences that a claim quotes.",
+        "skipped": "Sentences listed as carrying no claim, each with a reason.",
+        "uncovered": "Sentences still to curate.",
+        "percent_accounted_for": "Share of sentences covered or skipped, in percent.",
     },
     "contested_topics": {
         "topic": "Id of the topic.",
@@ -414,6 +425,7 @@ def _write(validation: Validation, path: Path) -> None:
             ("claims", claim_rows(validation)),
         ):
             db[table].insert_all(sorted(rows, key=lambda r: r["id"]))
+        db["sentences"].insert_all(sentence_rows(source_sentences(validation)))
         for table, rows in link_rows(validation).items():
             db[table].insert_all(sorted(rows, key=lambda r: tuple(str(v) for v in r.values())))
     for table, columns in FTS_COLUMNS.items():
@@ -433,6 +445,11 @@ def create_tables(db: sqlite_utils.Database) -> None:
             foreign_keys=FOREIGN_KEYS.get(table, []),
             not_null=["id"],
         )
+    db["sentences"].create(
+        {name: kind for name, (kind, _) in SENTENCE_COLUMNS.items()},
+        pk=("source_id", "position"),
+        foreign_keys=[("source_id", "sources", "id")],
+    )
     for table, link in LINK_TABLES.items():
         db[table].create(
             {name: kind for name, (_, kind, _) in link.columns.items()},

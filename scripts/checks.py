@@ -17,7 +17,15 @@ from rapidfuzz import process
 from schema.dates import parse_edtf
 from scripts.loading import Facts, Located, load_facts, read_text
 from scripts.problems import Problem
-from scripts.text import NormalisedText, closest_passage, find_quote, normalise, value_in_quote
+from scripts.text import (
+    NormalisedText,
+    closest_passage,
+    find_quote,
+    normalise,
+    normalise_quote,
+    sentence_spans,
+    value_in_quote,
+)
 
 SEEDS_DIR = "seeds"
 FUTURE_ASSERTIONS = {"scheduled", "expected"}
@@ -45,6 +53,7 @@ def validate(root: Path) -> Validation:
     for rule in (check_unique_ids, check_references, check_topics, check_dates):
         result.problems.extend(rule(facts))
     result.problems.extend(check_quotes(facts, normalised, result.texts, result.spans))
+    result.problems.extend(check_skipped(facts, result.texts, result.spans))
     result.problems.sort()
     return result
 
@@ -255,6 +264,44 @@ def check_quotes(
                     name,
                     "value-not-in-quote",
                     f"value {number:g} is not written in the quote (as digits or words)",
+                )
+
+
+def check_skipped(
+    facts: Facts, texts: dict[str, str], spans: dict[str, tuple[int, int]]
+) -> Iterator[Problem]:
+    """skipped-not-a-sentence, skipped-but-quoted: a skipped entry is an unquoted sentence."""
+    quoted: dict[str, list[tuple[int, int]]] = {}
+    for claim in facts.claims:
+        if claim.record.id in spans:
+            quoted.setdefault(claim.record.source, []).append(spans[claim.record.id])
+    for source in facts.sources:
+        text = texts.get(source.record.id)
+        if text is None:
+            continue
+        sentences = {
+            normalise_quote(text[start:end]): (start, end) for start, end in sentence_spans(text)
+        }
+        for index, skipped in enumerate(source.record.skipped):
+            span = sentences.get(normalise_quote(skipped.text))
+            line, column = source.at("skipped", index)
+            where = (source.path, line, column)
+            if span is None:
+                yield Problem(
+                    *where,
+                    "skipped-not-a-sentence",
+                    f"skipped text is not a whole sentence of {source.record.seed}",
+                    source.record.id,
+                )
+            elif any(
+                q_start < span[1] and span[0] < q_end
+                for q_start, q_end in quoted.get(source.record.id, [])
+            ):
+                yield Problem(
+                    *where,
+                    "skipped-but-quoted",
+                    "a claim quotes this sentence: remove it from skipped",
+                    source.record.id,
                 )
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 
 from scripts.building import build_database
 from scripts.checks import Validation, validate
+from scripts.coverage import format_coverage, source_sentences
 from scripts.problems import format_problems
 from scripts.publishing import (
     DATABASE_NAME,
@@ -116,6 +119,29 @@ def serve(root: Path, output: Path, host: str, port: int) -> None:
     )
     arguments = serve_arguments(path, root, host, port)
     os.execv(arguments[0], arguments)
+
+
+@cli.command()
+@root_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: a table and the uncovered sentences; json: every sentence with its status.",
+)
+@click.option("--check", is_flag=True, help="Exit 1 if any sentence is uncovered.")
+def coverage(root: Path, fmt: str, check: bool) -> None:
+    """Report, per source, the sentences claims quote, skip with a reason, or leave uncovered."""
+    result = _validated(root)
+    sentences = source_sentences(result)
+    if fmt == "json":
+        click.echo(json.dumps([asdict(s) for s in sentences], indent=2, ensure_ascii=False))
+    else:
+        click.echo(format_coverage(sentences, result))
+    if check and any(s.status == "uncovered" for s in sentences):
+        raise SystemExit(1)
 
 
 @cli.command()

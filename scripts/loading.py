@@ -33,9 +33,12 @@ class Located(Generic[R]):
     line: int
     column: int
     fields: dict[str, tuple[int, int]] = field(default_factory=dict)
+    items: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
-    def at(self, name: str | None = None) -> tuple[int, int]:
-        """Line and column of a field's value (or of the record when the field is absent)."""
+    def at(self, name: str | None = None, index: int | None = None) -> tuple[int, int]:
+        """Line and column of a field's value, or of one item of a list field; else the record's."""
+        if name and index is not None and index < len(self.items.get(name, ())):
+            return self.items[name][index]
         return self.fields.get(name, (self.line, self.column)) if name else (self.line, self.column)
 
 
@@ -242,7 +245,12 @@ def _validate_item(
             )
         return None
     fields = {key: _value_position(item, key) for key in item if isinstance(key, str)}
-    return Located(record, relative, line, column, fields)
+    items = {
+        key: [_item_position(value, i) for i in range(len(value))]
+        for key, value in item.items()
+        if isinstance(key, str) and isinstance(value, CommentedSeq)
+    }
+    return Located(record, relative, line, column, fields, items)
 
 
 def _plain(value: Any) -> Any:

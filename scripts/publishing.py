@@ -22,6 +22,7 @@ from scripts.building import (
     create_tables,
     view_column_descriptions,
 )
+from scripts.coverage import COLUMNS as SENTENCE_COLUMNS
 
 METADATA_FILE = "metadata.yml"
 TEMPLATES_DIR = "templates"
@@ -70,6 +71,9 @@ def documented_metadata(root: Path) -> str:
         entry = tables.setdefault(table, {})
         entry["description"] = link.description
         entry["columns"] = {name: text for name, (_, _, text) in link.columns.items()}
+    tables.setdefault("sentences", {})["columns"] = {
+        name: text for name, (_, text) in SENTENCE_COLUMNS.items()
+    }
     for view in VIEWS:
         columns = view_column_descriptions(view, view_columns(view))
         tables.setdefault(view, {})["columns"] = columns

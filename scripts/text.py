@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+import pysbd
 from num2words import num2words
 from rapidfuzz import fuzz
 
@@ -136,3 +137,26 @@ def value_in_quote(value: float, quote: str) -> bool:
         if re.search(pattern, text):
             return True
     return False
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Sentences of a text as [start, end) offsets: paragraphs (lines) split by pysbd, trimmed."""
+    spans: list[tuple[int, int]] = []
+    offset = 0
+    for paragraph in text.split("\n"):
+        if paragraph.strip():
+            for piece in _segmenter().segment(paragraph):
+                start, end = offset + piece.start, offset + piece.end
+                while start < end and text[start].isspace():
+                    start += 1
+                while end > start and text[end - 1].isspace():
+                    end -= 1
+                if start < end:
+                    spans.append((start, end))
+        offset += len(paragraph) + 1
+    return spans

@@ -80,3 +80,31 @@ def test_claims_whose_claimant_is_not_the_publisher(repo_db: Path):
     assert relative >= 3
     via = json.loads(db["claims"].get("s004-cho-cannot-stand-idly-by")["via"])
     assert via == ["yonhap"]
+
+
+def _seed_texts() -> str:
+    from scripts.text import normalise_quote
+
+    return "\n".join(
+        normalise_quote(p.read_text(encoding="utf-8")) for p in (REPO / "seeds").glob("*.txt")
+    )
+
+
+def test_every_alias_is_a_spelling_the_seeds_use():
+    from scripts.text import normalise_quote
+
+    texts = _seed_texts()
+    unused = [
+        f"{e.record.id}: {alias}"
+        for e in validate(REPO).facts.entities
+        for alias in e.record.aliases
+        if normalise_quote(alias) not in texts
+    ]
+    assert unused == []
+
+
+def test_parties_to_the_conflict_are_marked(repo_db: Path):
+    db = sqlite_utils.Database(repo_db)
+    parties = {r["id"] for r in db.query("select id from entities where party_to_conflict")}
+    assert {"russia", "north-korea", "ukraine", "vladimir-putin", "kcna"} <= parties
+    assert not {"united-states", "south-korea", "antony-blinken", "afp"} & parties

@@ -50,6 +50,7 @@ def test_metadata_documents_every_column(repo_db: Path):
             "claim_entities",
             "claim_via",
             "source_reports_from",
+            "sentences",
         ]
     )
     for name in names + db.view_names():
