@@ -38,6 +38,16 @@ def _visible(text: str) -> str:
     return text
 
 
+PLACEHOLDER = "TODO"
+
+
+def _not_placeholder(value: object) -> object:
+    """`facts new` leaves TODO where it could not fill a field in; validation refuses it."""
+    if isinstance(value, str) and value.strip().upper().startswith(PLACEHOLDER):
+        raise PydanticCustomError("placeholder", "still a placeholder: fill it in")
+    return value
+
+
 def _year_as_text(value: object) -> object:
     """YAML reads an unquoted year (published: 2024) as a number; it is an EDTF date too."""
     return str(value) if type(value) is int else value
@@ -62,18 +72,43 @@ def _no_repeats(items: list[str]) -> list[str]:
     return items
 
 
-Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_LENGTH), AfterValidator(_visible)]
+# For JSON Schema only (pydantic checks these with the validators above): no TODO placeholder,
+# no control or invisible characters.
+TEXT_PATTERN = (
+    r"^(?![Tt][Oo][Dd][Oo])[^\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u180e"
+    r"\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]*$"
+)
+# For JSON Schema only: the EDTF subset of schema/dates.py, with the days of each month.
+_YEAR = r"(?:18[0-9]{2}|19[0-9]{2}|20[0-9]{2}|2100)"
+_DAY = (
+    r"(?:-(?:(?:0[13578]|1[02])(?:-(?:0[1-9]|[12][0-9]|3[01]))?"
+    r"|(?:0[469]|11)(?:-(?:0[1-9]|[12][0-9]|30))?|02(?:-(?:0[1-9]|1[0-9]|2[0-9]))?))?"
+)
+_ONE = _YEAR + _DAY + r"[?~%]?"
+EDTF_PATTERN = rf"^(?:{_ONE}|{_ONE}/{_ONE}|\.\./{_ONE}|{_ONE}/\.\.)$"
+
+Text = Annotated[
+    str,
+    BeforeValidator(_not_placeholder),
+    Field(min_length=1, max_length=MAX_TEXT_LENGTH, json_schema_extra={"pattern": TEXT_PATTERN}),
+    AfterValidator(_visible),
+]
 Slug = Annotated[
     str,
+    BeforeValidator(_not_placeholder),
     Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=SLUG_PATTERN),
     AfterValidator(_visible),
 ]
-SlugList = Annotated[list[Slug], AfterValidator(_no_repeats)]
+SlugList = Annotated[
+    list[Slug], AfterValidator(_no_repeats), Field(json_schema_extra={"uniqueItems": True})
+]
 Edtf = Annotated[
     str,
     BeforeValidator(_year_as_text),
+    BeforeValidator(_not_placeholder),
     Field(
         max_length=60,
+        json_schema_extra={"pattern": EDTF_PATTERN},
         description="A date in the Library of Congress EDTF format: 2024-10-24, 2024-10, 2024, "
         "an interval 2024-10-01/2024-10-24, optionally qualified with ? (uncertain) or ~ "
         "(approximate).",
@@ -147,8 +182,20 @@ class Source(Record):
 EntityKind = Literal["person", "organisation", "government", "media", "country", "place", "group"]
 
 
+def _both_or_neither(first: str, second: str) -> dict:
+    """JSON Schema: if one of two fields is a number, the other must be one too."""
+
+    def needs(a: str, b: str) -> dict:
+        number = {"properties": {a: {"type": "number"}}, "required": [a]}
+        return {"if": number, "then": {"properties": {b: {"type": "number"}}, "required": [b]}}
+
+    return {"allOf": [needs(first, second), needs(second, first)]}
+
+
 class Entity(Record):
     """A person, organisation, country or place that claims name or that makes claims."""
+
+    model_config = ConfigDict(json_schema_extra=_both_or_neither("latitude", "longitude"))
 
     id: Slug = Field(description="Stable identifier, e.g. 'antony-blinken'.")
     name: Text = Field(description="The usual English name.")
@@ -206,13 +253,35 @@ class Topic(Record):
     description: Text | None = Field(default=None, description="What the question covers.")
 
 
-Assertion = Literal[
-    "stated", "confirmed", "reported", "estimated", "speculated", "denied", "expected", "scheduled"
+Assertion = Annotated[
+    Literal[
+        "stated",
+        "confirmed",
+        "reported",
+        "estimated",
+        "speculated",
+        "denied",
+        "expected",
+        "scheduled",
+    ],
+    BeforeValidator(_not_placeholder),
 ]
+
+
+def _value_needs_unit() -> dict:
+    """JSON Schema: a claim with a value, value_min or value_max needs a unit."""
+    number = [
+        {"properties": {name: {"type": "number"}}, "required": [name]}
+        for name in ("value", "value_min", "value_max")
+    ]
+    text = {"properties": {"unit": {"type": "string"}}, "required": ["unit"]}
+    return {"if": {"anyOf": number}, "then": text}
 
 
 class Claim(Record):
     """One checkable assertion, with the verbatim quote that carries it and who asserts it."""
+
+    model_config = ConfigDict(json_schema_extra=_value_needs_unit())
 
     id: Slug = Field(description="Stable identifier of the claim.")
     source: Slug = Field(description="Id of the source the quote comes from.")

@@ -10,7 +10,17 @@ from pathlib import Path
 import click
 
 from scripts.building import build_database
+from scripts.authoring import (
+    SOURCES_FILE,
+    AuthoringError,
+    draft_claim,
+    draft_source,
+    locate_quote,
+)
 from scripts.checks import Validation, validate
+from scripts.editing import append_record, format_file
+from scripts.loading import discover, load_facts, parse_yaml, read_text
+from scripts.schemas import ASSERTIONS, json_schemas
 from scripts.coverage import format_coverage, source_sentences
 from scripts.problems import format_problems
 from scripts.publishing import (
@@ -159,6 +169,127 @@ def docs(root: Path, check: bool) -> None:
         raise SystemExit(1)
     (root / METADATA_FILE).write_text(wanted, encoding="utf-8")
     click.echo(f"Updated {METADATA_FILE}")
+
+
+@cli.command()
+@root_option
+@click.option("--check", is_flag=True, help="List the files that are not formatted; exit 1 if any.")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def fmt(root: Path, check: bool, paths: tuple[Path, ...]) -> None:
+    """Rewrite fact files in the canonical style (key order, quoting), keeping comments."""
+    problems = []
+    files = list(paths) or discover(root)
+    for path in files:
+        text = read_text(path, str(path), problems)
+        if text is not None:
+            parse_yaml(text, str(path), problems)
+    if problems:
+        click.echo(format_problems(problems))
+        raise click.ClickException("fix the YAML errors above before formatting")
+    changed = [path for path in files if format_file(path, root, write=not check)]
+    for path in changed:
+        click.echo(f"{'would reformat' if check else 'reformatted'} {path}")
+    if check and changed:
+        raise SystemExit(1)
+    if not changed:
+        click.echo(f"{len(files)} file(s) already formatted")
+
+
+@cli.command()
+@root_option
+@click.option(
+    "--source", "source_id", prompt="Source id", help="Id of the source the quote is from."
+)
+@click.option("--quote", prompt="Quote (verbatim from the source)", help="The passage to quote.")
+@click.option("--statement", help="The claim in one plain sentence.")
+@click.option("--id", "claim_id", help="Claim id; proposed from the statement if not given.")
+@click.option("--date", help="EDTF date; read from the passage where it states one.")
+@click.option("--date-basis", help="How the date was established.")
+@click.option("--claimant", help="Entity id of who asserts it, or 'null' for the article itself.")
+@click.option(
+    "--via", multiple=True, help="Outlet the claim came through (repeat, original first)."
+)
+@click.option("--about", multiple=True, help="Entity the claim is about (repeat); else detected.")
+@click.option("--topic", help="Topic id the claim answers.")
+@click.option("--value", type=float, help="The quantity the quote states.")
+@click.option("--unit", help="Unit of the value.")
+@click.option("--answer", help="Answer to a text topic.")
+@click.option("--assertion", type=click.Choice(ASSERTIONS), help="How firmly it is asserted.")
+@click.option("--notes", help="Free notes.")
+@click.option("-y", "--yes", is_flag=True, help="Accept the closest passage without asking.")
+def new(root: Path, source_id: str, quote: str, yes: bool, claim_id: str | None, **options) -> None:
+    """Add a claim from a source and a quote to facts/claims/SOURCE.yaml."""
+    facts = load_facts(root)
+    sources = {s.record.id: s.record for s in facts.sources}
+    if source_id not in sources:
+        known = ", ".join(sorted(sources)) or "none"
+        raise click.ClickException(f"no source '{source_id}'; known sources: {known}")
+    text = (root / sources[source_id].seed).read_text(encoding="utf-8")
+    passage = locate_quote(text, quote)
+    if not passage.exact:
+        click.echo(f"The quote is not in {source_id}. Closest passage ({passage.score:.0f}%):")
+        click.echo(f'  "{passage.text}"')
+        if not passage.text or not (yes or click.confirm("Use this passage?", default=False)):
+            raise click.ClickException("no claim added: correct the quote and try again")
+    options["id"] = claim_id
+    options["via"], options["about"] = list(options["via"]), list(options["about"])
+    try:
+        draft = draft_claim(facts, root, source_id, passage.text, options)
+    except AuthoringError as error:
+        raise click.ClickException(str(error)) from None
+    append_record(draft.path, root, "claims", draft.record)
+    relative = draft.path.relative_to(root) if draft.path.is_relative_to(root) else draft.path
+    click.echo(f"Added claim {draft.record['id']} to {relative}")
+    if draft.todo:
+        click.echo(f"Fill in: {', '.join(draft.todo)} (marked TODO), then run: facts validate")
+
+
+@cli.command(name="add-source")
+@root_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--id", "source_id", help="Source id; from the title or file name if not given.")
+@click.option("--title", help="Headline or title, as the text gives it.")
+@click.option("--publisher", help="Publisher, as the text names it.")
+@click.option("--published", help="EDTF publication date; read from a 'Published ...' line.")
+@click.option("--published-basis", help="How the publication date was established.")
+@click.option("--language", default="en", show_default=True, help="BCP 47 language tag.")
+def add_source(root: Path, file: Path, source_id: str | None, **options) -> None:
+    """Copy a text into seeds/, and register it in facts/sources.yaml with its sha256."""
+    options["id"] = source_id
+    try:
+        record, target, todo = draft_source(load_facts(root), root, file, options)
+    except AuthoringError as error:
+        raise click.ClickException(str(error)) from None
+    append_record(root / SOURCES_FILE, root, "sources", record)
+    click.echo(f"Copied {file} to {target.relative_to(root)}; added source {record['id']}")
+    if todo:
+        click.echo(
+            f"Fill in: {', '.join(todo)} (marked TODO; null where the text does not say), "
+            "then run: facts validate"
+        )
+
+
+@cli.command()
+@root_option
+@click.option("--check", is_flag=True, help="Exit 1 if the JSON Schema files are not current.")
+def schema(root: Path, check: bool) -> None:
+    """Write the JSON Schema of every record type into schema/, from the pydantic models."""
+    stale = [
+        name
+        for name, text in json_schemas().items()
+        if not (root / "schema" / name).is_file()
+        or (root / "schema" / name).read_text(encoding="utf-8") != text
+    ]
+    if check:
+        for name in stale:
+            click.echo(f"schema/{name} is stale: run 'facts schema'")
+        if stale:
+            raise SystemExit(1)
+        click.echo("JSON Schema files are current")
+        return
+    for name, text in json_schemas().items():
+        (root / "schema" / name).write_text(text, encoding="utf-8")
+    click.echo(f"Wrote {len(json_schemas())} JSON Schema files to schema/")
 
 
 if __name__ == "__main__":
