@@ -10,7 +10,15 @@ import re
 import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from schema.dates import DateRange, parse_edtf
@@ -96,7 +104,12 @@ Text = Annotated[
 Slug = Annotated[
     str,
     BeforeValidator(_not_placeholder),
-    Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=SLUG_PATTERN),
+    Field(
+        min_length=1,
+        max_length=MAX_ID_LENGTH,
+        pattern=SLUG_PATTERN,
+        json_schema_extra={"pattern": SLUG_PATTERN},
+    ),
     AfterValidator(_visible),
 ]
 SlugList = Annotated[
@@ -108,13 +121,20 @@ Edtf = Annotated[
     BeforeValidator(_not_placeholder),
     Field(
         max_length=60,
-        json_schema_extra={"pattern": EDTF_PATTERN},
         description="A date in the Library of Congress EDTF format: 2024-10-24, 2024-10, 2024, "
         "an interval 2024-10-01/2024-10-24, optionally qualified with ? (uncertain) or ~ "
         "(approximate).",
         examples=["2024-10-24", "2024-10", "2024-10-21/2024-10-24", "2024-06~"],
     ),
     AfterValidator(_edtf),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": 60, "pattern": EDTF_PATTERN},
+                {"type": "integer", "minimum": 1800, "maximum": 2100},
+            ]
+        }
+    ),
 ]
 
 

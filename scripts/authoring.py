@@ -190,7 +190,7 @@ def draft_claim(
         "assertion": options.get("assertion") or PLACEHOLDER,
         "notes": options.get("notes"),
     }
-    record = {k: v for k, v in record.items() if v not in (None, [])}
+    record = {k: v for k, v in record.items() if k == "claimant" or v not in (None, [])}
     todo = [k for k, v in record.items() if v == PLACEHOLDER]
     return ClaimDraft(record, root / CLAIMS_DIR / f"{source_id}.yaml", todo)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 
-from scripts.building import build_database
 from scripts.authoring import (
     SOURCES_FILE,
     AuthoringError,
@@ -17,11 +17,11 @@ from scripts.authoring import (
     draft_source,
     locate_quote,
 )
+from scripts.building import build_database
 from scripts.checks import Validation, validate
+from scripts.coverage import format_coverage, source_sentences
 from scripts.editing import append_record, format_file
 from scripts.loading import discover, load_facts, parse_yaml, read_text
-from scripts.schemas import ASSERTIONS, json_schemas
-from scripts.coverage import format_coverage, source_sentences
 from scripts.problems import format_problems
 from scripts.publishing import (
     DATABASE_NAME,
@@ -29,6 +29,8 @@ from scripts.publishing import (
     documented_metadata,
     serve_arguments,
 )
+from scripts.reviewing import ReviewError, diff
+from scripts.schemas import ASSERTIONS, json_schemas
 
 DEFAULT_DATABASE = "facts.db"
 
@@ -267,6 +269,19 @@ def add_source(root: Path, file: Path, source_id: str | None, **options) -> None
             f"Fill in: {', '.join(todo)} (marked TODO; null where the text does not say), "
             "then run: facts validate"
         )
+
+
+@cli.command(name="diff")
+@root_option
+@click.argument("base")
+@click.argument("head", required=False)
+def diff_command(root: Path, base: str, head: str | None) -> None:
+    """Compare the facts at git revision BASE with HEAD (default: the working tree), as Markdown."""
+    with tempfile.TemporaryDirectory(prefix="facts-diff-") as workdir:
+        try:
+            click.echo(diff(root, base, head, Path(workdir)), nl=False)
+        except ReviewError as error:
+            raise click.ClickException(str(error)) from None
 
 
 @cli.command()

@@ -79,7 +79,8 @@ def documented_metadata(root: Path) -> str:
         tables.setdefault(view, {})["columns"] = columns
     out = StringIO()
     yaml.dump(metadata, out)
-    return out.getvalue()
+    # ruamel leaves a space where it wraps a flow scalar; it is not part of the value
+    return "\n".join(line.rstrip() for line in out.getvalue().split("\n"))
 
 
 def serve_arguments(
