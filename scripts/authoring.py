@@ -62,7 +62,8 @@ def locate_quote(source_text: str, quote: str) -> Passage:
 
 def slugify(text: str, words: int = 6) -> str:
     """A short slug from the significant words of a text."""
-    tokens = re.findall(r"[a-z0-9]+", normalise_quote(text).lower())
+    plain = re.sub(r"'s\b", "", normalise_quote(text).lower())
+    tokens = re.findall(r"[a-z0-9]+", plain)
     significant = [t for t in tokens if t not in _STOPWORDS] or tokens
     return "-".join(significant[:words]) or "claim"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
@@ -27,6 +28,7 @@ from scripts.publishing import (
     DATABASE_NAME,
     METADATA_FILE,
     documented_metadata,
+    publish_arguments,
     serve_arguments,
 )
 from scripts.reviewing import ReviewError, diff
@@ -154,6 +156,22 @@ def coverage(root: Path, fmt: str, check: bool) -> None:
         click.echo(format_coverage(sentences, result))
     if check and any(s.status == "uncovered" for s in sentences):
         raise SystemExit(1)
+
+
+@cli.command(name="publish-command")
+@root_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_DATABASE,
+    show_default=True,
+    help="Database file to publish.",
+)
+@click.option("--service", default="facts", show_default=True, help="Cloud Run service name.")
+def publish_command(root: Path, output: Path, service: str) -> None:
+    """Print the `datasette publish cloudrun` command with the project's metadata and settings."""
+    click.echo(shlex.join(publish_arguments(output, root, service)))
 
 
 @cli.command()

@@ -106,7 +106,20 @@ def format_text(text: str, header: str) -> str:
     yaml = round_trip_yaml()
     data = yaml.load("\n".join(lines))
     body = dump(canonical(data), yaml) if data is not None else ""
-    return f"{header}\n{body}"
+    return f"{header}\n{_blank_line_between_records(body)}"
+
+
+def _blank_line_between_records(text: str) -> str:
+    """One blank line before each record of a section, except the first."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        previous = out[-1] if out else ""
+        starts_record = line.startswith("  - ")
+        if starts_record and previous.strip() and not previous.lstrip().startswith("#"):
+            if not previous.endswith(":"):  # not the section key itself
+                out.append("")
+        out.append(line)
+    return "\n".join(out)
 
 
 def format_file(path: Path, root: Path, write: bool = True) -> bool:

@@ -6,6 +6,7 @@ deployment use the same ones.
 
 from __future__ import annotations
 
+import shlex
 import sys
 from io import StringIO
 from pathlib import Path
@@ -109,4 +110,31 @@ def serve_arguments(
             name,
             str(value).lower() if isinstance(value, bool) else str(value),
         ]
+    return arguments
+
+
+PLUGINS = ["datasette-cluster-map"]  # installed where the database is published
+
+
+def setting_arguments() -> list[str]:
+    """`--setting NAME VALUE` for each project setting."""
+    arguments: list[str] = []
+    for name, value in SETTINGS.items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        arguments += ["--setting", name, text]
+    return arguments
+
+
+def publish_arguments(database: Path, root: Path, service: str) -> list[str]:
+    """The `datasette publish cloudrun` command line, with the same metadata and settings."""
+    arguments = [
+        "datasette", "publish", "cloudrun", str(database),
+        "--service", service,
+        "--metadata", str(root / METADATA_FILE),
+        "--extra-options", shlex.join(setting_arguments()),
+    ]  # fmt: skip
+    if (root / TEMPLATES_DIR).is_dir():
+        arguments += ["--template-dir", str(root / TEMPLATES_DIR)]
+    for plugin in PLUGINS:
+        arguments += ["--install", plugin]
     return arguments

@@ -85,7 +85,8 @@ CLAIM_COLUMNS = ["id", "statement", "claimant", "date", "topic", "value/answer"]
 
 
 def _claim_row(claim_id: str, claim: dict) -> list[object]:
-    answer = claim.get("value") if claim.get("value") is not None else claim.get("answer")
+    value = claim.get("value")
+    answer = f"{value:g}" if value is not None else claim.get("answer")
     claimant = claim["claimant"] or "the article"
     return [f"`{claim_id}`", claim["statement"], claimant, claim["date"], claim["topic"], answer]
 
