@@ -318,6 +318,11 @@ where a.answer_key is not null and b.answer_key is not null and (
 )
 """,
     "coverage": COVERAGE_VIEW,
+    "places": """
+select e.id, e.name, e.description, e.latitude, e.longitude,
+  (select count(*) from claim_entities ce where ce.entity_id = e.id) as claims
+from entities e where e.latitude is not null and e.longitude is not null
+""",
     "contested_topics": """
 select t.id as topic, t.question, t.kind, count(*) as conflicting_pairs,
   count(distinct answer_a) + count(distinct answer_b) as answers_in_conflict
@@ -363,6 +368,14 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         key.format(x=x, X=x.upper()): text.format(x=x, X=x.upper())
         for x in ("a", "b")
         for key, text in _PAIR.items()
+    },
+    "places": {
+        "id": "Id of the place.",
+        "name": "Name of the place.",
+        "description": "What the place is.",
+        "latitude": "Latitude in decimal degrees (WGS 84).",
+        "longitude": "Longitude in decimal degrees (WGS 84).",
+        "claims": "How many claims are about the place.",
     },
     "coverage": {
         "source": "Id of the source.",

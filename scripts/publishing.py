@@ -113,7 +113,7 @@ def serve_arguments(
     return arguments
 
 
-PLUGINS = ["datasette-cluster-map"]  # installed where the database is published
+PLUGINS = ["datasette-cluster-map", "datasette-dashboards"]
 
 
 def setting_arguments() -> list[str]:

@@ -1,0 +1,202 @@
+"""The project's pages, through Datasette's in-process client on the real database."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from datasette.app import Datasette
+
+from scripts.pages import display_answer, marked_paragraphs, passage_segments
+from scripts.publishing import SETTINGS, TEMPLATES_DIR, read_metadata
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def ds(repo_db: Path) -> Datasette:
+    return Datasette(
+        [str(repo_db)], metadata=read_metadata(REPO), settings=SETTINGS,
+        template_dir=str(REPO / TEMPLATES_DIR),
+    )  # fmt: skip
+
+
+def text_of(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_passage_segments_keep_sentences_around_the_quote():
+    text = "Zero. One. Two. Three has the quote. Four. Five. Six."
+    sentences = [{"start": m.start(), "end": m.end()} for m in re.finditer(r"\w[^.]*\.", text)]
+    start = text.index("the quote")
+    segments = passage_segments(text, sentences, start, start + len("the quote"))
+    assert [s["text"] for s in segments] == ["One. Two. Three has ", "the quote", ". Four. Five."]
+    assert [s["quote"] for s in segments] == [False, True, False]
+
+
+def test_marked_paragraphs_split_overlapping_quotes():
+    text = "Alpha beta gamma.\nDelta."
+    paragraphs = marked_paragraphs(text, [(0, 10, "a"), (6, 16, "b"), (18, 23, "c")])
+    assert paragraphs == [
+        [{"text": "Alpha ", "claims": ["a"]}, {"text": "beta", "claims": ["a", "b"]},
+         {"text": " gamma", "claims": ["b"]}, {"text": ".", "claims": []}],
+        [{"text": "Delta", "claims": ["c"]}, {"text": ".", "claims": []}],
+    ]  # fmt: skip
+
+
+def test_answers_read_as_people_write_them():
+    assert [display_answer(a) for a in ("10000", "2000..", "200..999", "yes", None)] == [
+        "10,000", "at least 2,000", "200 to 999", "yes", None,
+    ]  # fmt: skip
+
+
+async def test_claim_page(ds):
+    response = await ds.client.get("/facts/claims/s003-blinken-8000-in-kursk")
+    assert response.status_code == 200
+    html = response.text
+    assert "<title>Antony Blinken said 8,000" in html
+    assert '<mark id="quote">with 8,000 of them stationed in the Kursk region</mark>' in html
+    # the passage around it, and names rather than ids for every reference
+    assert "US Secretary of State Antony Blinken recently commented" in html
+    assert '<a href="/facts/entities/antony-blinken">Antony Blinken</a>' in html
+    assert '<a href="/facts/topics/nk-troops-in-kursk">' in html
+    assert '<a href="/facts/entities/kursk-region">Kursk region</a>' in html
+    assert (
+        'href="/facts/sources/s003-putin-signs-treaty-law#claim-s003-blinken-8000-in-kursk"' in html
+    )
+    assert "Part of Blinken" in html  # the date basis
+    # the other answers to the same question, with how they relate
+    page = text_of(html)
+    assert "11,000 soldiers disagrees" in page and "10,000 soldiers disagrees" in page
+    assert 'href="/-/dashboards/quantities?topic=nk-troops-in-kursk"' in html
+
+
+async def test_claim_page_marks_agreement(ds):
+    page = text_of((await ds.client.get("/facts/claims/s004-nis-3000-soldiers")).text)
+    assert "3,000 soldiers agrees" in page and "10,000 soldiers disagrees" in page
+
+
+async def test_source_page(ds):
+    html = (await ds.client.get("/facts/sources/s004-russia-seals-partnership")).text
+    assert (
+        "<h1" in html
+        and "Russia seals partnership with North Korea amid troop dispatch</h1>" in html
+    )
+    assert "34 sentences: 30 covered, 4 skipped, 0 uncovered" in html
+    assert '<mark id="claim-s004-nis-3000-soldiers"' in html
+    assert 'href="/facts/claims/s004-nis-3000-soldiers"' in html
+    assert "Page trailer (a site section), not part of the article." in html
+    assert "(not named in the text)" in html
+    assert '<a href="/facts/entities/yonhap">Yonhap</a>' in html
+
+
+async def test_entity_page(ds):
+    html = (await ds.client.get("/facts/entities/antony-blinken")).text
+    page = text_of(html)
+    assert "Claims Antony Blinken makes (2)" in page
+    assert re.search(r"Claims about Antony Blinken \(\d+\)", page)
+    kim = text_of((await ds.client.get("/facts/entities/kim-jong-un")).text)
+    assert "Kim Jong Un party to the conflict" in kim
+    yonhap = text_of((await ds.client.get("/facts/entities/yonhap")).text)
+    assert "Claims reported through Yonhap" in yonhap
+
+
+async def test_topic_page(ds):
+    html = (await ds.client.get("/facts/topics/nk-troops-in-russia")).text
+    page = text_of(html)
+    assert "How many North Korean troops are in Russia?" in page
+    assert "9 claims give 3 different answers" in page
+    assert "3,000 soldiers United States" in page and "10,000 soldiers Antony Blinken" in page
+    assert "corroborated: 3 articles, 3 origins" in page and "contested" in page
+    assert 'href="/-/dashboards/quantities?topic=nk-troops-in-russia"' in html
+
+
+async def test_home_page_leads_to_the_disagreement(ds):
+    html = (await ds.client.get("/")).text
+    assert 'action="/-/search"' in html
+    contested = html.split('<ul id="contested">')[1].split("</ul>")[0]
+    topic = "How many North Korean troops are in Russia?"
+    assert f'<a href="/facts/topics/nk-troops-in-russia">{topic}</a>' in contested
+    assert "duma-vote-final-stage" in contested
+
+
+async def test_one_search_box_finds_claims_sources_and_entities(ds):
+    html = (await ds.client.get("/-/search?q=Kursk")).text
+    page = text_of(html)
+    assert re.search(r"\b8 claims\b", page) and "3 sources" in page and "1 entity" in page
+    assert '<a href="/facts/claims/s003-blinken-8000-in-kursk">' in html
+    assert '<a href="/facts/sources/s004-russia-seals-partnership">' not in html  # no Kursk there
+    assert '<a href="/facts/entities/kursk-region">Kursk region</a>' in html
+    assert "<mark>Kursk</mark>" in html
+
+
+async def test_search_with_fts_syntax_is_taken_literally(ds):
+    for q in ('"unbalanced', "Kursk OR", "NEAR(", "*", "-"):
+        response = await ds.client.get("/-/search", params={"q": q})
+        assert response.status_code == 200, q
+
+
+async def test_search_box_on_the_claims_table(ds):
+    html = (await ds.client.get("/facts/claims?_search=Kursk")).text
+    assert 'name="_search"' in html and "8 rows" in html
+
+
+async def test_dashboards_render_their_chart_definitions(ds):
+    response = await ds.client.get("/-/dashboards/quantities?topic=nk-troops-in-russia")
+    assert response.status_code == 200
+    assert "Numbers over time, by claimant" in response.text
+    assert "vega-lite.min.js" in response.text
+    timeline = await ds.client.get("/-/dashboards/timeline")
+    assert timeline.status_code == 200 and "Timeline of dated claims" in timeline.text
+
+
+async def test_chart_query_returns_the_troop_estimates(ds):
+    sql = read_metadata(REPO)["plugins"]["datasette-dashboards"]["quantities"]["charts"][
+        "values-by-date"
+    ]["query"]
+    response = await ds.client.get(
+        "/facts.json", params={"sql": sql, "topic": "nk-troops-in-russia", "_shape": "objects"}
+    )
+    assert response.status_code == 200
+    values = {row["value"] for row in response.json()["rows"]}
+    assert values == {3000, 10000}
+
+
+async def test_map_of_places(ds):
+    html = (await ds.client.get("/facts/places")).text
+    assert "datasette-cluster-map" in html or "cluster-map" in html
+    rows = (await ds.client.get("/facts/places.json?_shape=objects&_size=max")).json()["rows"]
+    kursk = [r for r in rows if r["id"] == "kursk-region"]
+    assert kursk and kursk[0]["claims"] > 0 and kursk[0]["latitude"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/facts/claims/s003-blinken-8000-in-kursk",
+        "/facts/sources/s004-russia-seals-partnership",
+        "/facts/entities/antony-blinken",
+        "/facts/topics/nk-troops-in-russia",
+        "/facts/claims",
+        "/facts/conflicts",
+        "/facts/corroborations",
+        "/facts/coverage",
+        "/facts/places",
+        "/facts/timeline",
+        "/facts/conflicts",
+        "/facts/corroborated",
+        "/facts/who_said_what?topic=nk-troops-in-russia",
+        "/facts/claims_about_entity?entity=antony-blinken",
+        "/facts/curator_checks",
+    ],
+)
+async def test_json_and_csv_exports(ds, path):
+    base, _, query = path.partition("?")
+    for ext in (".json", ".csv"):
+        response = await ds.client.get(f"{base}{ext}" + (f"?{query}" if query else ""))
+        assert response.status_code == 200, (path, ext)
+        if ext == ".json":
+            assert response.json()["rows"]
+        else:
+            assert len(response.text.splitlines()) >= 2
