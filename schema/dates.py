@@ -1,5 +1,11 @@
 """The subset of EDTF that fact files may use, and the bounds SQL sorts and filters by.
 
+The subset is fixed by the regular expressions below; within it, a date's bounds are plain ISO
+days, months and years, so they come from the standard library. The `edtf` package, the
+reference for the format, is the oracle in the tests (tests/test_dates.py checks the bounds
+against it on generated dates): its parser costs about 3.4 ms a date here, which at 100,000
+claims would be minutes.
+
 Accepted: a day (2024-10-24), a month (2024-10) or a year (2024), each optionally qualified
 with ``?`` (uncertain), ``~`` (approximate) or ``%`` (both), and a closed interval of two of
 those (2024-10-01/2024-10-24), where one end may be open (``../2024-10-24``: "on or before",
@@ -10,11 +16,12 @@ the honest date of an undated statement in an article of that day). Refused alth
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
-import edtf
 from pydantic_core import PydanticCustomError
 
 _SINGLE = r"(?P<{n}y>\d{{4}})(?:-(?P<{n}m>0[1-9]|1[0-2])(?:-(?P<{n}d>\d{{2}}))?)?(?P<{n}q>[?~%])?"
@@ -46,6 +53,7 @@ def _invalid(value: str, why: str) -> PydanticCustomError:
     )
 
 
+@lru_cache(maxsize=65536)
 def parse_edtf(value: str) -> DateRange:
     """Parse an accepted EDTF date into its bounds; raise a 'date-invalid' error otherwise."""
     match = (
@@ -78,13 +86,20 @@ def parse_edtf(value: str) -> DateRange:
     return DateRange(start_date, end_date, precision, qualifier)
 
 
+@lru_cache(maxsize=65536)
 def _bound(value: str, part: str, lower: bool) -> date | None:
     """The first or last day that one end of a date stands for; None for an open end."""
     if part == "..":
         return None
+    digits = part.rstrip("?~%")
+    year, _, rest = digits.partition("-")
+    month, _, day = rest.partition("-")
     try:
-        parsed = edtf.parse_edtf(part)
-        bound = parsed.lower_strict() if lower else parsed.upper_strict()
-        return date(*bound[:3])
-    except Exception:  # the edtf package raises several types for impossible dates
+        if day:
+            return date.fromisoformat(digits)
+        if month:
+            last = calendar.monthrange(int(year), int(month))[1]
+            return date(int(year), int(month), 1 if lower else last)
+        return date(int(year), 1, 1) if lower else date(int(year), 12, 31)
+    except ValueError:
         raise _invalid(value, "no such day in the calendar") from None

@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-import pysbd
 from num2words import num2words
 from rapidfuzz import fuzz
+from sentencex import segment
 
 _TRANSLATE = str.maketrans(
     {
@@ -139,24 +139,19 @@ def value_in_quote(value: float, quote: str) -> bool:
     return False
 
 
-@lru_cache(maxsize=1)
-def _segmenter() -> pysbd.Segmenter:
-    return pysbd.Segmenter(language="en", clean=False, char_span=True)
-
-
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Sentences of a text as [start, end) offsets: paragraphs (lines) split by pysbd, trimmed."""
+    """Sentences of a text as [start, end) offsets: paragraphs (lines) split by sentencex."""
     spans: list[tuple[int, int]] = []
     offset = 0
     for paragraph in text.split("\n"):
         if paragraph.strip():
-            for piece in _segmenter().segment(paragraph):
-                start, end = offset + piece.start, offset + piece.end
-                while start < end and text[start].isspace():
-                    start += 1
-                while end > start and text[end - 1].isspace():
-                    end -= 1
-                if start < end:
-                    spans.append((start, end))
+            position = 0
+            for sentence in segment("en", paragraph):
+                piece = sentence.strip()
+                start = paragraph.find(piece, position) if piece else -1
+                if start < 0:
+                    continue
+                position = start + len(piece)
+                spans.append((offset + start, offset + position))
         offset += len(paragraph) + 1
     return spans

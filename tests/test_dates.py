@@ -46,3 +46,55 @@ def test_refused_dates(value, reason):
         parse_edtf(value)
     assert error.value.type == "date-invalid"
     assert reason in str(error.value)
+
+
+# The edtf package is the reference: our bounds must equal its bounds on every accepted date.
+import edtf  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_days = st.dates(min_value=date(1800, 1, 1), max_value=date(2100, 12, 31))
+
+
+@st.composite
+def _single(draw) -> str:
+    day = draw(_days)
+    form = draw(st.sampled_from(["day", "month", "year"]))
+    text = {"day": day.isoformat(), "month": day.isoformat()[:7], "year": str(day.year)}[form]
+    return text + draw(st.sampled_from(["", "?", "~", "%"]))
+
+
+@st.composite
+def _accepted(draw) -> str:
+    kind = draw(st.sampled_from(["single", "interval", "open-start", "open-end"]))
+    if kind == "single":
+        return draw(_single())
+    if kind == "open-start":
+        return "../" + draw(_single())
+    if kind == "open-end":
+        return draw(_single()) + "/.."
+    a, b = sorted([draw(_single()), draw(_single())], key=lambda t: t.rstrip("?~%"))
+    return f"{a}/{b}"
+
+
+def _edtf_bound(part: str, lower: bool):
+    if part == "..":
+        return None
+    parsed = edtf.parse_edtf(part)
+    return date(*(parsed.lower_strict() if lower else parsed.upper_strict())[:3])
+
+
+@settings(max_examples=150, deadline=None)
+@given(_accepted())
+def test_bounds_agree_with_the_edtf_package(value):
+    try:
+        ours = parse_edtf(value)
+    except PydanticCustomError:  # an interval that ends before it starts, e.g. 2024-10/2024-09-30
+        first, last = (
+            _edtf_bound(value.split("/")[0], True),
+            _edtf_bound(value.split("/")[-1], False),
+        )
+        assert first and last and first > last
+        return
+    assert ours.start == _edtf_bound(value.split("/")[0], lower=True)
+    assert ours.end == _edtf_bound(value.split("/")[-1], lower=False)
