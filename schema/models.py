@@ -7,7 +7,6 @@ columns, and the field documentation in metadata.yml.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -27,31 +26,42 @@ SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 MAX_ID_LENGTH = 100
 MAX_TEXT_LENGTH = 5_000
 
-# Characters that change how text looks or reads without being visible: zero-width
-# characters, bidirectional controls, other format characters (Unicode category Cf), and
-# control characters other than newline and tab.
-_INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]")
+# Characters that change how text looks or reads without being visible: format characters
+# (Unicode category Cf: zero-width spaces, bidirectional controls, ...) and control characters
+# (Cc) other than newline and tab, as ranges (Unicode 14; tests/test_models.py checks them
+# against the running Python's Unicode database).
+HIDDEN_CHARACTERS = (
+    r"\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891"
+    r"\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+    r"\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3"
+    r"\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)  # fmt: skip
+_HIDDEN = re.compile(f"[{HIDDEN_CHARACTERS}]")
 
 
 def _visible(text: str) -> str:
     """Refuse invisible and control characters, which can hide a difference from a reviewer."""
-    for index, char in enumerate(text):
-        category = unicodedata.category(char)
-        if _INVISIBLE.match(char) or category == "Cf" or (category == "Cc" and char not in "\n\t"):
-            raise PydanticCustomError(
-                "invisible-character",
-                "invisible or control character U+{code} at position {index}",
-                {"code": f"{ord(char):04X}", "index": index},
-            )
+    if text.isprintable():  # no character of category C (nor any separator but the space)
+        return text
+    found = _HIDDEN.search(text)
+    if found:
+        raise PydanticCustomError(
+            "invisible-character",
+            "invisible or control character U+{code} at position {index}",
+            {"code": f"{ord(found.group()):04X}", "index": found.start()},
+        )
     return text
 
 
 PLACEHOLDER = "TODO"
 
 
+_PLACEHOLDER = re.compile(r"\s*(?i:todo)")
+
+
 def _not_placeholder(value: object) -> object:
     """`facts new` leaves TODO where it could not fill a field in; validation refuses it."""
-    if isinstance(value, str) and value.strip().upper().startswith(PLACEHOLDER):
+    if isinstance(value, str) and _PLACEHOLDER.match(value):
         raise PydanticCustomError("placeholder", "still a placeholder: fill it in")
     return value
 
@@ -68,6 +78,8 @@ def _edtf(value: str) -> str:
 
 def _no_repeats(items: list[str]) -> list[str]:
     """A list of ids names each id once."""
+    if len(set(items)) == len(items):
+        return items
     seen: set[str] = set()
     for index, item in enumerate(items):
         if item in seen:
@@ -97,21 +109,21 @@ EDTF_PATTERN = rf"^(?:{_ONE}|{_ONE}/{_ONE}|\.\./{_ONE}|{_ONE}/\.\.)$"
 
 Text = Annotated[
     str,
-    BeforeValidator(_not_placeholder),
     Field(min_length=1, max_length=MAX_TEXT_LENGTH, json_schema_extra={"pattern": TEXT_PATTERN}),
     AfterValidator(_visible),
 ]
+# The fields `facts new` and `facts add-source` may leave as TODO refuse the placeholder.
+FilledText = Annotated[Text, BeforeValidator(_not_placeholder)]
 Slug = Annotated[
     str,
-    BeforeValidator(_not_placeholder),
     Field(
         min_length=1,
         max_length=MAX_ID_LENGTH,
         pattern=SLUG_PATTERN,
         json_schema_extra={"pattern": SLUG_PATTERN},
     ),
-    AfterValidator(_visible),
 ]
+FilledSlug = Annotated[Slug, BeforeValidator(_not_placeholder)]
 SlugList = Annotated[
     list[Slug], AfterValidator(_no_repeats), Field(json_schema_extra={"uniqueItems": True})
 ]
@@ -163,17 +175,17 @@ class Source(Record):
         pattern=r"^[0-9a-f]{64}$",
         description="SHA-256 of the seed file's bytes (hex): proves the text is unchanged.",
     )
-    title: Text | None = Field(
+    title: FilledText | None = Field(
         description="Headline or title as the text gives it; null where the text has none."
     )
-    publisher: Text | None = Field(
+    publisher: FilledText | None = Field(
         description="Who published the document, as the text names it; null where it does not."
     )
     published: Edtf = Field(
         description="Publication date in EDTF: the day the text states, or the narrowest range "
         "that the text (and the rest of the dataset) supports."
     )
-    published_basis: Text = Field(
+    published_basis: FilledText = Field(
         description="How the publication date was established: quoted from the text, or the "
         "reasoning that gives the range."
     )
@@ -305,18 +317,18 @@ class Claim(Record):
 
     id: Slug = Field(description="Stable identifier of the claim.")
     source: Slug = Field(description="Id of the source the quote comes from.")
-    statement: Text = Field(description="The claim in one plain sentence.")
+    statement: FilledText = Field(description="The claim in one plain sentence.")
     quote: Text = Field(
         description="Verbatim passage of the source that carries the claim: the shortest that "
         "still says it on its own. Whitespace runs, typographic quotes, apostrophes and dashes "
         "may differ; nothing else."
     )
     date: Edtf = Field(description="When the claimed thing happened or holds, in EDTF.")
-    date_basis: Text = Field(
+    date_basis: FilledText = Field(
         description="How the date was established: the words of the source that state it, or how "
         "a relative date ('on Wednesday') was resolved from the article's own date."
     )
-    claimant: Slug | None = Field(
+    claimant: FilledSlug | None = Field(
         description="Entity id of who asserts the claim (a minister, an agency); null when the "
         "article asserts it in its own voice."
     )
@@ -366,8 +378,7 @@ class Claim(Record):
             )
         if self.value_min is not None and self.value is not None and self.value_min > self.value:
             raise PydanticCustomError("value-bounds", "value_min is above value")
-        has_quantity = any(v is not None for v in (self.value, self.value_min, self.value_max))
-        if has_quantity and self.unit is None:
+        if self.unit is None and (low is not None or high is not None):
             raise PydanticCustomError("unit-missing", "a claim with a value needs a unit")
         return self
 

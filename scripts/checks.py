@@ -277,7 +277,7 @@ def check_skipped(
             quoted.setdefault(claim.record.source, []).append(spans[claim.record.id])
     for source in facts.sources:
         text = texts.get(source.record.id)
-        if text is None:
+        if text is None or not source.record.skipped:
             continue
         sentences = {
             normalise_quote(text[start:end]): (start, end) for start, end in sentence_spans(text)

@@ -7,10 +7,10 @@ always means "still to curate".
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 
+from schema.models import Source
 from scripts.checks import Validation
 from scripts.text import normalise_quote, sentence_spans
 
@@ -58,37 +58,51 @@ def source_sentences(validation: Validation) -> list[Sentence]:
     for located in validation.facts.sources:
         source = located.record
         text = validation.texts.get(source.id)
-        if text is None:
-            continue
-        skipped = {normalise_quote(s.text): s.reason for s in source.skipped}
-        for position, (start, end) in enumerate(sentence_spans(text)):
-            overlapping = [
-                (max(q_start, start), min(q_end, end), cid)
-                for q_start, q_end, cid in quotes.get(source.id, [])
-                if q_start < end and start < q_end
-            ]
-            claims = tuple(sorted(cid for _, _, cid in overlapping))
-            quoted = (
-                set().union(*(range(a, b) for a, b, _ in overlapping)) if overlapping else set()
-            )
-            reason = skipped.get(normalise_quote(text[start:end]))
-            status = "covered" if claims else "skipped" if reason else "uncovered"
-            line = text.count("\n", 0, start) + 1
-            sentences.append(
-                Sentence(
-                    source.id,
-                    position,
-                    start,
-                    end,
-                    line,
-                    text[start:end],
-                    status,
-                    reason if status == "skipped" else None,
-                    claims,
-                    round(len(quoted) / (end - start), 3),
-                )
-            )
+        if text is not None:
+            sentences += _sentences_of(source, text, sorted(quotes.get(source.id, [])))
     return sentences
+
+
+def _sentences_of(source: Source, text: str, quotes: list[tuple[int, int, str]]) -> list[Sentence]:
+    """One source's sentences; quotes sorted by start, walked alongside the sentences."""
+    skipped = {normalise_quote(s.text): s.reason for s in source.skipped}
+    out: list[Sentence] = []
+    first = 0  # quotes before this one end before every sentence still to come
+    line, counted = 1, 0
+    longest = max((end - start for start, end, _ in quotes), default=0)
+    for position, (start, end) in enumerate(sentence_spans(text)):
+        while first < len(quotes) and quotes[first][0] + longest < start:
+            first += 1
+        overlapping = []
+        for q_start, q_end, claim_id in quotes[first:]:
+            if q_start >= end:
+                break
+            if q_end > start:
+                overlapping.append((max(q_start, start), min(q_end, end), claim_id))
+        quoted = _union_length([(a, b) for a, b, _ in overlapping])
+        reason = skipped.get(normalise_quote(text[start:end])) if skipped else None
+        status = "covered" if overlapping else "skipped" if reason else "uncovered"
+        line += text.count("\n", counted, start)
+        counted = start
+        out.append(
+            Sentence(
+                source.id, position, start, end, line, text[start:end], status,
+                reason if status == "skipped" else None,
+                tuple(sorted(claim_id for _, _, claim_id in overlapping)),
+                round(quoted / (end - start), 3),
+            )
+        )  # fmt: skip
+    return out
+
+
+def _union_length(spans: list[tuple[int, int]]) -> int:
+    """How many positions a set of [start, end) spans covers together."""
+    total, reach = 0, -1
+    for start, end in sorted(spans):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
 
 
 def summarise(sentences: list[Sentence]) -> dict[str, Counter]:
@@ -112,7 +126,7 @@ def sentence_rows(sentences: list[Sentence]) -> list[dict]:
             "text": s.text,
             "status": s.status,
             "reason": s.reason,
-            "claims": json.dumps(list(s.claims)),
+            "claims": '["' + '", "'.join(s.claims) + '"]' if s.claims else "[]",
             "quoted_share": s.quoted_share,
         }
         for s in sentences

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from pydantic import ValidationError
+import yaml_rs
+from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.events import AliasEvent, CollectionStartEvent, NodeEvent, ScalarEvent
 
 from schema.models import RECORD_MODELS, Claim, Entity, Record, Source, Topic
+from scripts.locating import (
+    NodeLocator,
+    RecordKey,
+    TextLocator,
+    key_position,
+    record_lines,
+)
 from scripts.problems import Problem
+
+Locator = NodeLocator | TextLocator
 
 FACTS_DIR = "facts"
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -32,14 +44,15 @@ class Located(Generic[R]):
     path: str
     line: int
     column: int
-    fields: dict[str, tuple[int, int]] = field(default_factory=dict)
-    items: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    locator: Locator | None = None
+    key: RecordKey | None = None
 
     def at(self, name: str | None = None, index: int | None = None) -> tuple[int, int]:
         """Line and column of a field's value, or of one item of a list field; else the record's."""
-        if name and index is not None and index < len(self.items.get(name, ())):
-            return self.items[name][index]
-        return self.fields.get(name, (self.line, self.column)) if name else (self.line, self.column)
+        if name is None or self.locator is None or self.key is None:
+            return self.line, self.column
+        path = (name,) if index is None else (name, index)
+        return self.locator.position(self.key, path)
 
 
 @dataclass
@@ -76,13 +89,16 @@ def discover(root: Path) -> list[Path]:
     return sorted(p for p in base.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
-def load_facts(root: Path, paths: list[Path] | None = None) -> Facts:
-    """Load and validate every fact file; problems are collected, never raised."""
+def load_facts(root: Path, paths: list[Path] | None = None, fast: bool = True) -> Facts:
+    """Load and validate every fact file; problems are collected, never raised.
+
+    fast=False reads every file with ruamel.yaml's round trip, the exact reference path.
+    """
     facts = Facts()
     for path in paths if paths is not None else discover(root):
         relative = _relative(path, root)
         facts.files.append(relative)
-        for kind, located in _load_records(path, relative, facts.problems):
+        for kind, located in _load_records(path, relative, facts.problems, fast):
             getattr(facts, kind).append(located)
     return facts
 
@@ -171,7 +187,7 @@ def _refused_constructs(yaml: YAML, text: str, relative: str) -> Iterator[Proble
 
 
 def _load_records(
-    path: Path, relative: str, problems: list[Problem]
+    path: Path, relative: str, problems: list[Problem], fast: bool = True
 ) -> Iterator[tuple[str, Located]]:
     text = read_text(path, relative, problems)
     if text is None:
@@ -181,10 +197,15 @@ def _load_records(
     ):
         problems.append(Problem(relative, 1, 1, "empty-file", "the file holds no records"))
         return
-    data = parse_yaml(text, relative, problems)
-    if data is None:
-        return
-    if not isinstance(data, CommentedMap):
+    parsed = _parse_fast(text) if fast else None
+    if parsed is None:
+        data = parse_yaml(text, relative, problems)
+        if data is None:
+            return
+        locator: Locator = NodeLocator(data) if isinstance(data, CommentedMap) else None
+    else:
+        data, locator = parsed
+    if not isinstance(data, dict):
         problems.append(
             Problem(
                 relative,
@@ -196,61 +217,130 @@ def _load_records(
         )
         return
     for key, items in data.items():
-        line, column = _key_position(data, key)
         model = RECORD_MODELS.get(key) if isinstance(key, str) else None
-        if model is None:
-            problems.append(
-                Problem(
-                    relative,
-                    line,
-                    column,
-                    "unknown-section",
-                    f"{key!r} is not one of {', '.join(RECORD_MODELS)}",
+        if model is None or not isinstance(items, list):
+            line, column = _section_position(text, data, key, locator)
+            if model is None:
+                problems.append(
+                    Problem(
+                        relative,
+                        line,
+                        column,
+                        "unknown-section",
+                        f"{key!r} is not one of {', '.join(RECORD_MODELS)}",
+                    )
                 )
-            )
+            else:
+                problems.append(
+                    Problem(
+                        relative, line, column, "not-a-list", f"{key} must be a list of records"
+                    )
+                )
             continue
-        if not isinstance(items, CommentedSeq):
-            problems.append(
-                Problem(relative, line, column, "not-a-list", f"{key} must be a list of records")
-            )
-            continue
-        for index, item in enumerate(items):
-            located = _validate_item(model, items, index, item, relative, problems)
-            if located is not None:
-                yield key, located
+        yield from (
+            (key, r) for r in _validate_section(model, key, items, relative, locator, problems)
+        )
+
+
+_SUSPECT = re.compile(
+    r"(?m)(?:^[ \t]*(?:-[ \t]+)*|:[ \t]+|[\[{,][ \t]*)[!&*]"  # a tag, anchor or alias
+    r"|[\[{][ \t]*[\[{]"  # nested flow collections
+    r"|^ {" + str(2 * MAX_DEPTH) + r"}"  # deep block nesting
+)
+_NO_ALIASES = yaml_rs.AliasLimits(max_total_replayed_events=0)
+
+
+def _parse_fast(text: str) -> tuple[Any, Locator] | None:
+    """yaml-rs and a line index, for the common case; None where the exact path must decide."""
+    if _SUSPECT.search(text):
+        return None
+    try:
+        data = yaml_rs.loads(text, parse_datetime=False, alias_limits=_NO_ALIASES)
+    except Exception:  # any error is reported by the exact path, with its position
+        return None
+    if not isinstance(data, dict):
+        return None
+    sections = {k: len(v) for k, v in data.items() if isinstance(v, list) and k in RECORD_MODELS}
+    if set(sections) != {k for k in data if k in RECORD_MODELS}:
+        return None
+    records = record_lines(text, sections)
+    if records is None:
+        return None
+
+    def exact() -> NodeLocator:
+        return NodeLocator(_yaml().load(text))
+
+    return data, TextLocator(text, records, exact)
+
+
+def _section_position(text: str, data: Any, key: Any, locator: Locator | None) -> tuple[int, int]:
+    if isinstance(locator, NodeLocator) and isinstance(data, CommentedMap):
+        return key_position(data, key)
+    for number, line in enumerate(text.split("\n")):
+        if line.startswith(f"{key}:"):
+            return number + 1, 1
+    return 1, 1
+
+
+@cache
+def _adapter(model: type[Record]) -> TypeAdapter:
+    return TypeAdapter(list[model])
+
+
+def _validate_section(
+    model: type[Record],
+    section: str,
+    items: list,
+    relative: str,
+    locator: Locator | None,
+    problems: list[Problem],
+) -> list[Located]:
+    """Validate a section's records in one call; record by record only when some are wrong."""
+    if locator is not None and all(isinstance(item, dict) for item in items):
+        plain = [_plain(i) if isinstance(i, CommentedMap) else i for i in items]
+        try:
+            records = _adapter(model).validate_python(plain)
+        except ValidationError:
+            pass
+        else:
+            return [
+                Located(record, relative, *locator.record((section, i)), locator, (section, i))
+                for i, record in enumerate(records)
+            ]
+    located = (
+        _validate_item(model, (section, i), item, relative, locator, problems)
+        for i, item in enumerate(items)
+    )
+    return [r for r in located if r is not None]
 
 
 def _validate_item(
     model: type[Record],
-    items: CommentedSeq,
-    index: int,
+    key: RecordKey,
     item: Any,
     relative: str,
+    locator: Locator | None,
     problems: list[Problem],
 ) -> Located | None:
-    line, column = _item_position(items, index)
-    if not isinstance(item, CommentedMap):
+    line, column = locator.record(key) if locator else (1, 1)
+    if not isinstance(item, dict):
         problems.append(
             Problem(relative, line, column, "not-a-mapping", "a record must be a mapping")
         )
         return None
     record_id = item.get("id") if isinstance(item.get("id"), str) else None
     try:
-        record = model.model_validate(_plain(item))
+        record = model.model_validate(_plain(item) if isinstance(item, CommentedMap) else item)
     except ValidationError as error:
         for detail in error.errors(include_url=False):
-            where = _error_position(item, detail["loc"], (line, column), detail["type"])
+            where = (
+                locator.position(key, detail["loc"], detail["type"]) if locator else (line, column)
+            )
             problems.append(
                 Problem(relative, *where, _rule_name(detail), _error_message(detail), record_id)
             )
         return None
-    fields = {key: _value_position(item, key) for key in item if isinstance(key, str)}
-    items = {
-        key: [_item_position(value, i) for i in range(len(value))]
-        for key, value in item.items()
-        if isinstance(key, str) and isinstance(value, CommentedSeq)
-    }
-    return Located(record, relative, line, column, fields, items)
+    return Located(record, relative, line, column, locator, key)
 
 
 def _plain(value: Any) -> Any:
@@ -297,41 +387,3 @@ def _error_message(detail: dict) -> str:
     given = detail.get("input")
     shown = f" (got {given!r:.60})" if isinstance(given, str | int | float | bool) else ""
     return f"{field_name}: {message}{shown}"
-
-
-def _error_position(
-    item: CommentedMap, loc: tuple, default: tuple[int, int], kind: str
-) -> tuple[int, int]:
-    """Walk a pydantic error location down the YAML nodes to the line and column it names."""
-    node: Any = item
-    position = default
-    for index, part in enumerate(loc):
-        if isinstance(node, CommentedMap) and part in node:
-            last = index == len(loc) - 1
-            on_key = last and kind == "extra_forbidden"
-            position = _key_position(node, part) if on_key else _value_position(node, part)
-            node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
-            position = _item_position(node, part)
-            node = node[part]
-        else:
-            break
-    return position
-
-
-def _key_position(node: CommentedMap, key: Any) -> tuple[int, int]:
-    line, column = node.lc.key(key)
-    return line + 1, column + 1
-
-
-def _value_position(node: CommentedMap, key: Any) -> tuple[int, int]:
-    try:
-        line, column = node.lc.value(key)
-    except (KeyError, TypeError):
-        return _key_position(node, key)
-    return line + 1, column + 1
-
-
-def _item_position(node: CommentedSeq, index: int) -> tuple[int, int]:
-    line, column = node.lc.item(index)
-    return line + 1, column + 1

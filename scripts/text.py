@@ -8,6 +8,7 @@ break: a quote never matches across one.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -40,36 +41,51 @@ _TRANSLATE = str.maketrans(
     }
 )
 _SPACES = re.compile(r"[ \r\n]+")
+_RUNS = re.compile(r" [ \r\n]+|[\r\n][ \r\n]*")  # whitespace that normalising changes
 
 
 @dataclass(frozen=True)
 class NormalisedText:
-    """A text after normalisation, with the offset in the original of every character."""
+    """A text after normalisation, and what it takes to map positions back to the original.
+
+    Characters are translated one for one; only whitespace runs shrink. `breaks` holds each
+    normalised position after which the original is `shifts[i]` characters further on.
+    """
 
     text: str
-    offsets: tuple[int, ...]  # offsets[i] = index in the original of normalised character i
+    breaks: tuple[int, ...]
+    shifts: tuple[int, ...]
     length: int  # length of the original
+
+    def original(self, index: int) -> int:
+        """The original position of normalised character `index`."""
+        k = bisect_right(self.breaks, index)
+        return index + (self.shifts[k - 1] if k else 0)
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Map a normalised [start, end) span back to the original text."""
-        return self.offsets[start], self.offsets[end - 1] + 1
+        return self.original(start), self.original(end - 1) + 1
 
 
 def normalise(text: str) -> NormalisedText:
-    """Apply the documented normalisation, remembering where each character came from."""
+    """Apply the documented normalisation, remembering where the text shrank."""
     translated = text.translate(_TRANSLATE)
-    chars: list[str] = []
-    offsets: list[int] = []
-    position = 0
-    for match in _SPACES.finditer(translated):
-        chars.extend(translated[position : match.start()])
-        offsets.extend(range(position, match.start()))
-        chars.append("\n" if "\n" in match.group() else " ")
-        offsets.append(match.start())
+    parts: list[str] = []
+    breaks: list[int] = []
+    shifts: list[int] = []
+    shift = position = size = 0
+    for match in _RUNS.finditer(translated):
+        parts.append(translated[position : match.start()])
+        parts.append("\n" if "\n" in match.group() else " ")
+        size += match.start() - position + 1
+        removed = match.end() - match.start() - 1
+        if removed:
+            shift += removed
+            breaks.append(size)
+            shifts.append(shift)
         position = match.end()
-    chars.extend(translated[position:])
-    offsets.extend(range(position, len(translated)))
-    return NormalisedText("".join(chars), tuple(offsets), len(text))
+    parts.append(translated[position:])
+    return NormalisedText("".join(parts), tuple(breaks), tuple(shifts), len(text))
 
 
 def normalise_quote(quote: str) -> str:
@@ -129,14 +145,27 @@ def number_spellings(value: float) -> tuple[str, ...]:
     return tuple(sorted(spellings, key=len, reverse=True))
 
 
+_NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:[, ]\d{3})+|\d+)(?:\.(\d+))?(?![\d]|[.,]\d)")
+
+
+@lru_cache(maxsize=4096)
+def _words_pattern(value: float) -> re.Pattern:
+    """Every spelling of a number in words, as one pattern."""
+    words = [s.lower() for s in number_spellings(value) if not s[:1].isdigit()]
+    return re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, words)) + r")(?![\w-])")
+
+
 def value_in_quote(value: float, quote: str) -> bool:
     """True if the quote writes the number, as digits or words, not as part of a larger number."""
-    text = normalise_quote(quote).lower()
-    for spelling in number_spellings(value):
-        pattern = r"(?<![\w.,])" + re.escape(spelling.lower()) + r"(?![\d]|[.,]\d)"
-        if re.search(pattern, text):
+    text = normalise_quote(quote)
+    for match in _NUMBER.finditer(text):
+        whole = match.group(1).replace(",", "").replace(" ", "")
+        number = float(f"{whole}.{match.group(2)}" if match.group(2) else whole)
+        if number == value:
             return True
-    return False
+    if value != int(value):
+        return False
+    return _words_pattern(value).search(text.lower()) is not None
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

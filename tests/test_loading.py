@@ -34,3 +34,46 @@ def test_yaml_1_2_no_is_a_string_not_false(tree: Path):
     facts = load_facts(tree)
     assert facts.problems == []
     assert {e.record.id: e.record.name for e in facts.entities}["no-entity"] == "no"
+
+
+# The fast path (yaml-rs and a line index) must say exactly what the exact path says.
+import shutil  # noqa: E402
+
+import pytest  # noqa: E402
+
+from scripts.checks import validate  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN.glob("*.yaml")), ids=lambda p: p.stem)
+def test_fast_and_exact_paths_report_the_same_problems(tree: Path, case: Path):
+    shutil.copyfile(case, tree / "facts" / "claims" / f"zz-{case.name}")
+    fast = load_facts(tree, fast=True)
+    exact = load_facts(tree, fast=False)
+    assert fast.problems == exact.problems
+    assert [c.record for c in fast.claims] == [c.record for c in exact.claims]
+
+
+def test_fast_and_exact_paths_place_every_field_of_the_repository_alike():
+    fast, exact = load_facts(REPO, fast=True), load_facts(REPO, fast=False)
+    assert fast.problems == exact.problems == []
+    for kind in ("sources", "entities", "topics", "claims"):
+        for a, b in zip(getattr(fast, kind), getattr(exact, kind), strict=True):
+            assert a.record == b.record
+            assert (a.path, a.line, a.column) == (b.path, b.line, b.column)
+            for name, value in a.record:
+                assert a.at(name) == b.at(name), (a.record.id, name)
+                if isinstance(value, list):
+                    for index in range(len(value)):
+                        assert a.at(name, index) == b.at(name, index), (a.record.id, name, index)
+
+
+def test_the_fast_path_is_the_one_taken_for_canonical_files(monkeypatch):
+    import scripts.loading as loading
+
+    calls = []
+    monkeypatch.setattr(loading, "parse_yaml", lambda *a, **k: calls.append(a[1]))
+    assert validate(REPO).problems == []
+    assert calls == []

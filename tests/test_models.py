@@ -64,3 +64,16 @@ def test_bidi_control_in_a_quote_is_refused():
     with pytest.raises(ValidationError) as error:
         Claim.model_validate(_claim(quote="abc\u202edef"))
     assert error.value.errors()[0]["type"] == "invisible-character"
+
+
+def test_hidden_characters_are_every_format_and_control_character():
+    import re
+    import unicodedata
+
+    from schema.models import HIDDEN_CHARACTERS
+
+    pattern = re.compile(f"[{HIDDEN_CHARACTERS}]")
+    for code in range(0x110000):
+        char = chr(code)
+        hidden = unicodedata.category(char) in ("Cf", "Cc") and char not in "\n\t"
+        assert bool(pattern.match(char)) is hidden, f"U+{code:04X}"

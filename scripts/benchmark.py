@@ -1,0 +1,221 @@
+"""`facts bench`: a synthetic corpus at scale, and whole-process timings against a floor.
+
+The corpus is in the project's own format: sources whose text reads like news copy, claims whose
+quotes really occur in them (numbers and all), entities, topics and EDTF dates. The floor is the
+least a pipeline must do with the same files (yaml-rs parse, pydantic per file, substring
+checks, executemany into SQLite, one FTS5 build), measured in the same run as our commands so
+that the ratio between them means the same on any machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+CLAIMS_PER_FILE = 50
+SENTENCES_PER_SOURCE = 60
+_FIRST = "Anna Boris Chen Dara Elif Farid Greta Hiro Ines Jonas Kira Luis Mira Nadia Omar".split()
+_LAST = "Petrov Kim Novak Haddad Silva Tanaka Weber Costa Ivanova Park Okafor Lindqvist".split()
+_PLACES = "Varna Orsk Tamsk Lyden Koral Mirny Sotka Uzen Belgor Dalmar Pesk Rovno".split()
+_ORGS = ["Ministry of Defence", "Foreign Ministry", "State Council", "Port Authority",
+         "Statistics Office", "Border Service", "Central Bank", "Health Agency"]  # fmt: skip
+_UNITS = ["soldiers", "ships", "tonnes", "deputies", "kilometres", "vehicles"]
+_VERBS = ["said", "told reporters", "confirmed", "estimated", "announced", "reported"]
+_PHRASES = {
+    "soldiers": "{n} soldiers had arrived in {place}",
+    "ships": "{n} ships were seen near {place}",
+    "tonnes": "{n} tonnes of grain were delivered to {place}",
+    "deputies": "{n} deputies voted for the plan in {place}",
+    "kilometres": "{n} kilometres of road were closed near {place}",
+    "vehicles": "{n} vehicles were counted in {place}",
+}
+_WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+_FILLER = [
+    "The talks continued late into the evening.",
+    "Officials declined to give further details.",
+    "Observers expect the debate to continue next week.",
+    "The statement was published on the agency's website.",
+    "Neither side commented on the reports.",
+]
+
+
+def _yaml_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML 1.2 scalar
+
+
+@dataclass
+class Corpus:
+    root: Path
+    claims: int
+    files: int
+    sources: int
+
+
+def generate_corpus(root: Path, claims: int, seed: int = 20241024) -> Corpus:
+    """Write a corpus of `claims` claims, 50 to a file, one source (and seed text) per file."""
+    rng = random.Random(seed)
+    files = max(1, claims // CLAIMS_PER_FILE)
+    if root.exists():
+        shutil.rmtree(root)
+    (root / "facts" / "claims").mkdir(parents=True)
+    (root / "seeds").mkdir()
+    people = [f"{f} {last}" for f in _FIRST for last in _LAST]
+    entities = (
+        [(f"p-{i}", name, "person") for i, name in enumerate(people)]
+        + [(f"o-{i}", name, "organisation") for i, name in enumerate(_ORGS)]
+        + [(f"pl-{i}", name, "place") for i, name in enumerate(_PLACES)]
+    )
+    topics = [(f"t-{unit}-{place.lower()}", unit, place) for unit in _UNITS for place in _PLACES]
+    lines = ["entities:"]
+    for ident, name, kind in entities:
+        description = _yaml_string(f"A {kind} named in the benchmark corpus.")
+        lines += [f"  - id: {ident}", f"    name: {_yaml_string(name)}", f"    kind: {kind}",
+                  f"    description: {description}", ""]  # fmt: skip
+    (root / "facts" / "entities.yaml").write_text("\n".join(lines), encoding="utf-8")
+    lines = ["topics:"]
+    for ident, unit, place in topics:
+        lines += [f"  - id: {ident}", f"    question: How many {unit} are in {place}?",
+                  "    kind: quantity", f"    unit: {unit}", ""]  # fmt: skip
+    (root / "facts" / "topics.yaml").write_text("\n".join(lines), encoding="utf-8")
+
+    source_lines = ["sources:"]
+    start = date(2022, 1, 1)
+    for number in range(files):
+        published = start + timedelta(days=rng.randrange(1000))
+        sentences, claim_lines = [], ["claims:"]
+        for index in range(SENTENCES_PER_SOURCE):
+            if index % 6 == 5:
+                sentences.append(rng.choice(_FILLER))
+                continue
+            person_id, person, _ = rng.choice(entities[: len(people)])
+            topic_id, unit, place = rng.choice(topics)
+            value = rng.randrange(2, 400) * 25
+            back = rng.randrange(0, 7)
+            day = published - timedelta(days=back)
+            weekday = _WEEKDAYS[day.weekday()]
+            fragment = "about " + _PHRASES[unit].format(n=f"{value:,}", place=place)
+            sentences.append(f"{person} {rng.choice(_VERBS)} on {weekday} that {fragment}.")
+            claim_id = f"c{number:05d}-{index:03d}"
+            statement = f"{person} said {fragment}."
+            basis = f"on {weekday}, {back} days before publication"
+            claim_lines += [
+                    f"  - id: {claim_id}", f"    source: s{number:05d}",
+                    f"    statement: {_yaml_string(statement)}",
+                    f"    quote: {_yaml_string(fragment)}", f"    date: '{day.isoformat()}'",
+                    f"    date_basis: {_yaml_string(basis)}",
+                    f"    claimant: {person_id}", "    about: [" + f"pl-{_PLACES.index(place)}]",
+                    f"    topic: {topic_id}", f"    value: {value}", "    approximate: true",
+                    f"    unit: {unit}", "    assertion: stated", "",
+            ]  # fmt: skip
+        text = "\n\n".join(" ".join(sentences[i : i + 3]) for i in range(0, len(sentences), 3))
+        seed_path = root / "seeds" / f"s{number:05d}.txt"
+        seed_path.write_text(text + "\n", encoding="utf-8")
+        digest = hashlib.sha256(seed_path.read_bytes()).hexdigest()
+        source_lines += [
+            f"  - id: s{number:05d}", f"    seed: seeds/s{number:05d}.txt", f"    sha256: {digest}",
+            f"    title: Report {number}", "    publisher: null",
+            f"    published: '{published.isoformat()}'", "    published_basis: Generated.",
+            "    language: en", "",
+        ]  # fmt: skip
+        (root / "facts" / "claims" / f"{number:05d}.yaml").write_text(
+            "\n".join(claim_lines), encoding="utf-8"
+        )
+    (root / "facts" / "sources.yaml").write_text("\n".join(source_lines), encoding="utf-8")
+    count = sum(1 for _ in (root / "facts" / "claims").glob("*.yaml")) * CLAIMS_PER_FILE
+    return Corpus(root, min(count, claims), files, files)
+
+
+def floor_pipeline(root: Path, database: Path) -> int:
+    """The least work on the same files: parse, validate, check quotes, insert, index."""
+    import yaml_rs
+    from pydantic import TypeAdapter
+
+    from schema.models import RECORD_MODELS
+    from scripts.text import normalise_quote
+
+    adapters = {kind: TypeAdapter(list[model]) for kind, model in RECORD_MODELS.items()}
+    records: dict[str, list] = {kind: [] for kind in RECORD_MODELS}
+    for path in sorted((root / "facts").rglob("*.yaml")):
+        data = yaml_rs.loads(path.read_text(encoding="utf-8"), parse_datetime=False)
+        for kind, items in data.items():
+            records[kind] += adapters[kind].validate_python(items)
+    texts = {
+        s.id: normalise_quote((root / s.seed).read_text(encoding="utf-8"))
+        for s in records["sources"]
+    }
+    missing = sum(normalise_quote(c.quote) not in texts[c.source] for c in records["claims"])
+    if database.exists():
+        database.unlink()
+    db = sqlite3.connect(database)
+    db.execute(
+        "create table claims (id text primary key, source text, statement text, quote text, "
+        "date text, claimant text, topic text, value real, unit text)"
+    )
+    with db:
+        db.executemany(
+            "insert into claims values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ((c.id, c.source, c.statement, c.quote, c.date, c.claimant, c.topic, c.value, c.unit)
+             for c in records["claims"]),
+        )  # fmt: skip
+        db.execute("create virtual table claims_fts using fts5(statement, quote, "
+                   "content=claims, content_rowid=rowid)")  # fmt: skip
+        db.execute("insert into claims_fts(claims_fts) values ('rebuild')")
+    db.close()
+    return missing
+
+
+@dataclass
+class Timing:
+    seconds: float
+    peak_mib: float
+    returncode: int
+
+
+def run_process(arguments: list[str], cwd: Path | None = None) -> Timing:
+    """Run a whole process; its wall time and its own peak memory (from wait4)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(arguments, cwd=cwd, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)  # fmt: skip
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f"{' '.join(arguments)} failed: {process.stderr.read().decode()[-800:]}")
+    return Timing(seconds, usage.ru_maxrss / 1024, code)
+
+
+def median_of(runs: int, arguments: list[str], prepare=None) -> Timing:
+    timings = []
+    for _ in range(runs):
+        if prepare:
+            prepare()
+        timings.append(run_process(arguments))
+    return Timing(
+        statistics.median(t.seconds for t in timings),
+        max(t.peak_mib for t in timings),
+        0,
+    )
+
+
+def facts_command(*arguments: str) -> list[str]:
+    return [sys.executable, "-m", "scripts.cli", *arguments]
+
+
+def floor_command(root: Path, database: Path) -> list[str]:
+    return [sys.executable, "-m", "scripts.benchmark", "floor", str(root), str(database)]
+
+
+if __name__ == "__main__":  # the floor pipeline as a whole process: python -m scripts.benchmark
+    if sys.argv[1:2] == ["floor"]:
+        sys.exit(1 if floor_pipeline(Path(sys.argv[2]), Path(sys.argv[3])) else 0)
