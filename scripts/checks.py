@@ -39,23 +39,51 @@ class Validation:
     problems: list[Problem]
     texts: dict[str, str] = field(default_factory=dict)  # source id -> full text
     spans: dict[str, tuple[int, int]] = field(default_factory=dict)  # claim id -> quote span
+    counts: dict[str, int] | None = None  # records per kind, when `facts` holds only some
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def validate(root: Path) -> Validation:
-    """Load every fact file under root and run every rule; never raises on bad input."""
-    facts = load_facts(root)
+def validate(root: Path, cache: bool = False) -> Validation:
+    """Load every fact file under root and run every rule; never raises on bad input.
+
+    With cache=True, parsed files and their results are reused from root/.cache (see
+    scripts/caching.py); the problems are the same.
+    """
+    if cache:
+        from scripts.caching import validate_cached
+
+        return validate_cached(root)
+    return run_checks(root, load_facts(root))
+
+
+def run_checks(root: Path, facts: Facts, texts: dict[str, str] | None = None) -> Validation:
+    """Run every cross-record rule over loaded facts.
+
+    `texts` (source id -> text, already verified) skips reading and checking the seeds again.
+    """
     result = Validation(facts, list(facts.problems))
-    normalised = _load_seeds(root, facts, result)
-    for rule in (check_unique_ids, check_references, check_topics, check_dates):
-        result.problems.extend(rule(facts))
-    result.problems.extend(check_quotes(facts, normalised, result.texts, result.spans))
-    result.problems.extend(check_skipped(facts, result.texts, result.spans))
+    if texts is None:
+        normalised = _load_seeds(root, facts, result)
+    else:
+        result.texts = texts
+        normalised = {sid: normalise(text) for sid, text in texts.items()}
+    result.problems.extend(check_unique_ids(facts))
+    result.problems.extend(check_record_rules(facts, normalised, result))
     result.problems.sort()
     return result
+
+
+def check_record_rules(
+    facts: Facts, normalised: dict[str, NormalisedText], result: Validation
+) -> Iterator[Problem]:
+    """The rules that look at one record at a time, against the registries."""
+    for rule in (check_references, check_topics, check_dates):
+        yield from rule(facts)
+    yield from check_quotes(facts, normalised, result.texts, result.spans)
+    yield from check_skipped(facts, result.texts, result.spans)
 
 
 def _problem(located: Located, name: str | None, rule: str, message: str) -> Problem:

@@ -11,29 +11,21 @@ from pathlib import Path
 
 import click
 
-from scripts.authoring import (
-    SOURCES_FILE,
-    AuthoringError,
-    draft_claim,
-    draft_source,
-    locate_quote,
-)
-from scripts.building import build_database
-from scripts.checks import Validation, validate
-from scripts.coverage import format_coverage, source_sentences
-from scripts.editing import append_record, format_file
-from scripts.loading import discover, load_facts, parse_yaml, read_text
 from scripts.problems import format_problems
-from scripts.publishing import (
-    DATABASE_NAME,
-    METADATA_FILE,
-    documented_metadata,
-    publish_arguments,
-    serve_arguments,
-)
-from scripts.reviewing import ReviewError, diff
-from scripts.schemas import ASSERTIONS, json_schemas
 
+# Each command imports what it needs when it runs, so that `facts validate` starts quickly.
+ASSERTIONS = [
+    "stated",
+    "confirmed",
+    "reported",
+    "estimated",
+    "speculated",
+    "denied",
+    "expected",
+    "scheduled",
+]  # fmt: skip; the same as schema.models.Assertion (a test checks it)
+DATABASE_NAME = "facts"
+METADATA_FILE = "metadata.yml"
 DEFAULT_DATABASE = "facts.db"
 
 root_option = click.option(
@@ -51,11 +43,27 @@ def cli() -> None:
     """A source-verified fact database: validate YAML facts, build SQLite, serve with Datasette."""
 
 
-def _validated(root: Path, fmt: str = "text") -> Validation:
-    """Validate, print any problems, and exit 1 if there are some."""
+cache_option = click.option(
+    "--no-cache", "no_cache", is_flag=True,
+    help="Parse and check every file afresh, ignoring .cache/facts.",
+)  # fmt: skip
+
+
+def _validated(root: Path, fmt: str = "text", cache: bool = False, full: bool = True):
+    """Validate, print any problems, and exit 1 if there are some.
+
+    full: every record loaded (for a build); otherwise the cache may check only what changed.
+    """
     if not (root / "facts").is_dir():
         raise click.ClickException(f"no facts/ folder in {root.resolve()}; use --root")
-    result = validate(root)
+    if cache and full:
+        from scripts.caching import load_cached
+
+        result = load_cached(root)
+    else:
+        from scripts.checks import validate
+
+        result = validate(root, cache=cache)
     if result.problems:
         click.echo(format_problems(result.problems, fmt))
         if fmt == "text":
@@ -68,6 +76,7 @@ def _validated(root: Path, fmt: str = "text") -> Validation:
 
 @cli.command(name="validate")
 @root_option
+@cache_option
 @click.option(
     "--format",
     "fmt",
@@ -76,16 +85,18 @@ def _validated(root: Path, fmt: str = "text") -> Validation:
     show_default=True,
     help="text: file:line:column lines; github: Actions annotations; json.",
 )
-def validate_command(root: Path, fmt: str) -> None:
+def validate_command(root: Path, fmt: str, no_cache: bool) -> None:
     """Check every fact file; print each problem with its location, exit 1 if any."""
-    result = _validated(root, fmt)
+    result = _validated(root, fmt, cache=not no_cache, full=False)
     if fmt == "json":
         click.echo("[]")
     elif fmt == "text":
         facts = result.facts
+        counts = result.counts or {k: len(getattr(facts, k)) for k in
+                                   ("claims", "sources", "entities", "topics")}  # fmt: skip
         click.echo(
-            f"OK: {len(facts.claims)} claims, {len(facts.sources)} sources, "
-            f"{len(facts.entities)} entities, {len(facts.topics)} topics "
+            f"OK: {counts['claims']} claims, {counts['sources']} sources, "
+            f"{counts['entities']} entities, {counts['topics']} topics "
             f"in {len(facts.files)} files"
         )
 
@@ -102,6 +113,8 @@ def validate_command(root: Path, fmt: str) -> None:
 )
 def build(root: Path, output: Path) -> None:
     """Validate, then build the SQLite database; an invalid tree leaves the old one untouched."""
+    from scripts.building import build_database
+
     result = _validated(root)
     path = build_database(result, output)
     click.echo(f"Built {path} with {len(result.facts.claims)} claims")
@@ -121,12 +134,15 @@ def build(root: Path, output: Path) -> None:
 @click.option("-p", "--port", default=8001, show_default=True, type=int, help="Port to listen on.")
 def serve(root: Path, output: Path, host: str, port: int) -> None:
     """Validate, build and serve the database with Datasette and metadata.yml."""
+    from scripts.building import build_database
+    from scripts.publishing import serve_arguments
+
     if output.stem != DATABASE_NAME:
         raise click.ClickException(
             f"the served file must be called {DATABASE_NAME}.db: "
             "metadata.yml describes that database"
         )
-    result = _validated(root)
+    result = _validated(root, cache=True)
     path = build_database(result, output)
     click.echo(
         f"Built {path} with {len(result.facts.claims)} claims; serving on http://{host}:{port}/"
@@ -148,6 +164,8 @@ def serve(root: Path, output: Path, host: str, port: int) -> None:
 @click.option("--check", is_flag=True, help="Exit 1 if any sentence is uncovered.")
 def coverage(root: Path, fmt: str, check: bool) -> None:
     """Report, per source, the sentences claims quote, skip with a reason, or leave uncovered."""
+    from scripts.coverage import format_coverage, source_sentences
+
     result = _validated(root)
     sentences = source_sentences(result)
     if fmt == "json":
@@ -171,6 +189,8 @@ def coverage(root: Path, fmt: str, check: bool) -> None:
 @click.option("--service", default="facts", show_default=True, help="Cloud Run service name.")
 def publish_command(root: Path, output: Path, service: str) -> None:
     """Print the `datasette publish cloudrun` command with the project's metadata and settings."""
+    from scripts.publishing import publish_arguments
+
     click.echo(shlex.join(publish_arguments(output, root, service)))
 
 
@@ -179,6 +199,8 @@ def publish_command(root: Path, output: Path, service: str) -> None:
 @click.option("--check", is_flag=True, help="Exit 1 if metadata.yml is not current; write nothing.")
 def docs(root: Path, check: bool) -> None:
     """Regenerate the column descriptions in metadata.yml from the pydantic models."""
+    from scripts.publishing import documented_metadata
+
     current = (root / METADATA_FILE).read_text(encoding="utf-8")
     wanted = documented_metadata(root)
     if current == wanted:
@@ -197,6 +219,9 @@ def docs(root: Path, check: bool) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def fmt(root: Path, check: bool, paths: tuple[Path, ...]) -> None:
     """Rewrite fact files in the canonical style (key order, quoting), keeping comments."""
+    from scripts.editing import format_file
+    from scripts.loading import discover, parse_yaml, read_text
+
     problems = []
     files = list(paths) or discover(root)
     for path in files:
@@ -239,6 +264,10 @@ def fmt(root: Path, check: bool, paths: tuple[Path, ...]) -> None:
 @click.option("-y", "--yes", is_flag=True, help="Accept the closest passage without asking.")
 def new(root: Path, source_id: str, quote: str, yes: bool, claim_id: str | None, **options) -> None:
     """Add a claim from a source and a quote to facts/claims/SOURCE.yaml."""
+    from scripts.authoring import AuthoringError, draft_claim, locate_quote
+    from scripts.editing import append_record
+    from scripts.loading import load_facts
+
     facts = load_facts(root)
     sources = {s.record.id: s.record for s in facts.sources}
     if source_id not in sources:
@@ -275,6 +304,10 @@ def new(root: Path, source_id: str, quote: str, yes: bool, claim_id: str | None,
 @click.option("--language", default="en", show_default=True, help="BCP 47 language tag.")
 def add_source(root: Path, file: Path, source_id: str | None, **options) -> None:
     """Copy a text into seeds/, and register it in facts/sources.yaml with its sha256."""
+    from scripts.authoring import SOURCES_FILE, AuthoringError, draft_source
+    from scripts.editing import append_record
+    from scripts.loading import load_facts
+
     options["id"] = source_id
     try:
         record, target, todo = draft_source(load_facts(root), root, file, options)
@@ -295,6 +328,8 @@ def add_source(root: Path, file: Path, source_id: str | None, **options) -> None
 @click.argument("head", required=False)
 def diff_command(root: Path, base: str, head: str | None) -> None:
     """Compare the facts at git revision BASE with HEAD (default: the working tree), as Markdown."""
+    from scripts.reviewing import ReviewError, diff
+
     with tempfile.TemporaryDirectory(prefix="facts-diff-") as workdir:
         try:
             click.echo(diff(root, base, head, Path(workdir)), nl=False)
@@ -307,6 +342,8 @@ def diff_command(root: Path, base: str, head: str | None) -> None:
 @click.option("--check", is_flag=True, help="Exit 1 if the JSON Schema files are not current.")
 def schema(root: Path, check: bool) -> None:
     """Write the JSON Schema of every record type into schema/, from the pydantic models."""
+    from scripts.schemas import json_schemas
+
     stale = [
         name
         for name, text in json_schemas().items()

@@ -105,6 +105,10 @@ def load_facts(root: Path, paths: list[Path] | None = None, fast: bool = True) -
 
 def _relative(path: Path, root: Path) -> str:
     try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        pass
+    try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return path.as_posix()

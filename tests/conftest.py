@@ -18,7 +18,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 def tree(tmp_path: Path) -> Path:
     """A writable copy of tests/fixtures/tree: one source, three entities, two claims."""
     target = tmp_path / "tree"
-    shutil.copytree(FIXTURES / "tree", target)
+    shutil.copytree(FIXTURES / "tree", target, ignore=shutil.ignore_patterns(".cache"))
     return target
 
 

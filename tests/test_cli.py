@@ -81,7 +81,14 @@ def test_validate_json_format(tree):
     ]
     assert (
         json.loads(
-            run("validate", "--root", str(REPO / "tests/fixtures/tree"), "--format", "json").stdout
+            run(
+                "validate",
+                "--root",
+                str(REPO / "tests/fixtures/tree"),
+                "--format",
+                "json",
+                "--no-cache",
+            ).stdout
         )
         == []
     )
@@ -185,3 +192,10 @@ def test_serve_insists_on_the_database_name_metadata_describes(tree):
     result = CliRunner().invoke(cli, ["serve", "--root", str(tree), "-o", str(tree / "other.db")])
     assert result.exit_code == 1
     assert "must be called facts.db" in result.output
+
+
+def test_cli_assertion_choices_are_the_schema_ones():
+    from scripts.cli import ASSERTIONS
+    from scripts.schemas import ASSERTIONS as SCHEMA_ASSERTIONS
+
+    assert ASSERTIONS == SCHEMA_ASSERTIONS

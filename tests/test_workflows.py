@@ -63,6 +63,7 @@ def test_publish_workflow_builds_and_publishes_with_datasette():
 def test_pre_commit_hooks_format_and_validate(tree: Path):
     assert _run(sys.executable, "-m", "pre_commit", "validate-config").returncode == 0
     shutil.copyfile(REPO / ".pre-commit-config.yaml", tree / ".pre-commit-config.yaml")
+    shutil.copyfile(REPO / ".gitignore", tree / ".gitignore")  # .cache/ is not committed
     assert _run("git", "init", "-q", cwd=tree).returncode == 0
     assert _run("git", "add", "-A", cwd=tree).returncode == 0
     first = _run(sys.executable, "-m", "pre_commit", "run", "--all-files", cwd=tree)
