@@ -89,6 +89,8 @@ def generate_corpus(root: Path, claims: int, seed: int = 20241024) -> Corpus:
                   "    kind: quantity", f"    unit: {unit}", ""]  # fmt: skip
     (root / "facts" / "topics.yaml").write_text("\n".join(lines), encoding="utf-8")
 
+    pools = {ident: [rng.randrange(2, 400) * 25 for _ in range(rng.randrange(2, 6))]
+             for ident, _, _ in topics}  # fmt: skip
     source_lines = ["sources:"]
     start = date(2022, 1, 1)
     for number in range(files):
@@ -100,7 +102,7 @@ def generate_corpus(root: Path, claims: int, seed: int = 20241024) -> Corpus:
                 continue
             person_id, person, _ = rng.choice(entities[: len(people)])
             topic_id, unit, place = rng.choice(topics)
-            value = rng.randrange(2, 400) * 25
+            value = rng.choice(pools[topic_id])  # reports repeat a few figures per question
             back = rng.randrange(0, 7)
             day = published - timedelta(days=back)
             weekday = _WEEKDAYS[day.weekday()]

@@ -112,6 +112,37 @@ LINK_TABLES: dict[str, LinkTable] = {
     ),
 }
 
+ANSWER_COLUMNS: dict[str, tuple[type, str]] = {
+    "topic": (str, "Id of the topic the answer is to."),
+    "answer": (
+        str,
+        "The answer, as claims compare it: a number, a range low..high, an EDTF "
+        "date or a lower-cased word.",
+    ),
+    "kind": (str, "How the topic's answers are compared: quantity, date or text."),
+    "unit": (str, "Unit of a quantity answer."),
+    "low": (float, "Lowest value a quantity answer allows; null if open."),
+    "high": (float, "Highest value a quantity answer allows; null if open."),
+    "date_start": (str, "First day a date answer allows (ISO date)."),
+    "date_end": (str, "Last day a date answer allows (ISO date)."),
+    "claims": (int, "How many claims give this answer."),
+    "articles": (int, "How many distinct sources give it."),
+    "independent_origins": (
+        int,
+        "How many independent origins give it: articles relaying the "
+        "same agency report count once.",
+    ),
+    "claimants": (
+        str,
+        "JSON array of who gives it (names; 'The article itself' for an article's own voice).",
+    ),
+    "sources": (str, "JSON array of the sources that give it."),
+    "origins": (str, "JSON array of its independent origins."),
+    "claim_ids": (str, "JSON array of the claims that give it."),
+    "first_date": (str, "Earliest date of a claim giving it (ISO date)."),
+    "last_date": (str, "Latest date of a claim giving it (ISO date)."),
+}
+
 MODELS: dict[str, type[Record]] = {
     "sources": Source,
     "entities": Entity,
@@ -261,6 +292,43 @@ def claim_rows(validation: Validation) -> list[dict]:
     return rows
 
 
+def answer_rows(validation: Validation, claims: list[dict]) -> list[dict]:
+    """One row per topic and distinct answer, with who gives it and how independently."""
+    topics = {t.record.id: t.record for t in validation.facts.topics}
+    names = {e.record.id: e.record.name for e in validation.facts.entities}
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for claim in claims:
+        if claim["topic"] and claim["answer_key"] is not None:
+            groups.setdefault((claim["topic"], claim["answer_key"]), []).append(claim)
+    rows = []
+    for (topic_id, answer), members in sorted(groups.items()):
+        topic = topics[topic_id]
+        first = members[0]
+        starts = [m["date_start"] for m in members if m["date_start"]]
+        ends = [m["date_end"] for m in members if m["date_end"]]
+        claimants = dict.fromkeys(names.get(m["claimant"], "The article itself") for m in members)
+        rows.append({
+            "topic": topic_id,
+            "answer": answer,
+            "kind": topic.kind,
+            "unit": first["unit"] if topic.kind == "quantity" else None,
+            "low": first["value_low"] if topic.kind == "quantity" else None,
+            "high": first["value_high"] if topic.kind == "quantity" else None,
+            "date_start": first["date_start"] if topic.kind == "date" else None,
+            "date_end": first["date_end"] if topic.kind == "date" else None,
+            "claims": len(members),
+            "articles": len({m["source"] for m in members}),
+            "independent_origins": len({m["origin"] for m in members}),
+            "claimants": json.dumps(list(claimants), ensure_ascii=False),
+            "sources": _id_list(list(dict.fromkeys(m["source"] for m in members))),
+            "origins": _id_list(list(dict.fromkeys(m["origin"] for m in members))),
+            "claim_ids": _id_list([m["id"] for m in members]),
+            "first_date": min(starts) if starts else None,
+            "last_date": max(ends) if ends else None,
+        })  # fmt: skip
+    return rows
+
+
 def link_rows(validation: Validation) -> dict[str, list[dict]]:
     facts = validation.facts
     return {
@@ -302,36 +370,23 @@ left join entities e on e.id = c.claimant
 left join topics t on t.id = c.topic
 """,
     "corroborations": """
-select
-  t.id as topic, t.question, c.answer_key as answer,
-  count(*) as claims,
-  count(distinct c.source) as articles,
-  count(distinct c.origin) as independent_origins,
-  json_group_array(c.id) as claim_ids,
-  json_group_array(distinct c.source) as sources,
-  json_group_array(distinct c.origin) as origins
-from claims c join topics t on t.id = c.topic
-where c.answer_key is not null
-group by t.id, c.answer_key
-having count(distinct c.source) >= 2
+select a.topic, t.question, a.answer, a.unit, a.claims, a.articles, a.independent_origins,
+  a.claimants, a.sources, a.origins, a.claim_ids
+from answers a join topics t on t.id = a.topic
+where a.articles >= 2
 """,
     "conflicts": """
-select
-  t.id as topic, t.question,
-  a.id as claim_a, a.answer_key as answer_a, a.unit as unit_a,
-  coalesce(ea.name, 'The article itself') as claimant_a, a.source as source_a, a.date as date_a,
-  b.id as claim_b, b.answer_key as answer_b, b.unit as unit_b,
-  coalesce(eb.name, 'The article itself') as claimant_b, b.source as source_b, b.date as date_b
-from claims a
-join claims b on a.topic = b.topic and a.id < b.id
+select a.topic, t.question,
+  a.answer as answer_a, a.unit as unit_a, a.claims as claims_a, a.claimants as claimants_a,
+  a.sources as sources_a, a.first_date as first_date_a, a.last_date as last_date_a,
+  b.answer as answer_b, b.unit as unit_b, b.claims as claims_b, b.claimants as claimants_b,
+  b.sources as sources_b, b.first_date as first_date_b, b.last_date as last_date_b
+from answers a
+join answers b on a.topic = b.topic and a.answer < b.answer
 join topics t on t.id = a.topic
-left join entities ea on ea.id = a.claimant
-left join entities eb on eb.id = b.claimant
-where a.answer_key is not null and b.answer_key is not null and (
-  (t.kind = 'quantity' and (a.value_high < b.value_low or b.value_high < a.value_low))
-  or (t.kind = 'date' and (a.date_end < b.date_start or b.date_end < a.date_start))
-  or (t.kind = 'text' and a.answer_key != b.answer_key)
-)
+where (a.kind = 'quantity' and (a.high < b.low or b.high < a.low))
+  or (a.kind = 'date' and (a.date_end < b.date_start or b.date_end < a.date_start))
+  or (a.kind = 'text')
 """,
     "coverage": COVERAGE_VIEW,
     "places": """
@@ -341,7 +396,8 @@ from entities e where e.latitude is not null and e.longitude is not null
 """,
     "contested_topics": """
 select t.id as topic, t.question, t.kind, count(*) as conflicting_pairs,
-  count(distinct answer_a) + count(distinct answer_b) as answers_in_conflict
+  (select count(*) from answers a where a.topic = t.id) as answers,
+  (select sum(claims) from answers a where a.topic = t.id) as claims
 from conflicts c join topics t on t.id = c.topic
 group by t.id
 """,
@@ -357,28 +413,21 @@ _NAMES = {
     "topic_question": "The question of the claim's topic.",
 }
 _PAIR = {
-    "topic": "Id of the topic both claims answer.",
+    "topic": "Id of the topic both answers are to.",
     "question": "The topic's question.",
-    "claim_{x}": "Id of claim {X}.",
-    "answer_{x}": "Claim {X}'s answer: a value, a range low..high, a date or a word.",
-    "unit_{x}": "Unit of claim {X}'s value.",
-    "claimant_{x}": "Who asserts claim {X}.",
-    "source_{x}": "Source of claim {X}.",
-    "date_{x}": "Date of claim {X} (EDTF).",
+    "answer_{x}": "Answer {X}: a value, a range low..high, a date or a word.",
+    "unit_{x}": "Unit of answer {X}.",
+    "claims_{x}": "How many claims give answer {X}.",
+    "claimants_{x}": "JSON array of who gives answer {X}.",
+    "sources_{x}": "JSON array of the sources that give answer {X}.",
+    "first_date_{x}": "Earliest date of a claim giving answer {X}.",
+    "last_date_{x}": "Latest date of a claim giving answer {X}.",
 }
 VIEW_COLUMNS: dict[str, dict[str, str]] = {
     "claims_view": {},  # filled below from the claims table and _NAMES
     "corroborations": {
-        "topic": "Id of the topic.",
         "question": "The topic's question.",
-        "answer": "The answer the claims agree on.",
-        "claims": "How many claims give this answer.",
-        "articles": "How many distinct source articles give it.",
-        "independent_origins": "How many independent origins give it: articles relaying the "
-        "same agency report count once.",
-        "claim_ids": "JSON array of the claims that give it.",
-        "sources": "JSON array of the sources that give it.",
-        "origins": "JSON array of the independent origins.",
+        **{name: text for name, (_, text) in ANSWER_COLUMNS.items()},
     },
     "conflicts": {
         key.format(x=x, X=x.upper()): text.format(x=x, X=x.upper())
@@ -405,9 +454,9 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         "topic": "Id of the topic.",
         "question": "The topic's question.",
         "kind": "How the topic's answers are compared.",
-        "conflicting_pairs": "How many pairs of claims on it disagree.",
-        "answers_in_conflict": "How many distinct answers take part in a conflict, counted per "
-        "side.",
+        "conflicting_pairs": "How many pairs of its answers cannot both be true.",
+        "answers": "How many distinct answers it has.",
+        "claims": "How many claims answer it.",
     },
 }
 
@@ -462,13 +511,15 @@ def _write(validation: Validation, path: Path) -> None:
     db.execute("pragma foreign_keys = on")
     create_tables(db)
     with db.conn:
+        claims = sorted(claim_rows(validation), key=lambda r: r["id"])
         for table, rows in (
             ("sources", source_rows(validation)),
             ("entities", entity_rows(validation)),
             ("topics", topic_rows(validation)),
-            ("claims", claim_rows(validation)),
+            ("claims", claims),
         ):
             _insert(db, table, sorted(rows, key=lambda r: r["id"]))
+        _insert(db, "answers", answer_rows(validation, claims))
         _insert(db, "sentences", sentence_rows(source_sentences(validation)))
         for table, rows in link_rows(validation).items():
             _insert(db, table, sorted(rows, key=lambda r: tuple(str(v) for v in r.values())))
@@ -491,6 +542,11 @@ def create_tables(db: sqlite_utils.Database) -> None:
             foreign_keys=FOREIGN_KEYS.get(table, []),
             not_null=["id"],
         )
+    db["answers"].create(
+        {name: kind for name, (kind, _) in ANSWER_COLUMNS.items()},
+        pk=("topic", "answer"),
+        foreign_keys=[("topic", "topics", "id")],
+    )
     db["sentences"].create(
         {name: kind for name, (kind, _) in SENTENCE_COLUMNS.items()},
         pk=("source_id", "position"),
@@ -508,6 +564,7 @@ def create_tables(db: sqlite_utils.Database) -> None:
     for table, columns in (
         ("claims", ["date_start"]),
         ("claims", ["topic", "answer_key"]),
+        ("claims", ["topic", "date_start"]),
         ("claims", ["assertion"]),
         ("claims", ["origin"]),
     ):

@@ -16,6 +16,7 @@ from datasette.utils.asgi import Response
 
 DATABASE = "facts"
 CONTEXT_SENTENCES = 2  # sentences shown before and after a quote
+LIST_LIMIT = 100  # longest list of claims or answers a page shows; the rest are a link away
 
 CLAIM_SQL = """
 select c.*, coalesce(e.name, 'The article itself') as claimant_name,
@@ -135,31 +136,53 @@ async def claim_page(datasette: Any, claim_id: str) -> dict | None:
         "where v.claim_id = :id order by v.position",
         {"id": claim_id},
     )
-    related: list[dict] = []
-    if claim["topic"]:
+    answers = await topic_answers(datasette, claim["topic"], claim["answer_key"])
+    return {"claim": claim, "passage": passage, "entities": entities, "via": via,
+            "answers": answers}  # fmt: skip
+
+
+async def topic_answers(datasette: Any, topic: str | None, answer: str | None) -> list[dict]:
+    """The distinct answers to a topic, and how each relates to one answer (if given)."""
+    if not topic:
+        return []
+    rows = await _rows(
+        datasette,
+        "select a.*, a.answer as answer_key from answers a where a.topic = :topic "
+        "order by a.claims desc, a.answer limit :limit",
+        {"topic": topic, "limit": LIST_LIMIT},
+    )
+    conflicting = set()
+    if answer is not None:
         conflicting = {
             r["other"]
             for r in await _rows(
                 datasette,
-                "select case when claim_a = :id then claim_b else claim_a end as other "
-                "from conflicts where claim_a = :id or claim_b = :id",
-                {"id": claim_id},
+                "select case when answer_a = :answer then answer_b else answer_a end as other "
+                "from conflicts where topic = :topic "
+                "and (answer_a = :answer or answer_b = :answer)",
+                {"topic": topic, "answer": answer},
             )
         }
-        related = await _rows(
+    contested = {
+        r["answer"]
+        for r in await _rows(
             datasette,
-            CLAIM_LIST_SQL + " where c.topic = :topic and c.id != :id order by c.date_start, c.id",
-            {"topic": claim["topic"], "id": claim_id},
+            "select answer_a as answer from conflicts where topic = :topic "
+            "union select answer_b from conflicts where topic = :topic",
+            {"topic": topic},
         )
-        for other in related:
-            if other["id"] in conflicting:
-                other["relation"] = "disagrees"
-            elif other["answer_key"] is not None and other["answer_key"] == claim["answer_key"]:
-                other["relation"] = "agrees"
+    }
+    for row in rows:
+        row["claimant_names"] = json.loads(row["claimants"])
+        row["contested"] = row["answer"] in contested
+        if answer is not None:
+            if row["answer"] == answer:
+                row["relation"] = "same answer"
+            elif row["answer"] in conflicting:
+                row["relation"] = "disagrees"
             else:
-                other["relation"] = "compatible"
-    return {"claim": claim, "passage": passage, "entities": entities, "via": via,
-            "related": related}  # fmt: skip
+                row["relation"] = "compatible"
+    return rows
 
 
 async def source_page(datasette: Any, source_id: str) -> dict | None:
@@ -213,65 +236,59 @@ async def entity_page(datasette: Any, entity_id: str) -> dict | None:
         return None
     entity = rows[0]
     entity["aliases"] = json.loads(entity["aliases"] or "[]")
-    order = " order by c.date_start is null, c.date_start, c.id"
-    asserts = await _rows(datasette, CLAIM_LIST_SQL + " where c.claimant = :id" + order,
-                          {"id": entity_id})  # fmt: skip
+    order = " order by c.date_start is null, c.date_start, c.id limit :limit"
+    params = {"id": entity_id, "limit": LIST_LIMIT}
+    asserts = await _rows(datasette, CLAIM_LIST_SQL + " where c.claimant = :id" + order, params)
     about = await _rows(
         datasette,
         CLAIM_LIST_SQL
         + " where c.id in (select claim_id from claim_entities where entity_id = :id)"
         + order,
-        {"id": entity_id},
+        params,
     )
     relayed = await _rows(
         datasette,
         CLAIM_LIST_SQL + " where c.id in (select claim_id from claim_via where entity_id = :id)"
         + order,
-        {"id": entity_id},
+        params,
     )  # fmt: skip
-    return {"entity": entity, "asserts": asserts, "about": about, "relayed": relayed}
+    counts = (await _rows(
+        datasette,
+        "select (select count(*) from claims where claimant = :id) as asserts, "
+        "(select count(*) from claim_entities where entity_id = :id) as about, "
+        "(select count(*) from claim_via where entity_id = :id) as relayed",
+        {"id": entity_id},
+    ))[0]  # fmt: skip
+    return {"entity": entity, "asserts": asserts, "about": about, "relayed": relayed,
+            "counts": counts, "limit": LIST_LIMIT}  # fmt: skip
 
 
 async def topic_page(datasette: Any, topic_id: str) -> dict | None:
     rows = await _rows(datasette, "select * from topics where id = :id", {"id": topic_id})
     if not rows:
         return None
-    answers = await _rows(
+    answers = await topic_answers(datasette, topic_id, None)
+    claims = await _rows(
         datasette,
-        CLAIM_LIST_SQL + " where c.topic = :id order by c.date_start is null, c.date_start, c.id",
-        {"id": topic_id},
+        CLAIM_LIST_SQL + " where c.topic = :id order by c.date_start is null, c.date_start, c.id"
+        " limit :limit",
+        {"id": topic_id, "limit": LIST_LIMIT},
     )
-    corroborated = {
-        r["answer"]: r
-        for r in await _rows(
-            datasette, "select * from corroborations where topic = :id", {"id": topic_id}
-        )
-    }
-    contested = {
-        r["claim"]
-        for r in await _rows(
-            datasette,
-            "select claim_a as claim from conflicts where topic = :id "
-            "union select claim_b from conflicts where topic = :id",
-            {"id": topic_id},
-        )
-    }
-    for answer in answers:
-        agreement = corroborated.get(answer["answer_key"])
-        answer["corroboration"] = agreement
-        answer["contested"] = answer["id"] in contested
-    distinct = sorted({a["answer_key"] for a in answers if a["answer_key"] is not None})
-    return {"topic": rows[0], "answers": answers, "distinct_answers": distinct}
+    total = (await _rows(datasette, "select count(*) as n from claims where topic = :id",
+                         {"id": topic_id}))[0]["n"]  # fmt: skip
+    by_answer = {a["answer"]: a for a in answers}
+    for claim in claims:
+        claim["answer_row"] = by_answer.get(claim["answer_key"])
+    return {"topic": rows[0], "answers": answers, "claims": claims, "total": total,
+            "limit": LIST_LIMIT}  # fmt: skip
 
 
 async def home_page(datasette: Any) -> dict:
     contested = await _rows(
         datasette,
-        "select t.id, t.question, t.kind, count(c.id) as claims, "
-        "count(distinct c.answer_key) as answers from contested_topics ct "
-        "join topics t on t.id = ct.topic join claims c on c.topic = t.id "
-        "group by t.id order by t.kind = 'quantity' desc, claims desc, t.id",
-        {},
+        "select topic as id, question, kind, claims, answers from contested_topics "
+        "order by kind = 'quantity' desc, claims desc, topic limit :limit",
+        {"limit": 20},
     )
     agreed = await _rows(
         datasette,

@@ -16,6 +16,7 @@ import sqlite_utils
 from ruamel.yaml import YAML
 
 from scripts.building import (
+    ANSWER_COLUMNS,
     LINK_TABLES,
     MODELS,
     VIEWS,
@@ -72,6 +73,9 @@ def documented_metadata(root: Path) -> str:
         entry = tables.setdefault(table, {})
         entry["description"] = link.description
         entry["columns"] = {name: text for name, (_, _, text) in link.columns.items()}
+    tables.setdefault("answers", {})["columns"] = {
+        name: text for name, (_, text) in ANSWER_COLUMNS.items()
+    }
     tables.setdefault("sentences", {})["columns"] = {
         name: text for name, (_, text) in SENTENCE_COLUMNS.items()
     }

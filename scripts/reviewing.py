@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import tarfile
 from dataclasses import dataclass, field
@@ -62,7 +63,8 @@ def snapshot(tree: Path, label: str, workdir: Path) -> Snapshot:
     if result.ok and (tree / "facts").is_dir():
         db = sqlite_utils.Database(build_database(result, workdir / f"{label}.db"))
         shot.conflicts = {
-            (r["topic"], r["claim_a"], r["claim_b"]): r for r in db.query("select * from conflicts")
+            (r["topic"], r["answer_a"], r["answer_b"]): r
+            for r in db.query("select * from conflicts")
         }
         shot.corroborations = {
             (r["topic"], r["answer"]): r for r in db.query("select * from corroborations")
@@ -123,8 +125,8 @@ def compare(before: Snapshot, after: Snapshot) -> str:
             out.append("")
     out += _differences(
         "Conflicts", before.conflicts, after.conflicts,
-        lambda r: f"`{r['topic']}`: {r['answer_a']} ({r['claimant_a']}, `{r['claim_a']}`) vs "
-        f"{r['answer_b']} ({r['claimant_b']}, `{r['claim_b']}`)",
+        lambda r: f"`{r['topic']}`: {r['answer_a']} ({', '.join(json.loads(r['claimants_a']))}) vs "
+        f"{r['answer_b']} ({', '.join(json.loads(r['claimants_b']))})",
     )  # fmt: skip
     out += _differences(
         "Corroborations", before.corroborations, after.corroborations,

@@ -38,26 +38,31 @@ def test_seeds_are_byte_identical_to_the_shared_originals():
 
 def test_troop_numbers_conflict(repo_db: Path):
     db = sqlite_utils.Database(repo_db)
-    pairs = {
-        (r["answer_a"], r["answer_b"])
-        for r in db.query("select * from conflicts where topic = 'nk-troops-in-russia'")
-    }
-    assert ("3000", "10000") in pairs
-    kursk = {
-        frozenset((r["answer_a"], r["answer_b"]))
-        for r in db.query("select * from conflicts where topic = 'nk-troops-in-kursk'")
-    }
+
+    def pairs(topic: str) -> set[frozenset]:
+        rows = db.query("select * from conflicts where topic = :t", {"t": topic})
+        return {frozenset((r["answer_a"], r["answer_b"])) for r in rows}
+
+    assert frozenset({"3000", "10000"}) in pairs("nk-troops-in-russia")
+    kursk = pairs("nk-troops-in-kursk")
     assert {frozenset({"8000", "11000"}), frozenset({"10000", "11000"})} <= kursk
+    row = next(db.query(
+        "select * from conflicts where topic = 'nk-troops-in-russia' "
+        "and answer_a = '10000' and answer_b = '3000'"
+    ))  # fmt: skip
+    assert set(json.loads(row["claimants_a"])) == {
+        "Antony Blinken",
+        "South Korean Ministry of Defense",
+    }
+    assert "United States" in json.loads(row["claimants_b"])
 
 
 def test_ratification_stage_contradiction_is_a_conflict(repo_db: Path):
     db = sqlite_utils.Database(repo_db)
-    rows = list(db.query("select * from conflicts where topic = 'duma-vote-final-stage'"))
-    assert {frozenset((r["answer_a"], r["answer_b"])) for r in rows} == {frozenset({"yes", "no"})}
-    assert {r["source_b"] for r in rows} | {r["source_a"] for r in rows} >= {
-        "s004-russia-seals-partnership",
-        "s001-bta-duma-ratifies-pact",
-    }
+    [row] = db.query("select * from conflicts where topic = 'duma-vote-final-stage'")
+    assert (row["answer_a"], row["answer_b"]) == ("no", "yes")
+    assert set(json.loads(row["sources_a"])) >= {"s001-bta-duma-ratifies-pact"}
+    assert json.loads(row["sources_b"]) == ["s004-russia-seals-partnership"]
 
 
 def test_corroborations_count_articles_and_origins(repo_db: Path):

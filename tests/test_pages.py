@@ -66,15 +66,19 @@ async def test_claim_page(ds):
         'href="/facts/sources/s003-putin-signs-treaty-law#claim-s003-blinken-8000-in-kursk"' in html
     )
     assert "Part of Blinken" in html  # the date basis
-    # the other answers to the same question, with how they relate
+    # every answer to the same question, with how it relates to this one
     page = text_of(html)
-    assert "11,000 soldiers disagrees" in page and "10,000 soldiers disagrees" in page
+    assert "11,000 soldiers 1 Volodymyr Zelenskyy 1 1 disagrees contested" in page
+    assert "10,000 soldiers 1 Matthew Miller 1 1 disagrees contested" in page
+    assert "8,000 soldiers 1 Antony Blinken 1 1 same answer contested" in page
     assert 'href="/-/dashboards/quantities?topic=nk-troops-in-kursk"' in html
 
 
 async def test_claim_page_marks_agreement(ds):
     page = text_of((await ds.client.get("/facts/claims/s004-nis-3000-soldiers")).text)
-    assert "3,000 soldiers agrees" in page and "10,000 soldiers disagrees" in page
+    assert re.search(r"3,000 soldiers 4 [^|]*United States[^|]* 3 3 same answer corroborated", page)
+    assert "10,000 soldiers 2 Antony Blinken, South Korean Ministry of Defense 1 1 disagrees" in page
+    assert re.search(r"at least 2,000 soldiers 3 .* compatible corroborated", page)
 
 
 async def test_source_page(ds):
@@ -184,7 +188,7 @@ async def test_map_of_places(ds):
         "/facts/coverage",
         "/facts/places",
         "/facts/timeline",
-        "/facts/conflicts",
+        "/facts/conflicts_side_by_side",
         "/facts/corroborated",
         "/facts/who_said_what?topic=nk-troops-in-russia",
         "/facts/claims_about_entity?entity=antony-blinken",

@@ -12,7 +12,7 @@ from scripts.publishing import SETTINGS, documented_metadata, read_metadata, ser
 REPO = Path(__file__).resolve().parent.parent
 CANNED = [
     "timeline",
-    "conflicts",
+    "conflicts_side_by_side",
     "corroborated",
     "who_said_what",
     "claims_about_entity",
@@ -51,6 +51,7 @@ def test_metadata_documents_every_column(repo_db: Path):
             "claim_via",
             "source_reports_from",
             "sentences",
+            "answers",
         ]
     )
     for name in names + db.view_names():
@@ -127,9 +128,11 @@ async def test_who_said_what_shows_the_disagreement(ds):
 
 
 async def test_csv_export(ds):
-    response = await ds.client.get("/facts/conflicts.csv")
+    response = await ds.client.get("/facts/conflicts_side_by_side.csv")
     assert response.status_code == 200
-    assert response.text.splitlines()[0].startswith("topic,question")
+    lines = response.text.splitlines()
+    assert lines[0].startswith("question,answer_a,unit_a,claims_a")
+    assert any(",3000," in line and ",10000," in line for line in lines[1:])
 
 
 async def test_writes_are_refused(ds):

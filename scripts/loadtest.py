@@ -1,0 +1,197 @@
+"""A small load generator for the published database, on loopback only.
+
+`measure` sends a bounded number of requests (or runs for a bounded time) with a fixed number of
+concurrent clients, and reports per page: requests, errors, throughput, p50 and p99 latency.
+It refuses any address that is not this machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+LOOPBACK_NAMES = {"localhost"}
+
+
+@dataclass
+class PageStats:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies) if self.latencies else float("nan")
+
+    @property
+    def p99(self) -> float:
+        return self.percentile(0.99)
+
+
+def require_loopback(base_url: str) -> None:
+    """Load is only ever sent to this machine."""
+    host = urlsplit(base_url).hostname or ""
+    if host in LOOPBACK_NAMES:
+        return
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass
+    raise ValueError(f"{host!r} is not a loopback address: load is only sent to this machine")
+
+
+async def measure(
+    base_url: str,
+    pages: dict[str, str],
+    clients: int = 4,
+    requests_per_page: int | None = 50,
+    duration: float | None = None,
+) -> tuple[dict[str, PageStats], float]:
+    """Hit every page: a fixed count each, or round-robin for `duration` seconds."""
+    require_loopback(base_url)
+    stats = {name: PageStats() for name in pages}
+    queue: asyncio.Queue = asyncio.Queue()
+    if duration is None:
+        for _ in range(requests_per_page or 1):
+            for name in pages:
+                queue.put_nowait(name)
+    deadline = time.monotonic() + duration if duration else None
+    names = list(pages)
+
+    async def client(number: int, http: httpx.AsyncClient) -> None:
+        turn = number
+        while True:
+            if deadline is not None:
+                if time.monotonic() >= deadline:
+                    return
+                name = names[turn % len(names)]
+                turn += 1
+            else:
+                try:
+                    name = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+            started = time.perf_counter()
+            try:
+                response = await http.get(pages[name])
+                stats[name].statuses[response.status_code] = (
+                    stats[name].statuses.get(response.status_code, 0) + 1
+                )
+                if response.status_code >= 400:
+                    stats[name].errors += 1
+            except httpx.HTTPError:
+                stats[name].errors += 1
+            stats[name].latencies.append(time.perf_counter() - started)
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as http:
+        for path in pages.values():  # warm up once each
+            await http.get(path)
+        started = time.perf_counter()
+        await asyncio.gather(*(client(n, http) for n in range(clients)))
+        elapsed = time.perf_counter() - started
+    return stats, elapsed
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """The real `datasette` server, as `facts serve` starts it, on a free loopback port."""
+
+    def __init__(self, database: Path, root: Path) -> None:
+        from scripts.publishing import serve_arguments
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.arguments = serve_arguments(database, root, port=self.port)
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> Server:
+        self.process = subprocess.Popen(self.arguments, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE)  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(self.url + "/-/versions.json", timeout=5)
+                return self
+            except httpx.TransportError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(self.process.stderr.read().decode()[-2000:]) from None
+                time.sleep(0.2)
+
+    def __exit__(self, *exc) -> None:
+        if self.process:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def default_pages(claim_id: str, topic: str, entity: str) -> dict[str, str]:
+    """The pages people use most, and Datasette's plain table page as the baseline."""
+    return {
+        "plain table (baseline)": "/facts/claim_entities",
+        "claims table": "/facts/claims",
+        "facet": "/facts/claims?_facet=topic",
+        "search": "/facts/claims?_search=arrived",
+        "search all": "/-/search?q=arrived",
+        "claim page": f"/facts/claims/{claim_id}",
+        "topic page": f"/facts/topics/{topic}",
+        "timeline": "/facts/timeline",
+        "conflicts": "/facts/conflicts_side_by_side",
+        "corroborated": "/facts/corroborated",
+        "who said what": f"/facts/who_said_what?topic={topic}",
+        "claims about": f"/facts/claims_about_entity?entity={entity}",
+        "curator checks": "/facts/curator_checks",
+    }
+
+
+def report(stats: dict[str, PageStats], elapsed: float, baseline: str | None = None) -> str:
+    total = sum(len(s.latencies) for s in stats.values())
+    lines = [f"{'page':<24} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'p99 ms':>8}"
+             + ("  p99/baseline" if baseline else "")]  # fmt: skip
+    base = stats[baseline].p99 if baseline else None
+    for name, s in stats.items():
+        line = (f"{name:<24} {len(s.latencies):>8} {s.errors:>6} {s.p50 * 1000:>8.1f} "
+                f"{s.p99 * 1000:>8.1f}")  # fmt: skip
+        if base:
+            line += f"  {s.p99 / base:>12.2f}"
+        lines.append(line)
+    lines.append(f"{total} requests in {elapsed:.1f}s: {total / elapsed:.0f} requests/s")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m scripts.loadtest facts.db [clients] [seconds]
+    database = Path(sys.argv[1])
+    clients = int(sys.argv[2]) if len(sys.argv) > 2 else 50
+    seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 30
+    root = Path(__file__).resolve().parent.parent
+    with Server(database, root) as server:
+        import sqlite3
+
+        db = sqlite3.connect(database)
+        claim, topic = db.execute("select id, topic from claims where topic is not null").fetchone()
+        entity = db.execute("select entity_id from claim_entities").fetchone()[0]
+        pages = default_pages(claim, topic, entity)
+        stats, elapsed = asyncio.run(measure(server.url, pages, clients, None, seconds))
+        print(report(stats, elapsed, "plain table (baseline)"))
+        sys.exit(1 if any(s.errors for s in stats.values()) else 0)
