@@ -221,3 +221,110 @@ def floor_command(root: Path, database: Path) -> list[str]:
 if __name__ == "__main__":  # the floor pipeline as a whole process: python -m scripts.benchmark
     if sys.argv[1:2] == ["floor"]:
         sys.exit(1 if floor_pipeline(Path(sys.argv[2]), Path(sys.argv[3])) else 0)
+
+
+def _touch(path: Path, number: int) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + f"\n# touched {number}\n", encoding="utf-8")
+
+
+def bench_size(size: int, runs: int, workdir: Path) -> dict:
+    """Every measurement for one corpus size, as whole processes."""
+    corpus = generate_corpus(workdir / f"corpus-{size}", size)
+    root, database = corpus.root, workdir / f"db-{size}" / "facts.db"
+    database.parent.mkdir(parents=True, exist_ok=True)
+    results = {"size": corpus.claims, "files": corpus.files}
+    results["floor"] = median_of(runs, floor_command(root, workdir / f"floor-{size}.db"))
+    results["validate"] = median_of(
+        runs, facts_command("validate", "--root", str(root), "--no-cache")
+    )
+    results["build"] = median_of(
+        runs, facts_command("build", "--root", str(root), "-o", str(database), "--no-cache")
+    )
+    shutil.rmtree(root / ".cache", ignore_errors=True)
+    results["validate_first_cached"] = run_process(facts_command("validate", "--root", str(root)))
+    claim_files = sorted((root / "facts" / "claims").glob("*.yaml"))
+    touched = []
+    for number in range(runs):
+        _touch(claim_files[(number * 7919) % len(claim_files)], number)
+        touched.append(run_process(facts_command("validate", "--root", str(root))))
+    results["validate_touched"] = Timing(
+        statistics.median(t.seconds for t in touched), max(t.peak_mib for t in touched), 0
+    )
+    results["build_cached"] = median_of(
+        runs, facts_command("build", "--root", str(root), "-o", str(database))
+    )
+    results["database"] = database
+    return results
+
+
+def format_results(rows: list[dict]) -> str:
+    header = (
+        f"{'claims':>8} {'floor':>7} {'validate':>15} {'validate+build':>15} "
+        f"{'build, cached':>15} {'one file touched':>18} {'peak MiB':>9}"
+    )
+    lines = [header]
+    for r in rows:
+        floor = r["floor"].seconds
+
+        def ratio(t: Timing, floor: float = floor) -> str:
+            return f"{t.seconds:6.2f}s {t.seconds / floor:5.2f}x"
+
+        peak = max(r[k].peak_mib for k in ("validate", "build", "build_cached", "validate_touched"))
+        touched = r["validate_touched"].seconds
+        lines.append(
+            f"{r['size']:>8} {floor:6.2f}s {ratio(r['validate']):>15} {ratio(r['build']):>15} "
+            f"{ratio(r['build_cached']):>15} {touched:6.2f}s {touched / r['validate'].seconds:6.1%}"
+            f"    {peak:>7.0f}"
+        )
+    return "\n".join(lines)
+
+
+def goals(r: dict) -> list[tuple[str, bool, str]]:
+    """The issue's goals, for the largest corpus, as measured in this run."""
+    floor = r["floor"].seconds
+    build = r["build"].seconds / floor
+    touched = r["validate_touched"].seconds / r["validate"].seconds
+    peak = max(r[k].peak_mib for k in ("build", "build_cached"))
+    return [
+        ("validate + build at most 1.5x the floor", build <= 1.5, f"{build:.2f}x"),
+        ("validate after touching one file at most 10% of a cold validate", touched <= 0.10,
+         f"{touched:.1%}"),
+        ("peak memory under 1 GiB", peak < 1024, f"{peak:.0f} MiB"),
+    ]  # fmt: skip
+
+
+def serve_latency(database: Path, requests: int = 30, clients: int = 2) -> str:
+    """p50/p99 of our pages against Datasette's plain table page, on the same database."""
+    import asyncio
+
+    from scripts.loadtest import Server, default_pages, measure, report
+
+    db = sqlite3.connect(database)
+    claim, topic = db.execute("select id, topic from claims where topic is not null").fetchone()
+    entity = db.execute("select entity_id from claim_entities").fetchone()[0]
+    db.close()
+    root = Path(__file__).resolve().parent.parent
+    with Server(database, root) as server:
+        pages = default_pages(claim, topic, entity)
+        stats, elapsed = asyncio.run(measure(server.url, pages, clients, requests))
+    return report(stats, elapsed, "plain table (baseline)")
+
+
+def run_benchmark(sizes: list[int], runs: int, workdir: Path, serve: bool, echo) -> list[dict]:
+    rows = []
+    for size in sizes:
+        echo(f"Measuring {size:,} claims ({runs} runs each)...")
+        rows.append(bench_size(size, runs, workdir))
+    echo("")
+    echo("Whole processes, medians; ratios against the floor pipeline measured in this run")
+    echo("(yaml-rs parse + pydantic per file + substring checks + executemany + FTS5):")
+    echo(format_results(rows))
+    echo("")
+    for goal, met, figure in goals(rows[-1]):
+        echo(f"{'met    ' if met else 'NOT MET'}  {goal}: {figure}")
+    if serve:
+        echo("")
+        echo(f"Datasette on the {rows[-1]['size']:,}-claim database (loopback, "
+             f"{2} clients), p99 against the plain table page:")  # fmt: skip
+        echo(serve_latency(rows[-1]["database"]))
+    return rows

@@ -562,7 +562,7 @@ def create_tables(db: sqlite_utils.Database) -> None:
         )
     db.index_foreign_keys()
     for table, columns in (
-        ("claims", ["date_start"]),
+        ("claims", ["date_start", "date_end", "id"]),
         ("claims", ["topic", "answer_key"]),
         ("claims", ["topic", "date_start"]),
         ("claims", ["assertion"]),

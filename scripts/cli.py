@@ -103,6 +103,7 @@ def validate_command(root: Path, fmt: str, no_cache: bool) -> None:
 
 @cli.command()
 @root_option
+@cache_option
 @click.option(
     "-o",
     "--output",
@@ -111,11 +112,11 @@ def validate_command(root: Path, fmt: str, no_cache: bool) -> None:
     show_default=True,
     help="Database file to write.",
 )
-def build(root: Path, output: Path) -> None:
+def build(root: Path, output: Path, no_cache: bool) -> None:
     """Validate, then build the SQLite database; an invalid tree leaves the old one untouched."""
     from scripts.building import build_database
 
-    result = _validated(root)
+    result = _validated(root, cache=not no_cache)
     path = build_database(result, output)
     click.echo(f"Built {path} with {len(result.facts.claims)} claims")
 
@@ -360,6 +361,22 @@ def schema(root: Path, check: bool) -> None:
     for name, text in json_schemas().items():
         (root / "schema" / name).write_text(text, encoding="utf-8")
     click.echo(f"Wrote {len(json_schemas())} JSON Schema files to schema/")
+
+
+@cli.command()
+@click.option("--sizes", default="1000,10000,100000", show_default=True,
+              help="Corpus sizes in claims, comma-separated.")  # fmt: skip
+@click.option("--runs", default=3, show_default=True, help="Runs per measurement (median).")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path(tempfile.gettempdir()) / "facts-bench", show_default=True,
+              help="Where the corpora and databases are written.")  # fmt: skip
+@click.option("--no-serve", is_flag=True, help="Skip the Datasette latency measurement.")
+def bench(sizes: str, runs: int, workdir: Path, no_serve: bool) -> None:
+    """Time validate and build on generated corpora against a floor pipeline, in one run."""
+    from scripts.benchmark import run_benchmark
+
+    numbers = [int(size) for size in sizes.split(",") if size.strip()]
+    run_benchmark(numbers, runs, workdir, serve=not no_serve, echo=click.echo)
 
 
 if __name__ == "__main__":
