@@ -29,6 +29,7 @@ from typing import Any
 from scripts.checks import Validation, check_record_rules, id_key, run_checks
 from scripts.loading import Facts, Located, _load_records, _relative, discover
 from scripts.problems import Problem
+from scripts.progress import progress
 from scripts.text import normalise
 
 CACHE_DIR = ".cache/facts"
@@ -284,7 +285,7 @@ def _full(root: Path, files, store: _Records, loaded: dict, index: dict) -> Vali
     """Every rule over every record; unchanged files come from the record cache, not the parser."""
     facts = Facts(files=list(files))
     per_file: dict[str, dict[str, list[Located]]] = {}
-    for relative, (path, digest) in files.items():
+    for relative, (path, digest) in progress(files.items(), "Reading facts", len(files)):
         records, problems = (
             loaded.get(relative) or store.load(digest) or store.parse(path, relative, digest)
         )

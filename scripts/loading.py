@@ -9,13 +9,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-import yaml_rs
+try:  # pinned (0.1.x is young): without it, every file takes the exact path
+    import yaml_rs
+except ImportError:  # pragma: no cover - exercised by test_loading's fallback test
+    yaml_rs = None
 from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.events import AliasEvent, CollectionStartEvent, NodeEvent, ScalarEvent
+from ruamel.yaml.reader import ReaderError
 
 from schema.models import RECORD_MODELS, Claim, Entity, Record, Source, Topic
 from scripts.locating import (
@@ -26,6 +30,7 @@ from scripts.locating import (
     record_lines,
 )
 from scripts.problems import Problem
+from scripts.progress import progress
 
 Locator = NodeLocator | TextLocator
 
@@ -95,7 +100,7 @@ def load_facts(root: Path, paths: list[Path] | None = None, fast: bool = True) -
     fast=False reads every file with ruamel.yaml's round trip, the exact reference path.
     """
     facts = Facts()
-    for path in paths if paths is not None else discover(root):
+    for path in progress(paths if paths is not None else discover(root), "Reading facts"):
         relative = _relative(path, root)
         facts.files.append(relative)
         for kind, located in _load_records(path, relative, facts.problems, fast):
@@ -158,9 +163,25 @@ def parse_yaml(text: str, relative: str, problems: list[Problem]) -> Any:
         message = " ".join(str(part) for part in (error.context, error.problem) if part)
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problems.append(Problem(relative, line, column, rule, message))
+    except ReaderError as error:  # a character YAML does not allow, at a position in the text
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+        problems.append(
+            Problem(
+                relative,
+                line,
+                column,
+                "yaml-character",
+                f"character U+{_code(error.character):04X} is not allowed in YAML",
+            )
+        )
     except Exception as error:  # ruamel raises a few unmarked errors on odd input
         problems.append(Problem(relative, 1, 1, "yaml-syntax", str(error) or type(error).__name__))
     return None
+
+
+def _code(character: int | str) -> int:
+    return character if isinstance(character, int) else ord(character)
 
 
 def _refused_constructs(yaml: YAML, text: str, relative: str) -> Iterator[Problem]:
@@ -250,13 +271,15 @@ _SUSPECT = re.compile(
     r"(?m)(?:^[ \t]*(?:-[ \t]+)*|:[ \t]+|[\[{,][ \t]*)[!&*]"  # a tag, anchor or alias
     r"|[\[{][ \t]*[\[{]"  # nested flow collections
     r"|^ {" + str(2 * MAX_DEPTH) + r"}"  # deep block nesting
+    # a character YAML does not allow in a stream (its "printable" set, minus BOM and CR)
+    r"|[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 )
-_NO_ALIASES = yaml_rs.AliasLimits(max_total_replayed_events=0)
+_NO_ALIASES = yaml_rs.AliasLimits(max_total_replayed_events=0) if yaml_rs else None
 
 
 def _parse_fast(text: str) -> tuple[Any, Locator] | None:
     """yaml-rs and a line index, for the common case; None where the exact path must decide."""
-    if _SUSPECT.search(text):
+    if yaml_rs is None or _SUSPECT.search(text):
         return None
     try:
         data = yaml_rs.loads(text, parse_datetime=False, alias_limits=_NO_ALIASES)

@@ -77,3 +77,13 @@ def test_the_fast_path_is_the_one_taken_for_canonical_files(monkeypatch):
     monkeypatch.setattr(loading, "parse_yaml", lambda *a, **k: calls.append(a[1]))
     assert validate(REPO).problems == []
     assert calls == []
+
+
+def test_without_yaml_rs_every_file_takes_the_exact_path(tree: Path, monkeypatch):
+    import scripts.loading as loading
+
+    shutil.copyfile(BROKEN / "unknown-field.yaml", tree / "facts" / "claims" / "zz.yaml")
+    expected = load_facts(tree).problems
+    monkeypatch.setattr(loading, "yaml_rs", None)
+    assert loading._parse_fast("claims: []\n") is None
+    assert load_facts(tree).problems == expected

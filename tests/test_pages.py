@@ -77,7 +77,9 @@ async def test_claim_page(ds):
 async def test_claim_page_marks_agreement(ds):
     page = text_of((await ds.client.get("/facts/claims/s004-nis-3000-soldiers")).text)
     assert re.search(r"3,000 soldiers 4 [^|]*United States[^|]* 3 3 same answer corroborated", page)
-    assert "10,000 soldiers 2 Antony Blinken, South Korean Ministry of Defense 1 1 disagrees" in page
+    assert (
+        "10,000 soldiers 2 Antony Blinken, South Korean Ministry of Defense 1 1 disagrees" in page
+    )
     assert re.search(r"at least 2,000 soldiers 3 .* compatible corroborated", page)
 
 

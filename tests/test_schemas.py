@@ -24,7 +24,8 @@ PER_RECORD = {
     "missing-field", "unknown-field", "wrong-type", "bad-format", "bad-choice", "date-invalid",
     "invisible-character", "repeated-item", "unit-missing", "coordinates-incomplete",
     "placeholder", "not-a-mapping", "not-a-list", "unknown-section", "empty-file", "not-utf8",
-    "yaml-syntax", "yaml-duplicate-key", "yaml-tag",
+    "yaml-syntax", "yaml-duplicate-key", "yaml-tag", "yaml-too-deep", "string-too-long",
+    "yaml-character",
 }  # fmt: skip
 # Per-record rules JSON Schema cannot express (documented in README.md): an order between two
 # fields, NaN (a number to JSON Schema validators), and anchors (a validator sees the expansion).

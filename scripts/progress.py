@@ -1,0 +1,26 @@
+"""A progress bar on a terminal for long runs; nothing in CI, in pipes or for small trees."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Sized
+from typing import TypeVar
+
+T = TypeVar("T")
+MIN_ITEMS = 200  # fewer files than this take a moment at most: no bar
+
+
+def shown(total: int) -> bool:
+    """Whether a bar for `total` items would be shown here."""
+    return total >= MIN_ITEMS and sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def progress(items: Iterable[T], description: str, total: int | None = None) -> Iterable[T]:
+    """`items`, wrapped in a tqdm bar on stderr when that is a terminal and the work is long."""
+    count = total if total is not None else len(items) if isinstance(items, Sized) else 0
+    if not shown(count):
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=description, total=count, unit="file", leave=False, file=sys.stderr)

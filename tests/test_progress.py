@@ -1,0 +1,34 @@
+import io
+import sys
+
+from scripts.progress import MIN_ITEMS, progress
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_no_bar_when_piped_or_small(monkeypatch):
+    items = list(range(MIN_ITEMS))
+    assert progress(items, "x") is items  # pytest's stderr is not a terminal
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    monkeypatch.delenv("CI", raising=False)
+    small = list(range(MIN_ITEMS - 1))
+    assert progress(small, "x") is small
+
+
+def test_a_bar_on_a_terminal_for_long_work(monkeypatch):
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.delenv("CI", raising=False)
+    items = list(range(MIN_ITEMS))
+    assert list(progress(items, "Reading facts")) == items
+    assert "Reading facts" in terminal.getvalue()
+
+
+def test_no_bar_in_ci(monkeypatch):
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    monkeypatch.setenv("CI", "true")
+    items = list(range(MIN_ITEMS))
+    assert progress(items, "x") is items

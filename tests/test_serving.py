@@ -1,0 +1,82 @@
+"""The served database is read-only, immutable and bounded, by the project's own settings."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+from datasette.app import Datasette
+
+from scripts.loadtest import Server, require_loopback
+from scripts.publishing import SETTINGS, read_metadata
+
+REPO = Path(__file__).resolve().parent.parent
+ENDLESS = "with recursive r(i) as (select 1 union all select i + 1 from r) select count(*) from r"
+MANY = (
+    "with recursive r(i) as (select 1 union all select i + 1 from r where i < 5000) select i from r"
+)
+
+
+@pytest.fixture
+def ds(repo_db: Path) -> Datasette:
+    return Datasette([str(repo_db)], metadata=read_metadata(REPO), settings=SETTINGS)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "delete from claims",
+        "update claims set quote = 'x'",
+        "insert into claims (id) values ('x')",
+        "drop table claims",
+        "select 1; delete from claims",
+        "pragma writable_schema = on",
+        "attach database '/tmp/x.db' as x",
+    ],
+)
+async def test_queries_that_write_are_refused(ds, sql):
+    response = await ds.client.get("/facts.json", params={"sql": sql})
+    assert response.status_code == 400
+    count = await ds.client.get("/facts.json", params={"sql": "select count(*) as n from claims"})
+    assert count.json()["rows"][0][0] > 100
+
+
+async def test_a_query_that_runs_too_long_is_stopped(ds):
+    response = await ds.client.get("/facts.json", params={"sql": ENDLESS})
+    assert response.status_code == 400
+    assert "took too long" in response.text or "interrupted" in response.text
+
+
+async def test_results_are_capped(ds):
+    data = (await ds.client.get("/facts.json", params={"sql": MANY, "_shape": "objects"})).json()
+    assert len(data["rows"]) == SETTINGS["max_returned_rows"] == 1000
+    assert data["truncated"] is True
+
+
+def test_the_real_server_is_immutable_and_uses_the_project_settings(repo_db: Path, tmp_path):
+    database = tmp_path / "facts.db"
+    shutil.copyfile(repo_db, database)
+    before = database.read_bytes()
+    with Server(database, REPO) as server:
+        settings = httpx.get(server.url + "/-/settings.json").json()
+        for name, value in SETTINGS.items():
+            assert settings[name] == value, name
+        [info] = httpx.get(server.url + "/-/databases.json").json()
+        assert info["is_mutable"] is False
+        response = httpx.get(server.url + "/facts.json", params={"sql": "delete from claims"})
+        assert response.status_code == 400
+        download = httpx.get(server.url + "/facts.db")
+        assert download.status_code == 200 and download.content == before
+    assert database.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "url", ["http://10.0.0.1:8001", "http://example.org", "http://192.168.1.5"]
+)
+def test_the_load_generator_only_targets_this_machine(url):
+    with pytest.raises(ValueError):
+        require_loopback(url)
+    require_loopback("http://127.0.0.1:8001")
+    require_loopback("http://localhost:8001")
