@@ -112,3 +112,14 @@ def test_scheduled_claims_may_be_dated_after_publication(tree):
         "    unit: ships\n    assertion: scheduled\n"
     )
     assert validate(tree).problems == []
+
+
+def test_a_file_over_the_size_limit_is_refused_without_reading_it(tree):
+    from scripts.loading import MAX_FILE_BYTES
+
+    big = tree / "facts" / "claims" / "zz-big.yaml"
+    big.write_text("# padding\n" * (MAX_FILE_BYTES // 10 + 1))
+    problems = validate(tree).problems
+    assert [(p.rule, p.path, p.line, p.column) for p in problems] == [
+        ("file-too-large", "facts/claims/zz-big.yaml", 1, 1)
+    ]

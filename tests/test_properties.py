@@ -162,3 +162,23 @@ def test_formatting_never_loses_a_comment_or_a_field(path, positions, word):
         json.dumps(yaml.load(text), default=str)
     )
     assert format_text(formatted, schema_header(path, REPO)) == formatted
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.sampled_from(sorted((REPO / "facts" / "claims").glob("*.yaml"))), claims())
+def test_adding_a_claim_never_loses_a_comment_or_a_field(tmp_path, path, generated):
+    from scripts.editing import append_record
+
+    target = tmp_path / "facts" / "claims" / path.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = path.read_text(encoding="utf-8")
+    target.write_text(text, encoding="utf-8")
+    before = load_facts(tmp_path, [target], fast=False)
+    record = dict(generated[0], source=before.claims[0].record.source)
+    append_record(target, tmp_path, "claims", record)
+    after = load_facts(tmp_path, [target], fast=False)
+    assert [c.record for c in after.claims[:-1]] == [c.record for c in before.claims]
+    assert after.claims[-1].record.id == record["id"]
+    assert set(_comments(text)) <= set(_comments(target.read_text(encoding="utf-8")))
