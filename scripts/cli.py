@@ -43,6 +43,14 @@ def cli() -> None:
     """A source-verified fact database: validate YAML facts, build SQLite, serve with Datasette."""
 
 
+def output_option(help_text: str):
+    """The -o/--output option: the database file a command writes or reads."""
+    return click.option(
+        "-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+        default=DEFAULT_DATABASE, show_default=True, help=help_text,
+    )  # fmt: skip
+
+
 cache_option = click.option(
     "--no-cache", "no_cache", is_flag=True,
     help="Parse and check every file afresh, ignoring .cache/facts.",
@@ -104,14 +112,7 @@ def validate_command(root: Path, fmt: str, no_cache: bool) -> None:
 @cli.command()
 @root_option
 @cache_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_DATABASE,
-    show_default=True,
-    help="Database file to write.",
-)
+@output_option("Database file to write.")
 def build(root: Path, output: Path, no_cache: bool) -> None:
     """Validate, then build the SQLite database; an invalid tree leaves the old one untouched."""
     from scripts.building import build_database
@@ -123,14 +124,7 @@ def build(root: Path, output: Path, no_cache: bool) -> None:
 
 @cli.command()
 @root_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_DATABASE,
-    show_default=True,
-    help="Database file to write and serve.",
-)
+@output_option("Database file to write and serve.")
 @click.option("-h", "--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("-p", "--port", default=8001, show_default=True, type=int, help="Port to listen on.")
 def serve(root: Path, output: Path, host: str, port: int) -> None:
@@ -179,14 +173,7 @@ def coverage(root: Path, fmt: str, check: bool) -> None:
 
 @cli.command(name="publish-command")
 @root_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_DATABASE,
-    show_default=True,
-    help="Database file to publish.",
-)
+@output_option("Database file to publish.")
 @click.option("--service", default="facts", show_default=True, help="Cloud Run service name.")
 def publish_command(root: Path, output: Path, service: str) -> None:
     """Print the `datasette publish cloudrun` command with the project's metadata and settings."""

@@ -42,12 +42,6 @@ class NodeLocator:
     def __init__(self, data: CommentedMap) -> None:
         self.data = data
 
-    @property
-    def lines(self) -> list[str]:
-        if self._lines is None:
-            self._lines = self.text.split("\n")
-        return self._lines
-
     def record(self, key: RecordKey) -> Position:
         section, index = key
         return item_position(self.data[section], index)
