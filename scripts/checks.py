@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -331,11 +331,3 @@ def check_skipped(
                     "a claim quotes this sentence: remove it from skipped",
                     source.record.id,
                 )
-
-
-RULES: dict[str, Callable] = {
-    "unique-id": check_unique_ids,
-    "unknown-reference": check_references,
-    "topics": check_topics,
-    "date-after-publication": check_dates,
-}

@@ -14,8 +14,6 @@ from schema.models import Source
 from scripts.checks import Validation
 from scripts.text import normalise_quote, sentence_spans
 
-STATUSES = ("covered", "skipped", "uncovered")
-
 
 @dataclass(frozen=True)
 class Sentence:
