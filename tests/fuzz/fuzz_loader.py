@@ -3,9 +3,10 @@
 Run on demand, not in CI (see README.md):
 
     pip install atheris
-    python tests/fuzz/fuzz_loader.py -max_total_time=300 tests/fixtures/broken
+    python tests/fuzz/fuzz_loader.py -max_total_time=300 "$(mktemp -d)" tests/fixtures/broken
 
-The fixture corpus seeds it. A crash is any exception escaping the loader.
+libFuzzer writes the inputs it finds into the first directory: give it a scratch one, and the
+fixture corpus only as seed input. A crash is any exception escaping the loader.
 """
 
 from __future__ import annotations
