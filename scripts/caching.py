@@ -23,10 +23,11 @@ import os
 import pickle
 import tempfile
 from dataclasses import astuple
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from scripts.checks import Validation, check_record_rules, id_key, run_checks
+from scripts.checks import Validation, check_record_rules, run_checks, unique_id_problems
 from scripts.loading import Facts, Located, _load_records, _relative, discover
 from scripts.problems import Problem
 from scripts.progress import progress
@@ -229,38 +230,22 @@ def validate_cached(root: Path) -> Validation:
 
 
 def _unique_id_problems(files, known_files, changed, per_file) -> list[Problem]:
-    """unique-id over every file, in file order, from the index's ids and the changed records.
+    """unique-id over every file: the changed files' records, and the index's ids for the rest."""
 
-    The same rule and message as checks.check_unique_ids, without building a record per id.
-    """
-    problems: list[Problem] = []
-    first: dict[tuple[str, str], tuple[str, int]] = {}
-    for relative in files:
-        if relative in changed:
-            entries = {
-                kind: [(x.record.id, x.line, x.column) for x in per_file[relative][kind]]
-                for kind in KINDS
-            }
-        else:
-            entries = known_files[relative]["ids"]
-        locator = None
-        for kind, ids in entries.items():
-            for index, (identifier, line, _column) in enumerate(ids):
-                key = (kind, id_key(identifier))
-                if key not in first:
-                    first[key] = (relative, line)
-                    continue
-                if relative in changed:
-                    where = per_file[relative][kind][index].at("id")
-                else:
-                    locator = locator or _LazyLocator(files[relative][0])
-                    where = locator.position((kind, index), ("id",))
-                other_path, other_line = first[key]
-                message = (
-                    f"{kind[:-1]} id '{identifier}' is already used at {other_path}:{other_line}"
-                )
-                problems.append(Problem(relative, *where, "unique-id", message, identifier))
-    return problems
+    def entries():
+        for relative in files:
+            if relative in changed:
+                for kind in KINDS:
+                    for x in per_file[relative][kind]:
+                        yield kind, x.record.id, relative, x.line, partial(x.at, "id")
+                continue
+            locator = _LazyLocator(files[relative][0])  # read only if a duplicate needs it
+            for kind, ids in known_files[relative]["ids"].items():
+                for index, (identifier, line, _column) in enumerate(ids):
+                    where = partial(locator.position, (kind, index), ("id",))
+                    yield kind, identifier, relative, line, where
+
+    return list(unique_id_problems(entries()))
 
 
 def _entry(

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from rapidfuzz import process
@@ -59,17 +60,10 @@ def validate(root: Path, cache: bool = False) -> Validation:
     return run_checks(root, load_facts(root))
 
 
-def run_checks(root: Path, facts: Facts, texts: dict[str, str] | None = None) -> Validation:
-    """Run every cross-record rule over loaded facts.
-
-    `texts` (source id -> text, already verified) skips reading and checking the seeds again.
-    """
+def run_checks(root: Path, facts: Facts) -> Validation:
+    """Run every cross-record rule over loaded facts."""
     result = Validation(facts, list(facts.problems))
-    if texts is None:
-        normalised = _load_seeds(root, facts, result)
-    else:
-        result.texts = texts
-        normalised = {sid: normalise(text) for sid, text in texts.items()}
+    normalised = _load_seeds(root, facts, result)
     result.problems.extend(check_unique_ids(facts))
     result.problems.extend(check_record_rules(facts, normalised, result))
     result.problems.sort()
@@ -96,23 +90,32 @@ def id_key(identifier: str) -> str:
     return unicodedata.normalize("NFKC", identifier).casefold()
 
 
+IdEntry = tuple[str, str, str, int, Callable[[], tuple[int, int]]]
+
+
+def unique_id_problems(entries: Iterable[IdEntry]) -> Iterator[Problem]:
+    """unique-id over (kind, id, file, line, where) entries in file order; the later is blamed.
+
+    `where` gives the line and column of the id, asked only for a duplicate.
+    """
+    first: dict[tuple[str, str], tuple[str, int]] = {}
+    for kind, identifier, path, line, where in entries:
+        key = (kind, id_key(identifier))
+        if key not in first:
+            first[key] = (path, line)
+            continue
+        other_path, other_line = first[key]
+        message = f"{kind[:-1]} id '{identifier}' is already used at {other_path}:{other_line}"
+        yield Problem(path, *where(), "unique-id", message, identifier)
+
+
 def check_unique_ids(facts: Facts) -> Iterator[Problem]:
     """unique-id: no two records of a kind share an id, in any file."""
-    for kind in ("sources", "entities", "topics", "claims"):
-        first: dict[str, Located] = {}
-        for located in getattr(facts, kind):
-            key = id_key(located.record.id)
-            if key in first:
-                other = first[key]
-                yield _problem(
-                    located,
-                    "id",
-                    "unique-id",
-                    f"{kind[:-1]} id '{located.record.id}' is already used at "
-                    f"{other.path}:{other.line}",
-                )
-            else:
-                first[key] = located
+    yield from unique_id_problems(
+        (kind, x.record.id, x.path, x.line, partial(x.at, "id"))
+        for kind in ("sources", "entities", "topics", "claims")
+        for x in getattr(facts, kind)
+    )
 
 
 def _did_you_mean(name: str, known: Iterable[str]) -> str:

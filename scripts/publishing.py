@@ -54,13 +54,13 @@ def read_metadata(root: Path) -> dict:
     return YAML(typ="safe").load((root / METADATA_FILE).read_text(encoding="utf-8"))
 
 
-def view_columns(view: str) -> list[str]:
-    """The columns a view returns, read from an empty in-memory database built from the schema."""
+def view_columns() -> dict[str, list[str]]:
+    """The columns each view returns, read from an empty in-memory database of the schema."""
     db = sqlite_utils.Database(memory=True)
     create_tables(db)
     for name, sql in VIEWS.items():
         db.create_view(name, sql.strip())
-    return [column.name for column in db[view].columns]
+    return {view: [column.name for column in db[view].columns] for view in VIEWS}
 
 
 def documented_metadata(root: Path) -> str:
@@ -80,8 +80,8 @@ def documented_metadata(root: Path) -> str:
     tables.setdefault("sentences", {})["columns"] = {
         name: text for name, (_, text) in SENTENCE_COLUMNS.items()
     }
-    for view in VIEWS:
-        columns = view_column_descriptions(view, view_columns(view))
+    for view, names in view_columns().items():
+        columns = view_column_descriptions(view, names)
         tables.setdefault(view, {})["columns"] = columns
     out = StringIO()
     yaml.dump(metadata, out)
