@@ -124,8 +124,8 @@ class TextLocator:
         if len(path) != 1 or not isinstance(path[0], str):
             return self.exact().position(key, path, kind)
         fields = self._scan(key)
-        if path[0] not in fields:
-            return self.record(key)
+        if path[0] not in fields:  # missing, or a key the line scan cannot read: ask the exact path
+            return self.exact().position(key, path, kind)
         key_at, value_at = fields[path[0]]
         if kind == "extra_forbidden":
             return key_at

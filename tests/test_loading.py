@@ -87,3 +87,13 @@ def test_without_yaml_rs_every_file_takes_the_exact_path(tree: Path, monkeypatch
     monkeypatch.setattr(loading, "yaml_rs", None)
     assert loading._parse_fast("claims: []\n") is None
     assert load_facts(tree).problems == expected
+
+
+def test_a_key_the_line_scan_cannot_read_is_placed_by_the_exact_path(tree: Path):
+    path = tree / "facts" / "claims" / "sample.yaml"
+    path.write_text(
+        path.read_text().replace("    source: sample\n", "    sou sam    x: sample\n", 1)
+    )
+    fast, exact = load_facts(tree, fast=True), load_facts(tree, fast=False)
+    assert fast.problems == exact.problems
+    assert ("unknown-field", 3, 5) in {(p.rule, p.line, p.column) for p in fast.problems}
