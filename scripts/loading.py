@@ -267,19 +267,39 @@ def _load_records(
         )
 
 
-_SUSPECT = re.compile(
-    r"(?m)(?:^[ \t]*(?:-[ \t]+)*|:[ \t]+|[\[{,][ \t]*)[!&*]"  # a tag, anchor or alias
-    r"|[\[{][ \t]*[\[{]"  # nested flow collections
-    r"|^ {" + str(2 * MAX_DEPTH) + r"}"  # deep block nesting
-    # a character YAML does not allow in a stream (its "printable" set, minus BOM and CR)
-    r"|[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+_MARKUP = re.compile(r"(?m)(?:^[ \t]*(?:-[ \t]+)*|:[ \t]+|[\[{,][ \t]*)[!&*]")  # tag, anchor, alias
+_NESTED = re.compile(r"[\[{][ \t]*[\[{]")  # nested flow collections
+_NESTED_LIST = re.compile(r"\[[ \t]*[\[{]")  # the same, in a text without "{"
+_DEEP = " " * (2 * MAX_DEPTH)  # deep block nesting
+# a character YAML does not allow in a stream (its "printable" set, minus BOM and CR)
+_FORBIDDEN = re.compile(
+    r"[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 )
+_ASCII_CONTROLS = {c: None for c in (*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)}
 _NO_ALIASES = yaml_rs.AliasLimits(max_total_replayed_events=0) if yaml_rs else None
+
+
+def suspect(text: str) -> bool:
+    """True if the text may hold what the exact path must judge: a tag, anchor or alias, nested
+    flow collections, deep nesting or a character YAML forbids.
+
+    Each regular expression runs only where a cheap test (a character present, ASCII only)
+    leaves room for it to match: one combined expression cost 0.6 ms a file.
+    """
+    if any(mark in text for mark in "!&*") and _MARKUP.search(text):
+        return True
+    if (_NESTED if "{" in text else _NESTED_LIST).search(text):
+        return True
+    if text.startswith(_DEEP) or "\n" + _DEEP in text:
+        return True
+    if text.isascii():
+        return len(text.translate(_ASCII_CONTROLS)) != len(text)
+    return _FORBIDDEN.search(text) is not None
 
 
 def _parse_fast(text: str) -> tuple[Any, Locator] | None:
     """yaml-rs and a line index, for the common case; None where the exact path must decide."""
-    if yaml_rs is None or _SUSPECT.search(text):
+    if yaml_rs is None or suspect(text):
         return None
     try:
         data = yaml_rs.loads(text, parse_datetime=False, alias_limits=_NO_ALIASES)

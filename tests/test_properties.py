@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 from datetime import date
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from scripts.building import build_database
 from scripts.checks import validate
 from scripts.editing import format_text, schema_header
-from scripts.loading import discover, load_facts
+from scripts.loading import discover, load_facts, suspect
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "tree"
@@ -182,3 +183,30 @@ def test_adding_a_claim_never_loses_a_comment_or_a_field(tmp_path, path, generat
     assert [c.record for c in after.claims[:-1]] == [c.record for c in before.claims]
     assert after.claims[-1].record.id == record["id"]
     assert set(_comments(text)) <= set(_comments(target.read_text(encoding="utf-8")))
+
+
+# The one expression the fast path's suspicion test was before it was split for speed: the
+# oracle that the split tests must agree with.
+_ONE_EXPRESSION = re.compile(
+    r"(?m)(?:^[ \t]*(?:-[ \t]+)*|:[ \t]+|[\[{,][ \t]*)[!&*]"
+    r"|[\[{][ \t]*[\[{]"
+    r"|^ {32}"
+    r"|[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+_PIECES = list("ab: -\n\t[]{},!&*#'\"") + [
+    "\x00", "\x0b", "\x7f", "\x85", "\u2019", "\ufeff", "\ud800", "\U0001f600", " " * 32,
+]  # fmt: skip
+_YAMLISH = st.lists(st.sampled_from(_PIECES), max_size=40).map("".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(_YAMLISH, st.text(max_size=80)))
+def test_the_split_suspicion_test_agrees_with_one_expression(text):
+    assert suspect(text) == bool(_ONE_EXPRESSION.search(text))
+
+
+def test_the_suspicion_test_on_the_repository_and_the_broken_fixtures():
+    paths = discover(REPO) + sorted((REPO / "tests" / "fixtures" / "broken").glob("*.yaml"))
+    for path in paths:
+        text = path.read_bytes().decode("utf-8", "replace")
+        assert suspect(text) == bool(_ONE_EXPRESSION.search(text)), path
