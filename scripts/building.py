@@ -523,6 +523,7 @@ def _write(validation: Validation, path: Path) -> None:
         _insert(db, "sentences", sentence_rows(source_sentences(validation)))
         for table, rows in link_rows(validation).items():
             _insert(db, table, sorted(rows, key=lambda r: tuple(str(v) for v in r.values())))
+    create_indexes(db)  # after the rows: one sort per index, not a b-tree update per row
     for table, columns in FTS_COLUMNS.items():
         db[table].enable_fts(columns, fts_version="FTS5", create_triggers=False)
     for name, sql in VIEWS.items():
@@ -560,6 +561,10 @@ def create_tables(db: sqlite_utils.Database) -> None:
                 (name, other, "id") for name, (other, _, _) in link.columns.items() if other
             ],
         )
+
+
+def create_indexes(db: sqlite_utils.Database) -> None:
+    """An index on every foreign key, and on the columns pages sort and filter claims by."""
     db.index_foreign_keys()
     for table, columns in (
         ("claims", ["date_start", "date_end", "id"]),
