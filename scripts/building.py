@@ -269,7 +269,7 @@ def claim_rows(validation: Validation) -> list[dict]:
     for located in validation.facts.claims:
         claim = located.record
         dates = parse_edtf(claim.date)
-        span = validation.spans.get(claim.id, (None, None))
+        _, *span = validation.spans.get(claim.id, (None, None, None))
         row = dict(zip(names, fields(claim), strict=True))
         row.update(
             date_start=_iso(dates.start),

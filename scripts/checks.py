@@ -39,8 +39,10 @@ class Validation:
     facts: Facts
     problems: list[Problem]
     texts: dict[str, str] = field(default_factory=dict)  # source id -> full text
-    spans: dict[str, tuple[int, int]] = field(default_factory=dict)  # claim id -> quote span
+    # claim id -> (source id, start, end) of its quote in the source's text
+    spans: dict[str, tuple[str, int, int]] = field(default_factory=dict)
     counts: dict[str, int] | None = None  # records per kind, when `facts` holds only some
+    shards: list[Path] = field(default_factory=list)  # databases holding the other claims' rows
 
     @property
     def ok(self) -> bool:
@@ -74,10 +76,18 @@ def check_record_rules(
     facts: Facts, normalised: dict[str, NormalisedText], result: Validation
 ) -> Iterator[Problem]:
     """The rules that look at one record at a time, against the registries."""
-    for rule in (check_references, check_topics, check_dates):
+    yield from check_source_references(facts)
+    yield from check_claims(facts, normalised, result)
+    yield from check_skipped(facts, result.texts, result.spans)
+
+
+def check_claims(
+    facts: Facts, normalised: dict[str, NormalisedText], result: Validation
+) -> Iterator[Problem]:
+    """The rules on each claim of `facts`, against its registries (sources, entities, topics)."""
+    for rule in (check_claim_references, check_topics, check_dates):
         yield from rule(facts)
     yield from check_quotes(facts, normalised, result.texts, result.spans)
-    yield from check_skipped(facts, result.texts, result.spans)
 
 
 def _problem(located: Located, name: str | None, rule: str, message: str) -> Problem:
@@ -123,31 +133,39 @@ def _did_you_mean(name: str, known: Iterable[str]) -> str:
     return f"; did you mean {', '.join(repr(m[0]) for m in matches)}?" if matches else ""
 
 
-def check_references(facts: Facts) -> Iterator[Problem]:
-    """unknown-reference: every source, entity and topic a record names exists."""
+def _missing(
+    located: Located, name: str, ids: Iterable[str | None], known: set[str], kind: str
+) -> Iterator[Problem]:
+    for ref in ids:
+        if ref is not None and ref not in known:
+            message = f"{name}: no {kind} '{ref}'{_did_you_mean(ref, known)}"
+            yield _problem(located, name, "unknown-reference", message)
+
+
+def check_source_references(facts: Facts) -> Iterator[Problem]:
+    """unknown-reference: the outlets a source reports from exist."""
+    entities = {e.record.id for e in facts.entities}
+    for source in facts.sources:
+        yield from _missing(source, "reports_from", source.record.reports_from, entities, "entity")
+
+
+def check_claim_references(facts: Facts) -> Iterator[Problem]:
+    """unknown-reference: every source, entity and topic a claim names exists."""
     sources = {s.record.id for s in facts.sources}
     entities = {e.record.id for e in facts.entities}
     topics = {t.record.id for t in facts.topics}
-
-    def missing(located: Located, name: str, ids: Iterable[str | None], known: set[str], kind: str):
-        for ref in ids:
-            if ref is not None and ref not in known:
-                yield _problem(
-                    located,
-                    name,
-                    "unknown-reference",
-                    f"{name}: no {kind} '{ref}'{_did_you_mean(ref, known)}",
-                )
-
-    for source in facts.sources:
-        yield from missing(source, "reports_from", source.record.reports_from, entities, "entity")
     for claim in facts.claims:
         record = claim.record
-        yield from missing(claim, "source", [record.source], sources, "source")
-        yield from missing(claim, "claimant", [record.claimant], entities, "entity")
-        yield from missing(claim, "about", record.about, entities, "entity")
-        yield from missing(claim, "via", record.via, entities, "entity")
-        yield from missing(claim, "topic", [record.topic], topics, "topic")
+        if record.source not in sources:
+            yield from _missing(claim, "source", [record.source], sources, "source")
+        if record.claimant is not None and record.claimant not in entities:
+            yield from _missing(claim, "claimant", [record.claimant], entities, "entity")
+        if not entities.issuperset(record.about):
+            yield from _missing(claim, "about", record.about, entities, "entity")
+        if not entities.issuperset(record.via):
+            yield from _missing(claim, "via", record.via, entities, "entity")
+        if record.topic is not None and record.topic not in topics:
+            yield from _missing(claim, "topic", [record.topic], topics, "topic")
 
 
 def check_topics(facts: Facts) -> Iterator[Problem]:
@@ -268,7 +286,7 @@ def check_quotes(
     facts: Facts,
     texts: dict[str, NormalisedText],
     originals: dict[str, str],
-    spans: dict[str, tuple[int, int]],
+    spans: dict[str, tuple[str, int, int]],
 ) -> Iterator[Problem]:
     """quote-not-found, value-not-in-quote: the quote is in the source, the value in the quote."""
     for claim in facts.claims:
@@ -286,7 +304,7 @@ def check_quotes(
                     f"quote not found in source '{record.source}'{hint}",
                 )
             else:
-                spans[record.id] = span
+                spans[record.id] = (record.source, *span)
         for name in ("value", "value_min", "value_max"):
             number = getattr(record, name)
             if name == "value" and number is not None and not value_in_quote(number, record.quote):
@@ -299,13 +317,12 @@ def check_quotes(
 
 
 def check_skipped(
-    facts: Facts, texts: dict[str, str], spans: dict[str, tuple[int, int]]
+    facts: Facts, texts: dict[str, str], spans: dict[str, tuple[str, int, int]]
 ) -> Iterator[Problem]:
     """skipped-not-a-sentence, skipped-but-quoted: a skipped entry is an unquoted sentence."""
     quoted: dict[str, list[tuple[int, int]]] = {}
-    for claim in facts.claims:
-        if claim.record.id in spans:
-            quoted.setdefault(claim.record.source, []).append(spans[claim.record.id])
+    for source_id, start, end in spans.values():
+        quoted.setdefault(source_id, []).append((start, end))
     for source in facts.sources:
         text = texts.get(source.record.id)
         if text is None or not source.record.skipped:

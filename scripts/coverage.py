@@ -48,10 +48,8 @@ COLUMNS: dict[str, tuple[type, str]] = {
 def source_sentences(validation: Validation) -> list[Sentence]:
     """Every sentence of every readable source, with its coverage status."""
     quotes: dict[str, list[tuple[int, int, str]]] = {}
-    for located in validation.facts.claims:
-        span = validation.spans.get(located.record.id)
-        if span:
-            quotes.setdefault(located.record.source, []).append((*span, located.record.id))
+    for claim_id, (source_id, start, end) in validation.spans.items():
+        quotes.setdefault(source_id, []).append((start, end, claim_id))
     sentences: list[Sentence] = []
     for located in validation.facts.sources:
         source = located.record
