@@ -175,8 +175,8 @@ def _sqlite_type(annotation: Any) -> type:
 
 @cache
 def _model_columns(table: str) -> list[str]:
-    """The columns of a table that are fields of its model."""
-    return [n for n in table_columns(table) if n in MODELS[table].model_fields]
+    """The columns of a table that are its model's fields as they are (not DERIVED from them)."""
+    return [n for n in table_columns(table) if n not in DERIVED[table]]
 
 
 @cache
@@ -261,34 +261,40 @@ def answer_key(claim: Claim, topic: Topic | None) -> str | None:
     return " ".join(claim.answer.split()).casefold() if claim.answer else None
 
 
-def claim_rows(validation: Validation) -> list[dict]:
+@cache
+def _date_columns(value: str) -> tuple[str | None, str | None, str, str | None]:
+    """date_start, date_end, date_precision and date_qualifier of an EDTF date."""
+    dates = parse_edtf(value)
+    return _iso(dates.start), _iso(dates.end), dates.precision, dates.qualifier
+
+
+_NO_SPAN = (None, None, None)
+
+
+def claim_rows(validation: Validation) -> list[tuple]:
+    """Rows of the claims table, as tuples in the order of table_columns("claims")."""
     topics = {t.record.id: t.record for t in validation.facts.topics}
-    names = _model_columns("claims")
-    fields = attrgetter(*names)
+    fields = attrgetter(*_model_columns("claims"))
+    spans = validation.spans
     rows = []
     for located in validation.facts.claims:
         claim = located.record
-        dates = parse_edtf(claim.date)
-        _, *span = validation.spans.get(claim.id, (None, None, None))
-        row = dict(zip(names, fields(claim), strict=True))
-        row.update(
-            date_start=_iso(dates.start),
-            date_end=_iso(dates.end),
-            date_precision=dates.precision,
-            date_qualifier=dates.qualifier,
-            about=_id_list(claim.about),
-            via=_id_list(claim.via),
-            origin=claim.via[0] if claim.via else claim.source,
-            answer_key=answer_key(claim, topics.get(claim.topic) if claim.topic else None),
-            value_low=claim.value_min if claim.value_min is not None else claim.value,
-            value_high=claim.value_max if claim.value_max is not None else claim.value,
-            quote_start=span[0],
-            quote_end=span[1],
-            file=located.path,
-            line=located.line,
-        )
-        row["approximate"] = int(claim.approximate)
-        rows.append(row)
+        _, quote_start, quote_end = spans.get(claim.id, _NO_SPAN)
+        topic = topics.get(claim.topic) if claim.topic else None
+        rows.append((
+            *fields(claim),
+            *_date_columns(claim.date),  # date_start, date_end, date_precision, date_qualifier
+            _id_list(claim.about),  # about
+            _id_list(claim.via),  # via
+            claim.via[0] if claim.via else claim.source,  # origin
+            answer_key(claim, topic),  # answer_key
+            claim.value_min if claim.value_min is not None else claim.value,  # value_low
+            claim.value_max if claim.value_max is not None else claim.value,  # value_high
+            quote_start,
+            quote_end,
+            located.path,  # file
+            located.line,  # line
+        ))  # fmt: skip
     return rows
 
 
@@ -329,7 +335,8 @@ def answer_rows(validation: Validation, claims: list[dict]) -> list[dict]:
     return rows
 
 
-def link_rows(validation: Validation) -> dict[str, list[dict]]:
+def registry_link_rows(validation: Validation) -> dict[str, list[dict]]:
+    """Rows of the link tables of sources and entities."""
     facts = validation.facts
     return {
         "aliases": [
@@ -337,20 +344,27 @@ def link_rows(validation: Validation) -> dict[str, list[dict]]:
             for e in facts.entities
             for alias in dict.fromkeys(e.record.aliases)
         ],
-        "claim_entities": [
-            {"claim_id": c.record.id, "entity_id": e}
-            for c in facts.claims
-            for e in dict.fromkeys(c.record.about)
-        ],
-        "claim_via": [
-            {"claim_id": c.record.id, "entity_id": e, "position": i}
-            for c in facts.claims
-            for i, e in enumerate(c.record.via)
-        ],
         "source_reports_from": [
             {"source_id": s.record.id, "entity_id": e}
             for s in facts.sources
             for e in dict.fromkeys(s.record.reports_from)
+        ],
+    }
+
+
+def claim_link_rows(validation: Validation) -> dict[str, list[dict]]:
+    """Rows of the link tables of claims: the entities each is about, the outlets it came via."""
+    claims = validation.facts.claims
+    return {
+        "claim_entities": [
+            {"claim_id": c.record.id, "entity_id": e}
+            for c in claims
+            for e in dict.fromkeys(c.record.about)
+        ],
+        "claim_via": [
+            {"claim_id": c.record.id, "entity_id": e, "position": i}
+            for c in claims
+            for i, e in enumerate(c.record.via)
         ],
     }
 
@@ -503,6 +517,60 @@ def _insert(db: sqlite_utils.Database, table: str, rows: list[dict]) -> None:
     db.conn.executemany(sql, map(values, rows))
 
 
+def _link_order(row: dict) -> tuple[str, ...]:
+    return tuple(str(v) for v in row.values())
+
+
+# The tables that hold claims, in the order a shard or a build fills them, each with its order.
+CLAIM_TABLES = {
+    "claims": "id",
+    "claim_entities": "claim_id, entity_id",
+    "claim_via": "claim_id, entity_id",
+}
+
+
+def write_claims(db: sqlite_utils.Database, validation: Validation) -> None:
+    """Insert the rows of validation.facts.claims into the claim tables, in a stable order."""
+    columns = list(table_columns("claims"))
+    rows = sorted(claim_rows(validation), key=itemgetter(columns.index("id")))
+    if rows:
+        sql = "insert into claims ({}) values ({})".format(
+            ", ".join(f"[{c}]" for c in columns), ", ".join("?" for _ in columns)
+        )
+        db.conn.executemany(sql, rows)
+    for table, rows in claim_link_rows(validation).items():
+        _insert(db, table, sorted(rows, key=_link_order))
+
+
+def write_shard(validation: Validation, path: Path) -> None:
+    """A database holding only the claim tables, for the claims of a share of the fact files."""
+    db = sqlite_utils.Database(path, recreate=True)
+    db.execute("pragma journal_mode = off")  # a scratch file, merged then thrown away
+    db.execute("pragma synchronous = off")
+    create_tables(db)
+    with db.conn:
+        write_claims(db, validation)
+    db.close()
+
+
+def _merge_shards(db: sqlite_utils.Database, count: int) -> None:
+    """Copy the claim tables of the attached shards shard0..shardN, in the serial build's order."""
+    for table, order in CLAIM_TABLES.items():
+        union = " union all ".join(f"select * from shard{i}.[{table}]" for i in range(count))
+        db.execute(f"insert into main.[{table}] select * from ({union}) order by {order}")
+
+
+def _answer_inputs(db: sqlite_utils.Database) -> list[dict]:
+    """The claims that answer a topic, as answer_rows groups them, in id order."""
+    cursor = db.conn.execute(
+        "select id, topic, answer_key, claimant, source, origin, unit, value_low, value_high, "
+        "date_start, date_end from claims where topic is not null and answer_key is not null "
+        "order by id"
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
 def _write(validation: Validation, path: Path) -> None:
     db = sqlite_utils.Database(path, recreate=True)
     # a temporary file, thrown away on failure: no journal, no syncs until the end
@@ -510,19 +578,25 @@ def _write(validation: Validation, path: Path) -> None:
     db.execute("pragma synchronous = off")
     db.execute("pragma foreign_keys = on")
     create_tables(db)
+    for number, shard in enumerate(validation.shards):  # outside any transaction
+        db.execute(f"attach database ? as shard{number}", [str(shard)])
     with db.conn:
-        claims = sorted(claim_rows(validation), key=lambda r: r["id"])
         for table, rows in (
             ("sources", source_rows(validation)),
             ("entities", entity_rows(validation)),
             ("topics", topic_rows(validation)),
-            ("claims", claims),
         ):
-            _insert(db, table, sorted(rows, key=lambda r: r["id"]))
-        _insert(db, "answers", answer_rows(validation, claims))
+            _insert(db, table, sorted(rows, key=itemgetter("id")))
+        for table, rows in registry_link_rows(validation).items():
+            _insert(db, table, sorted(rows, key=_link_order))
+        if validation.shards:  # a sharded validation keeps every claim's rows in its shards
+            _merge_shards(db, len(validation.shards))
+        else:
+            write_claims(db, validation)
+        _insert(db, "answers", answer_rows(validation, _answer_inputs(db)))
         _insert(db, "sentences", sentence_rows(source_sentences(validation)))
-        for table, rows in link_rows(validation).items():
-            _insert(db, table, sorted(rows, key=lambda r: tuple(str(v) for v in r.values())))
+    for number in range(len(validation.shards)):
+        db.execute(f"detach database shard{number}")
     create_indexes(db)  # after the rows: one sort per index, not a b-tree update per row
     for table, columns in FTS_COLUMNS.items():
         db[table].enable_fts(columns, fts_version="FTS5", create_triggers=False)

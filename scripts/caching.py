@@ -27,10 +27,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from scripts.checks import Validation, check_record_rules, run_checks, unique_id_problems
-from scripts.loading import Facts, Located, _load_records, _relative, discover
+from scripts.checks import Validation, check_record_rules, unique_id_problems
+from scripts.loading import Facts, FileLocator, Located, _load_records, _relative, discover
 from scripts.problems import Problem
-from scripts.progress import progress
 from scripts.text import normalise
 
 CACHE_DIR = ".cache/facts"
@@ -87,7 +86,7 @@ class _Records:
 
 def _located(records: list, relative: str, path: Path) -> dict[str, list[Located]]:
     """Located records whose finer positions are found in the file text when first asked."""
-    locator = _LazyLocator(path)
+    locator = FileLocator(path)
     out: dict[str, list[Located]] = {kind: [] for kind in KINDS}
     counters = dict.fromkeys(KINDS, 0)
     for kind, record, line, column in records:
@@ -95,29 +94,6 @@ def _located(records: list, relative: str, path: Path) -> dict[str, list[Located
         counters[kind] += 1
         out[kind].append(Located(record, relative, line, column, locator, key))
     return out
-
-
-class _LazyLocator:
-    """Reads and indexes a file only when a position inside a record is asked for."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._inner = None
-
-    def _locator(self):
-        if self._inner is None:
-            from scripts.loading import NodeLocator, _parse_fast, _yaml, read_text
-
-            text = read_text(self.path, str(self.path), []) or ""
-            parsed = _parse_fast(text)
-            self._inner = parsed[1] if parsed else NodeLocator(_yaml().load(text))
-        return self._inner
-
-    def record(self, key):
-        return self._locator().record(key)
-
-    def position(self, key, path, kind=""):
-        return self._locator().position(key, path, kind)
 
 
 def _seed_hashes(root: Path, facts: Facts, previous: dict) -> dict[str, list]:
@@ -239,7 +215,7 @@ def _unique_id_problems(files, known_files, changed, per_file) -> list[Problem]:
                     for x in per_file[relative][kind]:
                         yield kind, x.record.id, relative, x.line, partial(x.at, "id")
                 continue
-            locator = _LazyLocator(files[relative][0])  # read only if a duplicate needs it
+            locator = FileLocator(files[relative][0])  # read only if a duplicate needs it
             for kind, ids in known_files[relative]["ids"].items():
                 for index, (identifier, line, _column) in enumerate(ids):
                     where = partial(locator.position, (kind, index), ("id",))
@@ -266,29 +242,39 @@ def _write_index(root: Path, entries: dict, seeds: dict, fingerprint: str) -> No
     _write_atomic(_cache(root) / "index.marshal", marshal.dumps(index))
 
 
-def _full(root: Path, files, store: _Records, loaded: dict, index: dict) -> Validation:
-    """Every rule over every record; unchanged files come from the record cache, not the parser."""
-    facts = Facts(files=list(files))
-    per_file: dict[str, dict[str, list[Located]]] = {}
-    for relative, (path, digest) in progress(files.items(), "Reading facts", len(files)):
+def _full(
+    root: Path, files, store: _Records, loaded: dict, index: dict, scratch: Path | None = None
+) -> Validation:
+    """Every rule over every record (see scripts/sharding.py); unchanged files come from the
+    record cache, not the parser."""
+    from scripts.sharding import check_tree
+
+    def load(path: Path, relative: str) -> tuple[dict[str, list[Located]], list[Problem]]:
+        digest = files[relative][1]
         records, problems = (
             loaded.get(relative) or store.load(digest) or store.parse(path, relative, digest)
         )
-        per_file[relative] = _located(records, relative, path)
-        facts.problems.extend(problems)
-        for kind in KINDS:
-            getattr(facts, kind).extend(per_file[relative][kind])
-    result = run_checks(root, facts)
-    seeds = _seed_hashes(root, facts, index.get("seeds", {}))
+        return _located(records, relative, path), problems
+
+    result, outcomes = check_tree(root, load, scratch)
+    seeds = _seed_hashes(root, result.facts, index.get("seeds", {}))
     registry_files = {
-        rel: files[rel][1] for rel, located in per_file.items()
-        if any(located[k] for k in REGISTRY_KINDS)
+        rel: files[rel][1] for rel, outcome in outcomes.items()
+        if any(k in REGISTRY_KINDS for k in outcome.sections)
     }  # fmt: skip
+    problems: dict[str, list[Problem]] = {}
+    for problem in result.problems:
+        if problem.rule != "unique-id":
+            problems.setdefault(problem.path, []).append(problem)
     entries = {
-        rel: _entry(files[rel][1], per_file[rel],
-                    [p for p in result.problems if p.path == rel and p.rule != "unique-id"])
-        for rel in files
-    }  # fmt: skip
+        rel: {
+            "hash": files[rel][1],
+            "sections": outcome.sections,
+            "ids": outcome.ids,
+            "problems": _problem_tuples(problems.get(rel, [])),
+        }
+        for rel, outcome in outcomes.items()
+    }
     _write_index(root, entries, seeds, _fingerprint(registry_files, seeds))
     return result
 
@@ -305,6 +291,6 @@ def _hashed_files(root: Path) -> dict[str, tuple[Path, str]]:
     return files
 
 
-def load_cached(root: Path) -> Validation:
-    """Every record and every check, for a build: parsing only the files that changed."""
-    return _full(root, _hashed_files(root), _Records(root), {}, _read_index(root))
+def load_cached(root: Path, scratch: Path | None = None) -> Validation:
+    """Every check, for a build (rows in shards under `scratch`): parsing only changed files."""
+    return _full(root, _hashed_files(root), _Records(root), {}, _read_index(root), scratch)

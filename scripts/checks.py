@@ -65,7 +65,7 @@ def validate(root: Path, cache: bool = False) -> Validation:
 def run_checks(root: Path, facts: Facts) -> Validation:
     """Run every cross-record rule over loaded facts."""
     result = Validation(facts, list(facts.problems))
-    normalised = _load_seeds(root, facts, result)
+    normalised = load_seeds(root, facts, result)
     result.problems.extend(check_unique_ids(facts))
     result.problems.extend(check_record_rules(facts, normalised, result))
     result.problems.sort()
@@ -231,7 +231,7 @@ def check_dates(facts: Facts) -> Iterator[Problem]:
             )
 
 
-def _load_seeds(root: Path, facts: Facts, result: Validation) -> dict[str, NormalisedText]:
+def load_seeds(root: Path, facts: Facts, result: Validation) -> dict[str, NormalisedText]:
     """Check each source's seed path and sha256; read and normalise its text once."""
     normalised: dict[str, NormalisedText] = {}
     seeds_dir = (root / SEEDS_DIR).resolve()

@@ -57,21 +57,26 @@ cache_option = click.option(
 )  # fmt: skip
 
 
-def _validated(root: Path, fmt: str = "text", cache: bool = False, full: bool = True):
+def _validated(root: Path, fmt: str = "text", cache: bool = False, full: bool = True, scratch=None):
     """Validate, print any problems, and exit 1 if there are some.
 
-    full: every record loaded (for a build); otherwise the cache may check only what changed.
+    full: every record checked (for a build); otherwise the cache may check only what changed.
+    scratch: a directory for the shard databases of a build (see scripts/sharding.py).
     """
     if not (root / "facts").is_dir():
         raise click.ClickException(f"no facts/ folder in {root.resolve()}; use --root")
     if cache and full:
         from scripts.caching import load_cached
 
-        result = load_cached(root)
-    else:
-        from scripts.checks import validate
+        result = load_cached(root, scratch)
+    elif cache:
+        from scripts.caching import validate_cached
 
-        result = validate(root, cache=cache)
+        result = validate_cached(root)
+    else:
+        from scripts.sharding import check_tree
+
+        result, _ = check_tree(root, scratch=scratch)
     if result.problems:
         click.echo(format_problems(result.problems, fmt))
         if fmt == "text":
@@ -80,6 +85,18 @@ def _validated(root: Path, fmt: str = "text", cache: bool = False, full: bool = 
             )
         raise SystemExit(1)
     return result
+
+
+def _validate_and_build(root: Path, output: Path, cache: bool):
+    """Validate (exit 1 on problems, the old database untouched), then build the database."""
+    from scripts.building import build_database
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(
+        prefix=f".{output.name}.", suffix=".tmp", dir=output.parent
+    ) as scratch:
+        result = _validated(root, cache=cache, scratch=Path(scratch))
+        return result, build_database(result, output)
 
 
 @cli.command(name="validate")
@@ -115,11 +132,8 @@ def validate_command(root: Path, fmt: str, no_cache: bool) -> None:
 @output_option("Database file to write.")
 def build(root: Path, output: Path, no_cache: bool) -> None:
     """Validate, then build the SQLite database; an invalid tree leaves the old one untouched."""
-    from scripts.building import build_database
-
-    result = _validated(root, cache=not no_cache)
-    path = build_database(result, output)
-    click.echo(f"Built {path} with {len(result.facts.claims)} claims")
+    result, path = _validate_and_build(root, output, cache=not no_cache)
+    click.echo(f"Built {path} with {result.counts['claims']} claims")
 
 
 @cli.command()
@@ -129,7 +143,6 @@ def build(root: Path, output: Path, no_cache: bool) -> None:
 @click.option("-p", "--port", default=8001, show_default=True, type=int, help="Port to listen on.")
 def serve(root: Path, output: Path, host: str, port: int) -> None:
     """Validate, build and serve the database with Datasette and metadata.yml."""
-    from scripts.building import build_database
     from scripts.publishing import serve_arguments
 
     if output.stem != DATABASE_NAME:
@@ -137,10 +150,9 @@ def serve(root: Path, output: Path, host: str, port: int) -> None:
             f"the served file must be called {DATABASE_NAME}.db: "
             "metadata.yml describes that database"
         )
-    result = _validated(root, cache=True)
-    path = build_database(result, output)
+    result, path = _validate_and_build(root, output, cache=True)
     click.echo(
-        f"Built {path} with {len(result.facts.claims)} claims; serving on http://{host}:{port}/"
+        f"Built {path} with {result.counts['claims']} claims; serving on http://{host}:{port}/"
     )
     arguments = serve_arguments(path, root, host, port)
     os.execv(arguments[0], arguments)

@@ -320,6 +320,27 @@ def _parse_fast(text: str) -> tuple[Any, Locator] | None:
     return data, TextLocator(text, records, exact)
 
 
+class FileLocator:
+    """The locator of a file read again, and only when a position in it is first asked for."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._inner: Locator | None = None
+
+    def _locator(self) -> Locator:
+        if self._inner is None:
+            text = read_text(self.path, str(self.path), []) or ""
+            parsed = _parse_fast(text)
+            self._inner = parsed[1] if parsed else NodeLocator(_yaml().load(text))
+        return self._inner
+
+    def record(self, key: RecordKey) -> tuple[int, int]:
+        return self._locator().record(key)
+
+    def position(self, key: RecordKey, path: tuple, kind: str = "") -> tuple[int, int]:
+        return self._locator().position(key, path, kind)
+
+
 def _section_position(text: str, data: Any, key: Any, locator: Locator | None) -> tuple[int, int]:
     if isinstance(locator, NodeLocator) and isinstance(data, CommentedMap):
         return key_position(data, key)

@@ -24,3 +24,21 @@ def progress(items: Iterable[T], description: str, total: int | None = None) -> 
     from tqdm import tqdm
 
     return tqdm(items, desc=description, total=count, unit="file", leave=False, file=sys.stderr)
+
+
+class _Silent:
+    def update(self, count: int = 1) -> None:
+        """Nothing to show."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def progress_bar(total: int, description: str):
+    """A bar to `update(n)` by hand (work done out of order, by other processes), or a silent
+    stand-in where progress() would show none; close() it when done."""
+    if not shown(total):
+        return _Silent()
+    from tqdm import tqdm
+
+    return tqdm(desc=description, total=total, unit="file", leave=False, file=sys.stderr)

@@ -1,0 +1,289 @@
+"""Checking a large tree on every core: the claim files in shards, each in a process of its own.
+
+The main process reads the registries (every file that is not plainly a list of claims) and the
+seeds, and forks workers, which inherit them. Each worker loads a share of the claim files,
+runs the claim rules against the registries and, for a build, writes the rows of its claims
+into a shard database of its own. The main process then runs the rules that span files
+(unique ids, skipped sentences), and build_database merges the shards with INSERT ... SELECT.
+
+The problems and the rows are the same as a single process's (tests compare them); a tree of
+fewer than MIN_PARALLEL_FILES claim files is checked in this process, by the same code.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import sqlite_utils
+
+from scripts.checks import (
+    Validation,
+    check_claims,
+    check_skipped,
+    check_source_references,
+    load_seeds,
+    unique_id_problems,
+)
+from scripts.loading import Facts, FileLocator, Located, _load_records, _relative, discover
+from scripts.problems import Problem
+from scripts.progress import progress_bar
+
+KINDS = ("sources", "entities", "topics", "claims")
+REGISTRY_KINDS = ("sources", "entities", "topics")
+MIN_PARALLEL_FILES = 64  # below this, forking costs more than it saves
+MAX_WORKERS = 8  # shards are attached to one database to merge them: SQLite allows 10
+CHUNK_FILES = 20  # claim files a worker takes at a time
+
+Loader = Callable[[Path, str], tuple[dict[str, list[Located]], list[Problem]]]
+
+
+def load_file(path: Path, relative: str) -> tuple[dict[str, list[Located]], list[Problem]]:
+    """A fact file's records by kind, and the problems met reading them."""
+    problems: list[Problem] = []
+    records: dict[str, list[Located]] = {kind: [] for kind in KINDS}
+    for kind, located in _load_records(path, relative, problems):
+        records[kind].append(located)
+    return records, problems
+
+
+_TOP_LEVEL = re.compile(rb"\n(?![ \t\r\n#]|-(?:[ \t\r\n]|\Z)|\Z)([^\r\n]*)")
+_CLAIMS_KEY = re.compile(rb"claims:[ \t]*(?:#[^\r\n]*)?")
+
+
+def claims_only(data: bytes) -> bool:
+    """True if every top-level line of a file is `claims:`: it can define no source, entity or
+    topic (a worker that meets one anyway says so, and the tree is checked in one process)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    lines = [m.group(1) for m in _TOP_LEVEL.finditer(b"\n" + data)]
+    return bool(lines) and all(_CLAIMS_KEY.fullmatch(line) for line in lines)
+
+
+@dataclass
+class FileOutcome:
+    """What one fact file holds: its sections, and its ids with their lines and columns."""
+
+    sections: list[str]
+    ids: dict[str, list[tuple[str, int, int]]]
+
+
+def _outcome(records: dict[str, list[Located]]) -> FileOutcome:
+    return FileOutcome(
+        [kind for kind in KINDS if records[kind]],
+        {
+            kind: [(x.record.id, x.line, x.column) for x in records[kind]]
+            for kind in KINDS
+            if records[kind]
+        },
+    )
+
+
+@dataclass
+class ChunkOutcome:
+    """What checking a chunk of claim files found."""
+
+    files: dict[str, FileOutcome] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    spans: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    claims: int = 0
+    registries: bool = False  # the chunk defines sources, entities or topics: split it again
+
+
+@dataclass
+class _Context:
+    """What every worker shares, set before forking: the registries, the seeds, the loader."""
+
+    root: Path
+    registries: Facts
+    texts: dict[str, str]
+    normalised: dict
+    loader: Loader
+    scratch: Path | None
+    shard: sqlite_utils.Database | None = None
+
+
+_CONTEXT: _Context | None = None
+
+
+def _shard(context: _Context) -> sqlite_utils.Database:
+    """This process's shard database, created on first use."""
+    if context.shard is None:
+        from scripts.building import create_tables
+
+        assert context.scratch is not None
+        path = context.scratch / f"shard-{os.getpid()}.db"
+        context.shard = sqlite_utils.Database(path, recreate=True)
+        context.shard.execute("pragma journal_mode = off")  # a scratch file, merged then deleted
+        context.shard.execute("pragma synchronous = off")
+        create_tables(context.shard)
+    return context.shard
+
+
+def _check_chunk(paths: list[Path]) -> ChunkOutcome:
+    """Load a chunk of claim files, check their claims, and add their rows to this shard."""
+    context = _CONTEXT
+    assert context is not None, "the context is set before any chunk is checked"
+    registries = context.registries
+    facts = Facts(registries.sources, registries.entities, registries.topics)
+    outcome = ChunkOutcome()
+    for path in paths:
+        relative = _relative(path, context.root)
+        records, problems = context.loader(path, relative)
+        if any(records[kind] for kind in REGISTRY_KINDS):
+            return ChunkOutcome(registries=True)
+        facts.claims += records["claims"]
+        outcome.problems += problems
+        outcome.files[relative] = _outcome(records)
+    validation = Validation(facts, [], texts=context.texts)
+    outcome.problems += check_claims(facts, context.normalised, validation)
+    outcome.spans = validation.spans
+    outcome.claims = len(facts.claims)
+    if context.scratch is not None and facts.claims and not outcome.problems:
+        from scripts.building import write_claims
+
+        shard = _shard(context)
+        with shard.conn:
+            write_claims(shard, validation)
+    return outcome
+
+
+def worker_count() -> int:
+    """The cores this process may use, up to MAX_WORKERS; 1 where fork is not available."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_WORKERS))
+
+
+def _chunks(paths: list[Path], size: int) -> list[list[Path]]:
+    return [paths[i : i + size] for i in range(0, len(paths), size)]
+
+
+def _run_chunks(chunks: list[list[Path]], workers: int, bar) -> Iterator[tuple[int, ChunkOutcome]]:
+    """Each chunk's outcome with its index, in the order they finish."""
+    if workers <= 1:
+        for index, chunk in enumerate(chunks):
+            yield index, _check_chunk(chunk)
+            bar.update(len(chunk))
+        return
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = {pool.submit(_check_chunk, chunk): i for i, chunk in enumerate(chunks)}
+        for future in as_completed(futures):
+            index = futures[future]
+            yield index, future.result()
+            bar.update(len(chunks[index]))
+
+
+def _check_claim_files(paths: list[Path], workers: int) -> list[ChunkOutcome]:
+    """The outcome of every chunk of the claim files, in file order."""
+    chunk_size = max(1, min(CHUNK_FILES, len(paths) // (4 * workers) or 1))
+    chunks = _chunks(paths, chunk_size)
+    outcomes: list[ChunkOutcome] = [ChunkOutcome()] * len(chunks)
+    bar = progress_bar(len(paths), "Checking claim files")
+    try:
+        for index, outcome in _run_chunks(chunks, workers, bar):
+            outcomes[index] = outcome
+    finally:
+        bar.close()
+    return outcomes
+
+
+def check_tree(
+    root: Path,
+    loader: Loader = load_file,
+    scratch: Path | None = None,
+    workers: int | None = None,
+    min_parallel: int = MIN_PARALLEL_FILES,
+    split: bool = True,
+) -> tuple[Validation, dict[str, FileOutcome]]:
+    """Every rule over every fact file under root, the claim files in shards.
+
+    With `scratch` (a directory), the claims' rows are also written into shard databases
+    there, listed in the result's `shards` for build_database. The result's `facts` holds the
+    registries, `counts` the number of records of each kind. Also returns, per file, its
+    sections and ids (for the cache's index). split=False reads every file in this process.
+    """
+    global _CONTEXT
+    paths = discover(root)
+    sharded = [split and claims_only(_read_bytes(path)) for path in paths]
+    main_paths = [p for p, claims in zip(paths, sharded, strict=True) if not claims]
+    claim_paths = [p for p, claims in zip(paths, sharded, strict=True) if claims]
+    facts = Facts(files=[_relative(path, root) for path in paths])
+    files: dict[str, FileOutcome] = {}
+    for path in main_paths:
+        relative = _relative(path, root)
+        records, problems = loader(path, relative)
+        files[relative] = _outcome(records)
+        facts.problems += problems
+        for kind in KINDS:
+            getattr(facts, kind).extend(records[kind])
+    result = Validation(facts, list(facts.problems))
+    normalised = load_seeds(root, facts, result)
+    result.problems += check_source_references(facts)
+    result.problems += check_claims(facts, normalised, result)
+    if workers is None:
+        workers = worker_count() if len(claim_paths) >= min_parallel else 1
+    _CONTEXT = _Context(root, facts, result.texts, normalised, loader, scratch)
+    try:
+        outcomes = _check_claim_files(claim_paths, workers)
+        if any(outcome.registries for outcome in outcomes):
+            resplit = True
+        else:
+            resplit = False
+            if scratch is not None and facts.claims and not result.problems:
+                from scripts.building import write_claims
+
+                with _shard(_CONTEXT).conn:
+                    write_claims(_shard(_CONTEXT), result)
+    finally:
+        if _CONTEXT.shard is not None:
+            _CONTEXT.shard.close()
+        _CONTEXT = None
+    if resplit:  # a claim file defines registries after all: read every file here
+        for shard in scratch.glob("shard-*.db") if scratch else []:
+            shard.unlink()
+        return check_tree(root, loader, scratch, workers=1, split=False)
+    claims = len(facts.claims)
+    for outcome in outcomes:
+        files.update(outcome.files)
+        result.problems += outcome.problems
+        result.spans.update(outcome.spans)
+        claims += outcome.claims
+    ordered = {relative: files[relative] for relative in facts.files if relative in files}
+    result.problems += unique_id_problems(_id_entries(root, ordered))
+    result.problems += check_skipped(facts, result.texts, result.spans)
+    result.problems.sort()
+    result.counts = {kind: len(getattr(facts, kind)) for kind in REGISTRY_KINDS}
+    result.counts["claims"] = claims
+    if scratch is not None:
+        facts.claims = []  # their rows are in the shards
+        result.shards = sorted(scratch.glob("shard-*.db"))
+    return result, ordered
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""  # read again, and reported, by the loader
+
+
+def _id_entries(root: Path, files: dict[str, FileOutcome]):
+    """(kind, id, file, line, where) for unique_id_problems: kind by kind, in file order."""
+    locators = {relative: FileLocator(root / relative) for relative in files}
+    for kind in KINDS:
+        for relative, outcome in files.items():
+            for index, (identifier, line, _column) in enumerate(outcome.ids.get(kind, [])):
+                where = partial(locators[relative].position, (kind, index), ("id",))
+                yield kind, identifier, relative, line, where
