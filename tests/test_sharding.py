@@ -1,0 +1,123 @@
+"""Checking in shards, on several processes, finds what one process finds; builds the same rows."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import scripts.sharding as sharding
+from scripts.benchmark import generate_corpus
+from scripts.building import build_database
+from scripts.checks import validate
+from scripts.sharding import check_tree, claims_only
+
+BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"
+
+
+def sharded(root: Path, scratch: Path | None = None, workers: int = 2):
+    """check_tree on real forked workers, however small the tree."""
+    result, _ = check_tree(root, scratch=scratch, workers=workers)
+    return result
+
+
+def more_claim_files(tree: Path, count: int = 3) -> None:
+    """Copies of the tree's claims under other ids: more files than one chunk, so that both
+    workers get some."""
+    sample = (tree / "facts" / "claims" / "sample.yaml").read_text()
+    for number in range(count):
+        copy = sample.replace("  - id: ", f"  - id: copy{number}-")
+        (tree / "facts" / "claims" / f"copy-{number}.yaml").write_text(copy)
+
+
+def rows(database: Path) -> dict[str, list]:
+    """Every row of every table, virtual ones included, in rowid order; and the schema."""
+    db = sqlite3.connect(database)
+    tables = [name for (name,) in db.execute("select name from sqlite_master where type='table'")]
+    out = {}
+    for name in tables:
+        try:
+            out[name] = db.execute(f"select * from [{name}] order by rowid").fetchall()
+        except sqlite3.OperationalError:  # a table without rowid (FTS5 keeps some) is in key order
+            out[name] = db.execute(f"select * from [{name}]").fetchall()
+    out["schema"] = db.execute("select type, name, sql from sqlite_master order by name").fetchall()
+    db.close()
+    return out
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (b"claims:\n  - id: a\n", True),
+        (b"\xef\xbb\xbfclaims:  # a comment\n- id: a\n-\n  id: b\n", True),
+        (b"# a comment\n\nclaims:\r\n  - id: a\r\n", True),
+        (b"claims:\n  - id: a\nsources:\n  - id: b\n", False),
+        (b"sources: []\n", False),
+        (b'"claims":\n  - id: a\n', False),
+        (b"claims:\n  - id: a\n---\nsources: []\n", False),
+        (b"{claims: []}\n", False),
+        (b"", False),
+        (b"# only a comment\n", False),
+    ],
+)
+def test_claims_only_files(text: bytes, expected: bool):
+    assert claims_only(text) is expected
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_broken_fixture_gives_the_same_problems_in_shards(tree: Path, case: Path):
+    shutil.copyfile(case, tree / "facts" / "claims" / f"zz-{case.name}")
+    more_claim_files(tree)
+    expected = validate(tree).problems
+    assert expected
+    assert sharded(tree).problems == expected
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated tree of 1,000 claims in 20 files."""
+    return generate_corpus(tmp_path_factory.mktemp("corpus") / "tree", 1000).root
+
+
+def test_a_generated_tree_in_shards(corpus: Path, tmp_path: Path):
+    serial = validate(corpus)
+    result = sharded(corpus, tmp_path)
+    assert serial.problems == result.problems == []
+    assert result.counts == {"sources": 20, "entities": 200, "topics": 72, "claims": 1000}
+    assert len(result.shards) == 2  # one per worker process
+    assert rows(build_database(result, tmp_path / "sharded.db")) == rows(
+        build_database(serial, tmp_path / "serial.db")
+    )
+
+
+def test_duplicate_ids_across_shards_are_found_at_their_line(corpus: Path, tmp_path: Path):
+    root = tmp_path / "tree"
+    shutil.copytree(corpus, root)
+    last = sorted((root / "facts" / "claims").glob("*.yaml"))[-1]
+    last.write_text(last.read_text().replace("- id: c00019-001\n", "- id: c00000-001\n"))
+    expected = validate(root).problems
+    assert [(p.rule, p.path, p.line, p.column) for p in expected] == [
+        ("unique-id", "facts/claims/00019.yaml", 16, 9)
+    ]
+    assert sharded(root).problems == expected
+
+
+def test_a_claims_file_that_defines_registries_after_all(tree: Path, tmp_path, monkeypatch):
+    """The split is a guess from the text; a worker that meets a source says so, and the tree
+    is checked again in one process."""
+    more_claim_files(tree)
+    shutil.copyfile(BROKEN / "unknown-reference.yaml", tree / "facts" / "claims" / "zz.yaml")
+    monkeypatch.setattr(sharding, "claims_only", lambda data: True)  # even facts/registry.yaml
+    calls = []
+    original = sharding.check_tree
+    monkeypatch.setattr(
+        sharding, "check_tree", lambda *a, **k: calls.append(k) or original(*a, **k)
+    )
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    result, _ = original(tree, scratch=scratch, workers=2)
+    assert calls == [{"workers": 1, "split": False}]
+    assert result.problems == validate(tree).problems
+    assert result.counts["claims"] == 9
