@@ -57,11 +57,13 @@ PLACEHOLDER = "TODO"
 
 
 _PLACEHOLDER = re.compile(r"\s*(?i:todo)")
+# what a placeholder can start with: t, T, or white space (all of which is below U+3001)
+_PLACEHOLDER_STARTS = {"t", "T"} | {chr(c) for c in range(0x3001) if chr(c).isspace()}
 
 
 def _not_placeholder(value: object) -> object:
     """`facts new` leaves TODO where it could not fill a field in; validation refuses it."""
-    if isinstance(value, str) and _PLACEHOLDER.match(value):
+    if isinstance(value, str) and value[:1] in _PLACEHOLDER_STARTS and _PLACEHOLDER.match(value):
         raise PydanticCustomError("placeholder", "still a placeholder: fill it in")
     return value
 
@@ -78,7 +80,7 @@ def _edtf(value: str) -> str:
 
 def _no_repeats(items: list[str]) -> list[str]:
     """A list of ids names each id once."""
-    if len(set(items)) == len(items):
+    if len(items) < 2 or len(set(items)) == len(items):
         return items
     seen: set[str] = set()
     for index, item in enumerate(items):

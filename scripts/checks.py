@@ -21,11 +21,11 @@ from scripts.problems import Problem
 from scripts.text import (
     NormalisedText,
     closest_passage,
-    find_quote,
+    find_normalised,
     normalise,
     normalise_quote,
     sentence_spans,
-    value_in_quote,
+    value_in_text,
 )
 
 SEEDS_DIR = "seeds"
@@ -291,9 +291,10 @@ def check_quotes(
     """quote-not-found, value-not-in-quote: the quote is in the source, the value in the quote."""
     for claim in facts.claims:
         record = claim.record
+        needle = normalise_quote(record.quote)
         text = texts.get(record.source)
         if text is not None:
-            span = find_quote(text, record.quote)
+            span = find_normalised(text, needle)
             if span is None:
                 passage, score = closest_passage(text, originals[record.source], record.quote)
                 hint = f'; closest passage ({score:.0f}%): "{passage}"' if passage else ""
@@ -305,15 +306,14 @@ def check_quotes(
                 )
             else:
                 spans[record.id] = (record.source, *span)
-        for name in ("value", "value_min", "value_max"):
-            number = getattr(record, name)
-            if name == "value" and number is not None and not value_in_quote(number, record.quote):
-                yield _problem(
-                    claim,
-                    name,
-                    "value-not-in-quote",
-                    f"value {number:g} is not written in the quote (as digits or words)",
-                )
+        number = record.value
+        if number is not None and not value_in_text(number, needle):
+            yield _problem(
+                claim,
+                "value",
+                "value-not-in-quote",
+                f"value {number:g} is not written in the quote (as digits or words)",
+            )
 
 
 def check_skipped(

@@ -90,12 +90,20 @@ def normalise(text: str) -> NormalisedText:
 
 def normalise_quote(quote: str) -> str:
     """Normalise a quote; its own line breaks (YAML folding) count as plain spaces."""
-    return _SPACES.sub(" ", quote.translate(_TRANSLATE)).strip()
+    # ASCII text needs only its tabs translated; single spaces need no substitution
+    text = quote.replace("\t", " ") if quote.isascii() else quote.translate(_TRANSLATE)
+    if "  " in text or "\n" in text or "\r" in text:
+        text = _SPACES.sub(" ", text)
+    return text.strip()
 
 
 def find_quote(source: NormalisedText, quote: str) -> tuple[int, int] | None:
     """Find a quote in a normalised source; return its span in the original text, or None."""
-    needle = normalise_quote(quote)
+    return find_normalised(source, normalise_quote(quote))
+
+
+def find_normalised(source: NormalisedText, needle: str) -> tuple[int, int] | None:
+    """find_quote for a quote normalised already."""
     if not needle:
         return None
     index = source.text.find(needle)
@@ -157,7 +165,11 @@ def _words_pattern(value: float) -> re.Pattern:
 
 def value_in_quote(value: float, quote: str) -> bool:
     """True if the quote writes the number, as digits or words, not as part of a larger number."""
-    text = normalise_quote(quote)
+    return value_in_text(value, normalise_quote(quote))
+
+
+def value_in_text(value: float, text: str) -> bool:
+    """value_in_quote for a quote normalised already."""
     for match in _NUMBER.finditer(text):
         whole = match.group(1).replace(",", "").replace(" ", "")
         number = float(f"{whole}.{match.group(2)}" if match.group(2) else whole)

@@ -1,6 +1,18 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from scripts.text import closest_passage, find_quote, normalise, value_in_quote
+from scripts.text import (
+    _SPACES,
+    _TRANSLATE,
+    closest_passage,
+    find_quote,
+    normalise,
+    normalise_quote,
+    value_in_quote,
+)
+
+_TRANSLATE_KEYS = [chr(code) for code in _TRANSLATE]
 
 SOURCE = (
     "He said the \u201ctreaty\u201d \u2014 signed  in June \u2014 was final.\nNext paragraph here."
@@ -47,3 +59,12 @@ def test_closest_passage_shows_the_typo():
 )
 def test_value_in_quote(value, quote, expected):
     assert value_in_quote(value, quote) is expected
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from(list("ab \t\r\n.'\"-") + list(_TRANSLATE_KEYS)), max_size=40)
+)
+def test_normalising_a_quote_is_the_documented_formula(quote):
+    """The shortcuts (ASCII text, no runs of spaces) change nothing."""
+    assert normalise_quote(quote) == _SPACES.sub(" ", quote.translate(_TRANSLATE)).strip()
