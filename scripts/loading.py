@@ -211,15 +211,27 @@ def _refused_constructs(yaml: YAML, text: str, relative: str) -> Iterator[Proble
             depth -= 1
 
 
+def _only_comments(text: str) -> bool:
+    """True if every line is blank or a comment; lines are read only up to the first other."""
+    text = text.replace("\r", "\n")  # a lone carriage return ends a line in YAML too
+    position = 0
+    while position < len(text):
+        end = text.find("\n", position)
+        end = len(text) if end < 0 else end
+        line = text[position:end].strip()
+        if line and not line.startswith("#"):
+            return False
+        position = end + 1
+    return True
+
+
 def _load_records(
     path: Path, relative: str, problems: list[Problem], fast: bool = True
 ) -> Iterator[tuple[str, Located]]:
     text = read_text(path, relative, problems)
     if text is None:
         return
-    if not text.strip() or all(
-        line.lstrip().startswith("#") for line in text.splitlines() if line.strip()
-    ):
+    if _only_comments(text):
         problems.append(Problem(relative, 1, 1, "empty-file", "the file holds no records"))
         return
     parsed = _parse_fast(text) if fast else None

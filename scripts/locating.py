@@ -134,8 +134,10 @@ class TextLocator:
         return value_at
 
 
-_SECTION = re.compile(r"(?m)^([A-Za-z_]+):[ \t]*(?:#.*)?$")
-_TOP_LEVEL = re.compile(r"(?m)^[^ #\n-]")
+# Each starts with a newline, a literal the regular expression engine finds fast; "(?m)^" is
+# tried at every character.
+_SECTION = re.compile(r"\n([A-Za-z_]+):[ \t]*(?:#[^\n]*)?(?=\n|\Z)")  # on "\n" + text
+_TOP_LEVEL = re.compile(r"\n[^ #\n-]")
 _ITEM = re.compile(r"(?m)^( *)- (?!-)")
 
 
@@ -149,16 +151,18 @@ def record_lines(
     Works on the text with regular expressions and C-level newline counts: no Python loop over
     lines.
     """
-    starts = {m.group(1): m for m in _SECTION.finditer(text) if m.group(1) in sections}
+    starts = {  # section -> where its line ends
+        m.group(1): m.end() - 1 for m in _SECTION.finditer("\n" + text) if m.group(1) in sections
+    }
     records: dict[RecordKey, tuple[int, int, int]] = {}
     for section, count in sections.items():
         if count == 0:
             continue
         if section not in starts:
             return None
-        begin = starts[section].end()
-        following = _TOP_LEVEL.search(text, begin + 1)
-        stop = following.start() if following else len(text)
+        begin = starts[section]
+        following = _TOP_LEVEL.search(text, begin)
+        stop = following.start() + 1 if following else len(text)
         first_item = _ITEM.search(text, begin, stop)
         if first_item is None:
             return None
