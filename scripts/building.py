@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import tempfile
 import types
 import typing
@@ -298,7 +299,7 @@ def claim_rows(validation: Validation) -> list[tuple]:
     return rows
 
 
-def answer_rows(validation: Validation, claims: list[dict]) -> list[dict]:
+def answer_rows(validation: Validation, claims: list) -> list[dict]:
     """One row per topic and distinct answer, with who gives it and how independently."""
     topics = {t.record.id: t.record for t in validation.facts.topics}
     names = {e.record.id: e.record.name for e in validation.facts.entities}
@@ -507,18 +508,23 @@ def build_database(validation: Validation, path: Path) -> Path:
 
 def _insert(db: sqlite_utils.Database, table: str, rows: list[dict]) -> None:
     """Insert rows with one executemany: sqlite-utils' insert_all is 4-5x slower at scale."""
-    if not rows:
-        return
-    columns = list(rows[0])
+    if rows:
+        columns = list(rows[0])
+        values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+        _insert_tuples(db, table, columns, map(values, rows))
+
+
+def _insert_tuples(db: sqlite_utils.Database, table: str, columns: list[str], rows) -> None:
+    """Insert rows given as tuples of the columns' values, with one executemany."""
     sql = "insert into [{}] ({}) values ({})".format(
         table, ", ".join(f"[{c}]" for c in columns), ", ".join("?" for _ in columns)
     )
-    values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
-    db.conn.executemany(sql, map(values, rows))
+    db.conn.executemany(sql, rows)
 
 
-def _link_order(row: dict) -> tuple[str, ...]:
-    return tuple(str(v) for v in row.values())
+def _link_order(table: str):
+    """Link rows sort by their primary key (which the old sort, by every value, amounted to)."""
+    return itemgetter(*LINK_TABLES[table].pk)
 
 
 # The tables that hold claims, in the order a shard or a build fills them, each with its order.
@@ -533,13 +539,9 @@ def write_claims(db: sqlite_utils.Database, validation: Validation) -> None:
     """Insert the rows of validation.facts.claims into the claim tables, in a stable order."""
     columns = list(table_columns("claims"))
     rows = sorted(claim_rows(validation), key=itemgetter(columns.index("id")))
-    if rows:
-        sql = "insert into claims ({}) values ({})".format(
-            ", ".join(f"[{c}]" for c in columns), ", ".join("?" for _ in columns)
-        )
-        db.conn.executemany(sql, rows)
-    for table, rows in claim_link_rows(validation).items():
-        _insert(db, table, sorted(rows, key=_link_order))
+    _insert_tuples(db, "claims", columns, rows)
+    for table, links in claim_link_rows(validation).items():
+        _insert(db, table, sorted(links, key=_link_order(table)))
 
 
 def write_shard(validation: Validation, path: Path) -> None:
@@ -560,15 +562,16 @@ def _merge_shards(db: sqlite_utils.Database, count: int) -> None:
         db.execute(f"insert into main.[{table}] select * from ({union}) order by {order}")
 
 
-def _answer_inputs(db: sqlite_utils.Database) -> list[dict]:
+def _answer_inputs(db: sqlite_utils.Database) -> list[sqlite3.Row]:
     """The claims that answer a topic, as answer_rows groups them, in id order."""
-    cursor = db.conn.execute(
+    cursor = db.conn.cursor()
+    cursor.row_factory = sqlite3.Row  # read by name, made in C
+    cursor.execute(
         "select id, topic, answer_key, claimant, source, origin, unit, value_low, value_high, "
         "date_start, date_end from claims where topic is not null and answer_key is not null "
         "order by id"
     )
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor]
+    return cursor.fetchall()
 
 
 def _write(validation: Validation, path: Path) -> None:
@@ -588,13 +591,14 @@ def _write(validation: Validation, path: Path) -> None:
         ):
             _insert(db, table, sorted(rows, key=itemgetter("id")))
         for table, rows in registry_link_rows(validation).items():
-            _insert(db, table, sorted(rows, key=_link_order))
+            _insert(db, table, sorted(rows, key=_link_order(table)))
         if validation.shards:  # a sharded validation keeps every claim's rows in its shards
             _merge_shards(db, len(validation.shards))
         else:
             write_claims(db, validation)
         _insert(db, "answers", answer_rows(validation, _answer_inputs(db)))
-        _insert(db, "sentences", sentence_rows(source_sentences(validation)))
+        sentences = sentence_rows(source_sentences(validation))
+        _insert_tuples(db, "sentences", list(SENTENCE_COLUMNS), sentences)
     for number in range(len(validation.shards)):
         db.execute(f"detach database shard{number}")
     create_indexes(db)  # after the rows: one sort per index, not a b-tree update per row

@@ -6,7 +6,6 @@ import json
 import os
 import shlex
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -176,7 +175,7 @@ def coverage(root: Path, fmt: str, check: bool) -> None:
     result = _validated(root)
     sentences = source_sentences(result)
     if fmt == "json":
-        click.echo(json.dumps([asdict(s) for s in sentences], indent=2, ensure_ascii=False))
+        click.echo(json.dumps([s._asdict() for s in sentences], indent=2, ensure_ascii=False))
     else:
         click.echo(format_coverage(sentences, result))
     if check and any(s.status == "uncovered" for s in sentences):
