@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import tempfile
 import types
 import typing
@@ -299,39 +298,48 @@ def claim_rows(validation: Validation) -> list[tuple]:
     return rows
 
 
-def answer_rows(validation: Validation, claims: list) -> list[dict]:
-    """One row per topic and distinct answer, with who gives it and how independently."""
+# What answer_rows reads of each claim that answers a topic, in this order.
+ANSWER_INPUTS = ("id", "topic", "answer_key", "claimant", "source", "origin", "unit",
+                 "value_low", "value_high", "date_start", "date_end")  # fmt: skip
+
+
+def answer_rows(validation: Validation, claims: list[tuple]) -> list[dict]:
+    """One row per topic and distinct answer, with who gives it and how independently.
+
+    `claims`: the claims that answer a topic, as tuples of ANSWER_INPUTS, in id order.
+    """
     topics = {t.record.id: t.record for t in validation.facts.topics}
     names = {e.record.id: e.record.name for e in validation.facts.entities}
-    groups: dict[tuple[str, str], list[dict]] = {}
+    groups: dict[tuple[str, str], list[tuple]] = {}
     for claim in claims:
-        if claim["topic"] and claim["answer_key"] is not None:
-            groups.setdefault((claim["topic"], claim["answer_key"]), []).append(claim)
+        groups.setdefault((claim[1], claim[2]), []).append(claim)
     rows = []
     for (topic_id, answer), members in sorted(groups.items()):
         topic = topics[topic_id]
-        first = members[0]
-        starts = [m["date_start"] for m in members if m["date_start"]]
-        ends = [m["date_end"] for m in members if m["date_end"]]
-        claimants = dict.fromkeys(names.get(m["claimant"], "The article itself") for m in members)
+        ids, _, _, claimants, sources, origins, _, _, _, starts, ends = zip(*members, strict=True)
+        _, _, _, _, _, _, unit, low, high, start, end = members[0]
+        quantity, when = topic.kind == "quantity", topic.kind == "date"
+        known_starts = [s for s in starts if s]
+        known_ends = [e for e in ends if e]
+        named = dict.fromkeys(names.get(c, "The article itself") for c in claimants)
         rows.append({
             "topic": topic_id,
             "answer": answer,
             "kind": topic.kind,
-            "unit": first["unit"] if topic.kind == "quantity" else None,
-            "low": first["value_low"] if topic.kind == "quantity" else None,
-            "high": first["value_high"] if topic.kind == "quantity" else None,
-            "date_start": first["date_start"] if topic.kind == "date" else None,
-            "date_end": first["date_end"] if topic.kind == "date" else None,
+            "unit": unit if quantity else None,
+            "low": low if quantity else None,
+            "high": high if quantity else None,
+            "date_start": start if when else None,
+            "date_end": end if when else None,
             "claims": len(members),
-            "articles": len({m["source"] for m in members}),
-            "independent_origins": len({m["origin"] for m in members}),
-            "claimants": json.dumps(list(claimants), ensure_ascii=False),
-            "sources": _id_list(list(dict.fromkeys(m["source"] for m in members))),
-            "origins": _id_list(list(dict.fromkeys(m["origin"] for m in members))),
-            "claim_ids": _id_list([m["id"] for m in members]),
-            "first_date": min(starts) if starts else None,
-            "last_date": max(ends) if ends else None,
+            "articles": len(set(sources)),
+            "independent_origins": len(set(origins)),
+            "claimants": json.dumps(list(named), ensure_ascii=False),
+            "sources": _id_list(list(dict.fromkeys(sources))),
+            "origins": _id_list(list(dict.fromkeys(origins))),
+            "claim_ids": _id_list(list(ids)),
+            "first_date": min(known_starts) if known_starts else None,
+            "last_date": max(known_ends) if known_ends else None,
         })  # fmt: skip
     return rows
 
@@ -527,11 +535,12 @@ def _link_order(table: str):
     return itemgetter(*LINK_TABLES[table].pk)
 
 
-# The tables that hold claims, in the order a shard or a build fills them, each with its order.
-CLAIM_TABLES = {
+# The tables a shard holds (see scripts/sharding.py), each with the order of its rows.
+SHARD_TABLES = {
     "claims": "id",
     "claim_entities": "claim_id, entity_id",
     "claim_via": "claim_id, entity_id",
+    "sentences": "source_id, position",
 }
 
 
@@ -544,34 +553,19 @@ def write_claims(db: sqlite_utils.Database, validation: Validation) -> None:
         _insert(db, table, sorted(links, key=_link_order(table)))
 
 
-def write_shard(validation: Validation, path: Path) -> None:
-    """A database holding only the claim tables, for the claims of a share of the fact files."""
-    db = sqlite_utils.Database(path, recreate=True)
-    db.execute("pragma journal_mode = off")  # a scratch file, merged then thrown away
-    db.execute("pragma synchronous = off")
-    create_tables(db)
-    with db.conn:
-        write_claims(db, validation)
-    db.close()
-
-
 def _merge_shards(db: sqlite_utils.Database, count: int) -> None:
-    """Copy the claim tables of the attached shards shard0..shardN, in the serial build's order."""
-    for table, order in CLAIM_TABLES.items():
+    """Copy the tables of the attached shards shard0..shardN, in the serial build's order."""
+    for table, order in SHARD_TABLES.items():
         union = " union all ".join(f"select * from shard{i}.[{table}]" for i in range(count))
         db.execute(f"insert into main.[{table}] select * from ({union}) order by {order}")
 
 
-def _answer_inputs(db: sqlite_utils.Database) -> list[sqlite3.Row]:
-    """The claims that answer a topic, as answer_rows groups them, in id order."""
-    cursor = db.conn.cursor()
-    cursor.row_factory = sqlite3.Row  # read by name, made in C
-    cursor.execute(
-        "select id, topic, answer_key, claimant, source, origin, unit, value_low, value_high, "
-        "date_start, date_end from claims where topic is not null and answer_key is not null "
-        "order by id"
-    )
-    return cursor.fetchall()
+def _answer_inputs(db: sqlite_utils.Database) -> list[tuple]:
+    """The claims that answer a topic, as answer_rows reads them, in id order."""
+    return db.conn.execute(
+        "select {} from claims where topic is not null and answer_key is not null "
+        "order by id".format(", ".join(ANSWER_INPUTS))
+    ).fetchall()
 
 
 def _write(validation: Validation, path: Path) -> None:
@@ -592,13 +586,13 @@ def _write(validation: Validation, path: Path) -> None:
             _insert(db, table, sorted(rows, key=itemgetter("id")))
         for table, rows in registry_link_rows(validation).items():
             _insert(db, table, sorted(rows, key=_link_order(table)))
-        if validation.shards:  # a sharded validation keeps every claim's rows in its shards
+        if validation.shards:  # a sharded validation keeps the claims and sentences in shards
             _merge_shards(db, len(validation.shards))
         else:
             write_claims(db, validation)
+            sentences = sorted(sentence_rows(source_sentences(validation)), key=itemgetter(0, 1))
+            _insert_tuples(db, "sentences", list(SENTENCE_COLUMNS), sentences)
         _insert(db, "answers", answer_rows(validation, _answer_inputs(db)))
-        sentences = sentence_rows(source_sentences(validation))
-        _insert_tuples(db, "sentences", list(SENTENCE_COLUMNS), sentences)
     for number in range(len(validation.shards)):
         db.execute(f"detach database shard{number}")
     create_indexes(db)  # after the rows: one sort per index, not a b-tree update per row
@@ -642,8 +636,8 @@ def create_tables(db: sqlite_utils.Database) -> None:
 
 
 def create_indexes(db: sqlite_utils.Database) -> None:
-    """An index on every foreign key, and on the columns pages sort and filter claims by."""
-    db.index_foreign_keys()
+    """Indexes on the columns pages sort and filter claims by, then on every foreign key that
+    no index (a primary key's included) already starts with."""
     for table, columns in (
         ("claims", ["date_start", "date_end", "id"]),
         ("claims", ["topic", "answer_key"]),
@@ -652,3 +646,8 @@ def create_indexes(db: sqlite_utils.Database) -> None:
         ("claims", ["origin"]),
     ):
         db[table].create_index(columns, if_not_exists=True)
+    for table in db.tables:
+        leading = {index.columns[0] for index in table.indexes if index.columns}
+        for key in table.foreign_keys:
+            if key.column not in leading:
+                table.create_index([key.column], if_not_exists=True)

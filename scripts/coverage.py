@@ -49,15 +49,31 @@ COLUMNS: dict[str, tuple[type, str]] = {
 
 def source_sentences(validation: Validation) -> list[Sentence]:
     """Every sentence of every readable source, with its coverage status."""
+    sources = [located.record for located in validation.facts.sources]
+    return sentences_of(sources, validation.texts, quotes_by_source(validation.spans))
+
+
+def quotes_by_source(
+    spans: dict[str, tuple[str, int, int]],
+) -> dict[str, list[tuple[int, int, str]]]:
+    """Each source's quotes as (start, end, claim id), sorted."""
     quotes: dict[str, list[tuple[int, int, str]]] = {}
-    for claim_id, (source_id, start, end) in validation.spans.items():
+    for claim_id, (source_id, start, end) in spans.items():
         quotes.setdefault(source_id, []).append((start, end, claim_id))
+    for spans_of_source in quotes.values():
+        spans_of_source.sort()
+    return quotes
+
+
+def sentences_of(
+    sources: list[Source], texts: dict[str, str], quotes: dict[str, list[tuple[int, int, str]]]
+) -> list[Sentence]:
+    """The sentences of these sources (those with a readable text), with their status."""
     sentences: list[Sentence] = []
-    for located in validation.facts.sources:
-        source = located.record
-        text = validation.texts.get(source.id)
+    for source in sources:
+        text = texts.get(source.id)
         if text is not None:
-            sentences += _sentences_of(source, text, sorted(quotes.get(source.id, [])))
+            sentences += _sentences_of(source, text, quotes.get(source.id, []))
     return sentences
 
 

@@ -12,14 +12,16 @@ fewer than MIN_PARALLEL_FILES claim files is checked in this process, by the sam
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import re
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -40,6 +42,7 @@ REGISTRY_KINDS = ("sources", "entities", "topics")
 MIN_PARALLEL_FILES = 64  # below this, forking costs more than it saves
 MAX_WORKERS = 8  # shards are attached to one database to merge them: SQLite allows 10
 CHUNK_FILES = 20  # claim files a worker takes at a time
+SENTENCE_SOURCES = 50  # sources whose sentences a worker writes at a time
 
 Loader = Callable[[Path, str], tuple[dict[str, list[Located]], list[Problem]]]
 
@@ -107,6 +110,7 @@ class _Context:
     loader: Loader
     scratch: Path | None
     shard: sqlite_utils.Database | None = None
+    shard_pid: int = 0  # the process that opened `shard`: a forked child opens its own
 
 
 _CONTEXT: _Context | None = None
@@ -114,12 +118,13 @@ _CONTEXT: _Context | None = None
 
 def _shard(context: _Context) -> sqlite_utils.Database:
     """This process's shard database, created on first use."""
-    if context.shard is None:
+    if context.shard is None or context.shard_pid != os.getpid():
         from scripts.building import create_tables
 
         assert context.scratch is not None
         path = context.scratch / f"shard-{os.getpid()}.db"
         context.shard = sqlite_utils.Database(path, recreate=True)
+        context.shard_pid = os.getpid()
         context.shard.execute("pragma journal_mode = off")  # a scratch file, merged then deleted
         context.shard.execute("pragma synchronous = off")
         create_tables(context.shard)
@@ -154,6 +159,22 @@ def _check_chunk(paths: list[Path]) -> ChunkOutcome:
     return outcome
 
 
+def _write_sentences(tasks: list[tuple[int, list[tuple[int, int, str]]]]) -> int:
+    """Write the sentences of some sources (by index, with their quotes) into this shard."""
+    from scripts.building import SENTENCE_COLUMNS, _insert_tuples
+    from scripts.coverage import sentence_rows, sentences_of
+
+    context = _CONTEXT
+    assert context is not None, "the context is set before any sentence is written"
+    sources = [context.registries.sources[index].record for index, _ in tasks]
+    quotes = {source.id: spans for source, (_, spans) in zip(sources, tasks, strict=True)}
+    rows = sentence_rows(sentences_of(sources, context.texts, quotes))
+    shard = _shard(context)
+    with shard.conn:
+        _insert_tuples(shard, "sentences", list(SENTENCE_COLUMNS), rows)
+    return len(rows)
+
+
 def worker_count() -> int:
     """The cores this process may use, up to MAX_WORKERS; 1 where fork is not available."""
     if "fork" not in multiprocessing.get_all_start_methods():
@@ -169,34 +190,56 @@ def _chunks(paths: list[Path], size: int) -> list[list[Path]]:
     return [paths[i : i + size] for i in range(0, len(paths), size)]
 
 
-def _run_chunks(chunks: list[list[Path]], workers: int, bar) -> Iterator[tuple[int, ChunkOutcome]]:
-    """Each chunk's outcome with its index, in the order they finish."""
+def _pool(workers: int):
+    """Forked worker processes (which inherit _CONTEXT), or None to work in this process."""
     if workers <= 1:
-        for index, chunk in enumerate(chunks):
-            yield index, _check_chunk(chunk)
-            bar.update(len(chunk))
+        return contextlib.nullcontext()
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+
+
+def _run(pool, function, tasks: list, sizes: list[int], bar) -> Iterator[tuple[int, Any]]:
+    """function(task) for every task, with the task's index, in the order they finish."""
+    if pool is None:
+        for index, task in enumerate(tasks):
+            yield index, function(task)
+            bar.update(sizes[index])
         return
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = {pool.submit(_check_chunk, chunk): i for i, chunk in enumerate(chunks)}
-        for future in as_completed(futures):
-            index = futures[future]
-            yield index, future.result()
-            bar.update(len(chunks[index]))
+    futures = {pool.submit(function, task): index for index, task in enumerate(tasks)}
+    for future in as_completed(futures):
+        index = futures[future]
+        yield index, future.result()
+        bar.update(sizes[index])
 
 
-def _check_claim_files(paths: list[Path], workers: int) -> list[ChunkOutcome]:
+def _check_claim_files(pool, paths: list[Path], workers: int) -> list[ChunkOutcome]:
     """The outcome of every chunk of the claim files, in file order."""
-    chunk_size = max(1, min(CHUNK_FILES, len(paths) // (4 * workers) or 1))
-    chunks = _chunks(paths, chunk_size)
+    chunks = _chunks(paths, max(1, min(CHUNK_FILES, len(paths) // (4 * workers) or 1)))
     outcomes: list[ChunkOutcome] = [ChunkOutcome()] * len(chunks)
     bar = progress_bar(len(paths), "Checking claim files")
     try:
-        for index, outcome in _run_chunks(chunks, workers, bar):
+        for index, outcome in _run(pool, _check_chunk, chunks, [len(c) for c in chunks], bar):
             outcomes[index] = outcome
     finally:
         bar.close()
     return outcomes
+
+
+def _start_sentences(pool, result: Validation) -> list[Future]:
+    """Every source's sentences and their coverage, written into the shards: in this process
+    now, or by the workers while this process goes on (wait for the futures returned)."""
+    from scripts.coverage import quotes_by_source
+
+    quotes = quotes_by_source(result.spans)
+    tasks = [
+        (index, quotes.get(located.record.id, []))
+        for index, located in enumerate(result.facts.sources)
+    ]
+    chunks = _chunks(tasks, SENTENCE_SOURCES)
+    if pool is None:
+        for chunk in chunks:
+            _write_sentences(chunk)
+        return []
+    return [pool.submit(_write_sentences, chunk) for chunk in chunks]
 
 
 def check_tree(
@@ -209,8 +252,9 @@ def check_tree(
 ) -> tuple[Validation, dict[str, FileOutcome]]:
     """Every rule over every fact file under root, the claim files in shards.
 
-    With `scratch` (a directory), the claims' rows are also written into shard databases
-    there, listed in the result's `shards` for build_database. The result's `facts` holds the
+    With `scratch` (a directory) and no problem, the rows of the claims and the sentences are
+    also written into shard databases there, listed in the result's `shards` for
+    build_database. The result's `facts` holds the
     registries, `counts` the number of records of each kind. Also returns, per file, its
     sections and ids (for the cache's index). split=False reads every file in this process.
     """
@@ -235,39 +279,44 @@ def check_tree(
     if workers is None:
         workers = worker_count() if len(claim_paths) >= min_parallel else 1
     _CONTEXT = _Context(root, facts, result.texts, normalised, loader, scratch)
+    claims = len(facts.claims)
     try:
-        outcomes = _check_claim_files(claim_paths, workers)
-        if any(outcome.registries for outcome in outcomes):
-            resplit = True
-        else:
-            resplit = False
-            if scratch is not None and facts.claims and not result.problems:
-                from scripts.building import write_claims
+        with _pool(workers) as pool:
+            outcomes = _check_claim_files(pool, claim_paths, workers)
+            resplit = any(outcome.registries for outcome in outcomes)
+            for outcome in outcomes:
+                files.update(outcome.files)
+                result.problems += outcome.problems
+                result.spans.update(outcome.spans)
+                claims += outcome.claims
+            pending: list[Future] = []
+            if scratch is not None and not result.problems and not resplit:  # rows for a build
+                if facts.claims:
+                    from scripts.building import write_claims
 
-                with _shard(_CONTEXT).conn:
-                    write_claims(_shard(_CONTEXT), result)
+                    shard = _shard(_CONTEXT)
+                    with shard.conn:
+                        write_claims(shard, result)
+                pending = _start_sentences(pool, result)
+            if not resplit:  # the rules that span files, while the workers write sentences
+                ordered = {rel: files[rel] for rel in facts.files if rel in files}
+                result.problems += unique_id_problems(_id_entries(root, ordered))
+                result.problems += check_skipped(facts, result.texts, result.spans)
+            for future in pending:
+                future.result()
     finally:
-        if _CONTEXT.shard is not None:
+        if _CONTEXT.shard is not None and _CONTEXT.shard_pid == os.getpid():
             _CONTEXT.shard.close()
         _CONTEXT = None
     if resplit:  # a claim file defines registries after all: read every file here
         for shard in scratch.glob("shard-*.db") if scratch else []:
             shard.unlink()
         return check_tree(root, loader, scratch, workers=1, split=False)
-    claims = len(facts.claims)
-    for outcome in outcomes:
-        files.update(outcome.files)
-        result.problems += outcome.problems
-        result.spans.update(outcome.spans)
-        claims += outcome.claims
-    ordered = {relative: files[relative] for relative in facts.files if relative in files}
-    result.problems += unique_id_problems(_id_entries(root, ordered))
-    result.problems += check_skipped(facts, result.texts, result.spans)
     result.problems.sort()
     result.counts = {kind: len(getattr(facts, kind)) for kind in REGISTRY_KINDS}
     result.counts["claims"] = claims
     if scratch is not None:
-        facts.claims = []  # their rows are in the shards
+        facts.claims = []  # their rows, and the sentences, are in the shards
         result.shards = sorted(scratch.glob("shard-*.db"))
     return result, ordered
 

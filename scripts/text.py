@@ -69,7 +69,7 @@ class NormalisedText:
 
 def normalise(text: str) -> NormalisedText:
     """Apply the documented normalisation, remembering where the text shrank."""
-    translated = text.translate(_TRANSLATE)
+    translated = text.replace("\t", " ") if text.isascii() else text.translate(_TRANSLATE)
     parts: list[str] = []
     breaks: list[int] = []
     shifts: list[int] = []
