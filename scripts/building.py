@@ -544,13 +544,19 @@ SHARD_TABLES = {
 }
 
 
-def write_claims(db: sqlite_utils.Database, validation: Validation) -> None:
-    """Insert the rows of validation.facts.claims into the claim tables, in a stable order."""
+def write_claims(db: sqlite_utils.Database, validation: Validation) -> list[tuple]:
+    """Insert the rows of validation.facts.claims into the claim tables, in a stable order.
+
+    Returns what answer_rows needs of the claims that answer a topic, in id order.
+    """
     columns = list(table_columns("claims"))
     rows = sorted(claim_rows(validation), key=itemgetter(columns.index("id")))
     _insert_tuples(db, "claims", columns, rows)
     for table, links in claim_link_rows(validation).items():
         _insert(db, table, sorted(links, key=_link_order(table)))
+    inputs = itemgetter(*(columns.index(name) for name in ANSWER_INPUTS))
+    topic, key = columns.index("topic"), columns.index("answer_key")
+    return [inputs(row) for row in rows if row[topic] is not None and row[key] is not None]
 
 
 def _merge_shards(db: sqlite_utils.Database, count: int) -> None:
@@ -558,14 +564,6 @@ def _merge_shards(db: sqlite_utils.Database, count: int) -> None:
     for table, order in SHARD_TABLES.items():
         union = " union all ".join(f"select * from shard{i}.[{table}]" for i in range(count))
         db.execute(f"insert into main.[{table}] select * from ({union}) order by {order}")
-
-
-def _answer_inputs(db: sqlite_utils.Database) -> list[tuple]:
-    """The claims that answer a topic, as answer_rows reads them, in id order."""
-    return db.conn.execute(
-        "select {} from claims where topic is not null and answer_key is not null "
-        "order by id".format(", ".join(ANSWER_INPUTS))
-    ).fetchall()
 
 
 def _write(validation: Validation, path: Path) -> None:
@@ -586,13 +584,14 @@ def _write(validation: Validation, path: Path) -> None:
             _insert(db, table, sorted(rows, key=itemgetter("id")))
         for table, rows in registry_link_rows(validation).items():
             _insert(db, table, sorted(rows, key=_link_order(table)))
-        if validation.shards:  # a sharded validation keeps the claims and sentences in shards
+        if validation.shards:  # a sharded validation: claims and sentences in shards, answers made
             _merge_shards(db, len(validation.shards))
+            answers = validation.answers
         else:
-            write_claims(db, validation)
+            answers = answer_rows(validation, write_claims(db, validation))
             sentences = sorted(sentence_rows(source_sentences(validation)), key=itemgetter(0, 1))
             _insert_tuples(db, "sentences", list(SENTENCE_COLUMNS), sentences)
-        _insert(db, "answers", answer_rows(validation, _answer_inputs(db)))
+        _insert(db, "answers", answers)
     for number in range(len(validation.shards)):
         db.execute(f"detach database shard{number}")
     create_indexes(db)  # after the rows: one sort per index, not a b-tree update per row

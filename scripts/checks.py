@@ -42,7 +42,10 @@ class Validation:
     # claim id -> (source id, start, end) of its quote in the source's text
     spans: dict[str, tuple[str, int, int]] = field(default_factory=dict)
     counts: dict[str, int] | None = None  # records per kind, when `facts` holds only some
-    shards: list[Path] = field(default_factory=list)  # databases holding the other claims' rows
+    # a sharded check for a build (scripts/sharding.py): databases holding the rows of the claims
+    # and sentences, and the rows of the answers table
+    shards: list[Path] = field(default_factory=list)
+    answers: list[dict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -95,6 +95,7 @@ class ChunkOutcome:
     files: dict[str, FileOutcome] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     spans: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    answers: list[tuple] = field(default_factory=list)  # for answer_rows, from a build's rows
     claims: int = 0
     registries: bool = False  # the chunk defines sources, entities or topics: split it again
 
@@ -155,7 +156,7 @@ def _check_chunk(paths: list[Path]) -> ChunkOutcome:
 
         shard = _shard(context)
         with shard.conn:
-            write_claims(shard, validation)
+            outcome.answers = write_claims(shard, validation)
     return outcome
 
 
@@ -224,6 +225,18 @@ def _check_claim_files(pool, paths: list[Path], workers: int) -> list[ChunkOutco
     return outcomes
 
 
+def _answers(result: Validation, outcomes: list[ChunkOutcome]) -> list[dict]:
+    """The rows of the answers table, from every claim; this process's own claims written."""
+    from scripts.building import answer_rows, write_claims
+
+    inputs = [claim for outcome in outcomes for claim in outcome.answers]
+    if result.facts.claims:
+        shard = _shard(_CONTEXT)
+        with shard.conn:
+            inputs += write_claims(shard, result)
+    return answer_rows(result, sorted(inputs))
+
+
 def _start_sentences(pool, result: Validation) -> list[Future]:
     """Every source's sentences and their coverage, written into the shards: in this process
     now, or by the workers while this process goes on (wait for the futures returned)."""
@@ -290,18 +303,15 @@ def check_tree(
                 result.spans.update(outcome.spans)
                 claims += outcome.claims
             pending: list[Future] = []
-            if scratch is not None and not result.problems and not resplit:  # rows for a build
-                if facts.claims:
-                    from scripts.building import write_claims
-
-                    shard = _shard(_CONTEXT)
-                    with shard.conn:
-                        write_claims(shard, result)
+            build = scratch is not None and not result.problems and not resplit
+            if build:  # rows for a build: the sentences, by the workers
                 pending = _start_sentences(pool, result)
-            if not resplit:  # the rules that span files, while the workers write sentences
+            if not resplit:  # meanwhile, the rules that span files
                 ordered = {rel: files[rel] for rel in facts.files if rel in files}
                 result.problems += unique_id_problems(_id_entries(root, ordered))
                 result.problems += check_skipped(facts, result.texts, result.spans)
+            if build and not result.problems:  # and the answers
+                result.answers = _answers(result, outcomes)
             for future in pending:
                 future.result()
     finally:
