@@ -410,7 +410,7 @@ def _validate_item(
         return None
     record_id = item.get("id") if isinstance(item.get("id"), str) else None
     try:
-        record = model.model_validate(_plain(item) if isinstance(item, CommentedMap) else item)
+        record = model.model_validate(_plain(item))  # keys as text, as the exact path reads them
     except ValidationError as error:
         for detail in error.errors(include_url=False):
             where = (

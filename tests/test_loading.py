@@ -97,3 +97,14 @@ def test_a_key_the_line_scan_cannot_read_is_placed_by_the_exact_path(tree: Path)
     fast, exact = load_facts(tree, fast=True), load_facts(tree, fast=False)
     assert fast.problems == exact.problems
     assert ("unknown-field", 3, 5) in {(p.rule, p.line, p.column) for p in fast.problems}
+
+
+@pytest.mark.parametrize("key", ["null", "~", "1", "true"])
+def test_a_key_that_is_not_text_is_the_same_problem_on_both_paths(tree: Path, key: str):
+    """Found by the mutation property test: yaml-rs gave pydantic a None key. Such a key is
+    placed at its record (the exact path's locator knows keys as text only)."""
+    path = tree / "facts" / "claims" / "sample.yaml"
+    path.write_text(path.read_text().replace("    source: sample\n", f"    {key}: x\n", 1))
+    fast, exact = load_facts(tree, fast=True), load_facts(tree, fast=False)
+    assert fast.problems == exact.problems
+    assert ("unknown-field", 2, 5) in {(p.rule, p.line, p.column) for p in fast.problems}
