@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -76,7 +76,7 @@ def run_checks(root: Path, facts: Facts) -> Validation:
 
 
 def check_record_rules(
-    facts: Facts, normalised: dict[str, NormalisedText], result: Validation
+    facts: Facts, normalised: Mapping[str, NormalisedText], result: Validation
 ) -> Iterator[Problem]:
     """The rules that look at one record at a time, against the registries."""
     yield from check_source_references(facts)
@@ -85,7 +85,7 @@ def check_record_rules(
 
 
 def check_claims(
-    facts: Facts, normalised: dict[str, NormalisedText], result: Validation
+    facts: Facts, normalised: Mapping[str, NormalisedText], result: Validation
 ) -> Iterator[Problem]:
     """The rules on each claim of `facts`, against its registries (sources, entities, topics)."""
     for rule in (check_claim_references, check_topics, check_dates):
@@ -234,9 +234,27 @@ def check_dates(facts: Facts) -> Iterator[Problem]:
             )
 
 
-def load_seeds(root: Path, facts: Facts, result: Validation) -> dict[str, NormalisedText]:
-    """Check each source's seed path and sha256; read and normalise its text once."""
-    normalised: dict[str, NormalisedText] = {}
+class NormalisedTexts(Mapping[str, NormalisedText]):
+    """Source texts, each normalised when first asked for (by whichever process needs it)."""
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self._texts = texts
+        self._normalised: dict[str, NormalisedText] = {}
+
+    def __getitem__(self, source_id: str) -> NormalisedText:
+        if source_id not in self._normalised:
+            self._normalised[source_id] = normalise(self._texts[source_id])
+        return self._normalised[source_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._texts)
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+
+def load_seeds(root: Path, facts: Facts, result: Validation) -> NormalisedTexts:
+    """Check each source's seed path and sha256; read its text (normalised when first used)."""
     seeds_dir = (root / SEEDS_DIR).resolve()
     for source in facts.sources:
         record = source.record
@@ -266,8 +284,7 @@ def load_seeds(root: Path, facts: Facts, result: Validation) -> dict[str, Normal
             result.problems.extend(read_problems)
             continue
         result.texts[record.id] = text
-        normalised[record.id] = normalise(text)
-    return normalised
+    return NormalisedTexts(result.texts)
 
 
 def _seed_path(root: Path, seeds_dir: Path, seed: str) -> Path | str:
@@ -287,7 +304,7 @@ def _seed_path(root: Path, seeds_dir: Path, seed: str) -> Path | str:
 
 def check_quotes(
     facts: Facts,
-    texts: dict[str, NormalisedText],
+    texts: Mapping[str, NormalisedText],
     originals: dict[str, str],
     spans: dict[str, tuple[str, int, int]],
 ) -> Iterator[Problem]:
