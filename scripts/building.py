@@ -642,6 +642,7 @@ def create_indexes(db: sqlite_utils.Database) -> None:
         ("claims", ["topic", "answer_key"]),
         ("claims", ["topic", "date_start"]),
         ("claims", ["assertion"]),
+        ("claims", ["date_precision"]),
         ("claims", ["origin"]),
     ):
         db[table].create_index(columns, if_not_exists=True)

@@ -89,13 +89,16 @@ def _validated(root: Path, fmt: str = "text", cache: bool = False, full: bool = 
 def _validate_and_build(root: Path, output: Path, cache: bool):
     """Validate (exit 1 on problems, the old database untouched), then build the database."""
     from scripts.building import build_database
+    from scripts.publishing import inspect_file
 
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(
         prefix=f".{output.name}.", suffix=".tmp", dir=output.parent
     ) as scratch:
         result = _validated(root, cache=cache, scratch=Path(scratch))
-        return result, build_database(result, output)
+        path = build_database(result, output)
+    inspect_file(path).unlink(missing_ok=True)  # its counts were the old database's
+    return result, path
 
 
 @cli.command(name="validate")
@@ -142,7 +145,7 @@ def build(root: Path, output: Path, no_cache: bool) -> None:
 @click.option("-p", "--port", default=8001, show_default=True, type=int, help="Port to listen on.")
 def serve(root: Path, output: Path, host: str, port: int) -> None:
     """Validate, build and serve the database with Datasette and metadata.yml."""
-    from scripts.publishing import serve_arguments
+    from scripts.publishing import serve_arguments, write_inspect_file
 
     if output.stem != DATABASE_NAME:
         raise click.ClickException(
@@ -153,6 +156,7 @@ def serve(root: Path, output: Path, host: str, port: int) -> None:
     click.echo(
         f"Built {path} with {result.counts['claims']} claims; serving on http://{host}:{port}/"
     )
+    write_inspect_file(path)
     arguments = serve_arguments(path, root, host, port)
     os.execv(arguments[0], arguments)
 

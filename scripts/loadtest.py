@@ -119,9 +119,11 @@ def free_port() -> int:
 class Server:
     """The real `datasette` server, as `facts serve` starts it, on a free loopback port."""
 
-    def __init__(self, database: Path, root: Path) -> None:
-        from scripts.publishing import serve_arguments
+    def __init__(self, database: Path, root: Path, inspect: bool = True) -> None:
+        from scripts.publishing import serve_arguments, write_inspect_file
 
+        if inspect:  # as `facts serve` does
+            write_inspect_file(database)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.arguments = serve_arguments(database, root, port=self.port)

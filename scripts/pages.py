@@ -14,6 +14,8 @@ from datasette import hookimpl
 from datasette.utils import escape_fts, urlsafe_components
 from datasette.utils.asgi import Response
 
+from scripts.facets import IdsFacet
+
 DATABASE = "facts"
 CONTEXT_SENTENCES = 2  # sentences shown before and after a quote
 LIST_LIMIT = 100  # longest list of claims or answers a page shows; the rest are a link away
@@ -365,6 +367,11 @@ async def search_view(datasette: Any, request: Any) -> Response:
         "search.html", {"q": q, "results": results, "limit": SEARCH_LIMIT}, request=request
     )
     return Response.html(html)
+
+
+@hookimpl
+def register_facet_classes():
+    return [IdsFacet]
 
 
 @hookimpl

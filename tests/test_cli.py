@@ -106,6 +106,15 @@ def test_build_writes_the_database(tree, tmp_path):
     assert result.exit_code == 0
     assert result.output == f"Built {output} with 2 claims\n"
     assert output.stat().st_size > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.db", "tree"]  # no scratch left
+
+
+def test_build_removes_the_counts_of_the_previous_database(tree, tmp_path):
+    output = tmp_path / "facts.db"
+    stale = tmp_path / "facts.inspect.json"
+    stale.write_text('{"facts": {"tables": {"claims": {"count": 1}}}}')
+    assert run("build", "--root", str(tree), "-o", str(output)).exit_code == 0
+    assert not stale.exists()
 
 
 def test_build_on_invalid_facts_keeps_the_previous_database(tree, tmp_path):
@@ -117,6 +126,7 @@ def test_build_on_invalid_facts_keeps_the_previous_database(tree, tmp_path):
     assert result.exit_code == 1
     assert "missing-field" in result.stdout
     assert output.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.db", "tree"]
 
 
 def test_docs_check_passes_on_the_repository():

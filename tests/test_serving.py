@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import httpx
@@ -10,7 +12,7 @@ import pytest
 from datasette.app import Datasette
 
 from scripts.loadtest import Server, require_loopback
-from scripts.publishing import SETTINGS, read_metadata
+from scripts.publishing import SETTINGS, read_metadata, serve_arguments, write_inspect_file
 
 REPO = Path(__file__).resolve().parent.parent
 ENDLESS = "with recursive r(i) as (select 1 union all select i + 1 from r) select count(*) from r"
@@ -80,3 +82,19 @@ def test_the_load_generator_only_targets_this_machine(url):
         require_loopback(url)
     require_loopback("http://127.0.0.1:8001")
     require_loopback("http://localhost:8001")
+
+
+def test_the_real_server_counts_rows_from_the_inspect_file(repo_db: Path, tmp_path):
+    """`datasette inspect` counts, written once, are what the served pages report."""
+    database = tmp_path / "facts.db"
+    shutil.copyfile(repo_db, database)
+    counts = write_inspect_file(database)
+    data = json.loads(counts.read_text())
+    claims = sqlite3.connect(database).execute("select count(*) from claims").fetchone()[0]
+    assert data["facts"]["tables"]["claims"]["count"] == claims
+    data["facts"]["tables"]["claims"]["count"] = 123456  # to see that the server reads it
+    counts.write_text(json.dumps(data))
+    assert "--inspect-file" in serve_arguments(database, REPO)
+    with Server(database, REPO, inspect=False) as server:
+        page = httpx.get(server.url + "/facts/claims.json").json()
+        assert page["filtered_table_rows_count"] == 123456
