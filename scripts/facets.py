@@ -6,9 +6,15 @@ arrays of ids cannot repeat an item (the models refuse it: `repeated-item`), so 
 counts rows per item directly (45 ms there), with the same results and the same
 `column__arraycontains=` filters. Configure it as `{ids: column}` in metadata.yml, or ask
 for it with `_facet_ids=column`.
+
+Where a link table holds the same pairs (claim_entities: claim_id, entity_id for claims.about),
+name it and its column of items too, `{ids: {column: about, table: claim_entities, value:
+entity_id}}`, and the unfiltered table's counts come from that table's index (3 ms).
 """
 
 from __future__ import annotations
+
+import re
 
 from datasette.database import QueryInterrupted
 from datasette.facets import ArrayFacet
@@ -19,6 +25,11 @@ select j.value as value, count(*) as count
 from ({sql}) as inner, json_each(inner.{column}) as j
 group by j.value order by count desc, value limit {limit}
 """
+LINK_SQL = """
+select {value} as value, count(*) as count from {table}
+group by {value} order by count desc, value limit {limit}
+"""
+_WHERE = re.compile(r"\bwhere\b", re.IGNORECASE)
 
 
 class IdsFacet(ArrayFacet):
@@ -36,7 +47,7 @@ class IdsFacet(ArrayFacet):
         for source_and_config in self.get_configs():
             config = source_and_config["config"]
             column = config.get("column") or config["simple"]
-            sql = FACET_SQL.format(sql=self.sql, column=escape_sqlite(column), limit=size + 1)
+            sql = self._sql(config, column, size + 1)
             try:
                 rows = await self.ds.execute(
                     self.database, sql, self.params, truncate=False,
@@ -69,3 +80,11 @@ class IdsFacet(ArrayFacet):
                 "truncated": len(rows) > size,
             })  # fmt: skip
         return results, timed_out
+
+    def _sql(self, config: dict, column: str, limit: int) -> str:
+        """The facet's query: from the link table where the rows are not filtered."""
+        unfiltered = not self.params and not _WHERE.search(self.sql)
+        if unfiltered and {"table", "value"} <= set(config):
+            table, value = escape_sqlite(config["table"]), escape_sqlite(config["value"])
+            return LINK_SQL.format(value=value, table=table, limit=limit)
+        return FACET_SQL.format(sql=self.sql, column=escape_sqlite(column), limit=limit)

@@ -62,3 +62,17 @@ async def test_the_claims_page_shows_it(ds: Datasette):
     response = await ds.client.get("/facts/claims")
     assert response.status_code == 200
     assert "about__arraycontains=north-korea" in response.text
+
+
+async def test_unfiltered_counts_come_from_the_link_table(repo_db: Path):
+    settings = {**SETTINGS, "trace_debug": True}
+    ds = Datasette([str(repo_db)], metadata=read_metadata(REPO), settings=settings)
+
+    async def facet_sql(query: str) -> list[str]:
+        data = (await ds.client.get(f"/facts/claims.json?_trace=1&{query}")).json()
+        return [t["sql"] for t in data["_trace"]["traces"] if "count(*) as count" in t["sql"]]
+
+    assert any("from claim_entities" in sql for sql in await facet_sql(""))
+    for query in ("topic=nk-troops-in-kursk", "_search=Kursk", "_where=value>1000"):
+        sqls = await facet_sql(query)
+        assert sqls and not any("claim_entities" in sql for sql in sqls), query
