@@ -34,6 +34,10 @@ DATABASE_NAME = "facts"
 SETTINGS: dict[str, Any] = {
     "sql_time_limit_ms": 1000,  # any query, canned or typed, is stopped after a second
     "max_returned_rows": 1000,  # result sizes are capped
+    # HTML pages cut a cell's text after 400 characters (JSON and CSV keep all of it): the
+    # longest quote curated so far is 261; at 100,000 claims an answer's list of sources is
+    # thousands of characters, and the conflicts page was 5 MB
+    "truncate_cells_html": 400,
     "default_page_size": 50,
     "facet_time_limit_ms": 500,
     "suggest_facets": False,  # at 100,000 claims, suggesting facets costs 2 s a table page
