@@ -4,15 +4,22 @@ Under root/.cache/facts (ignored by git):
 
 - `records/<sha256>.pickle`: a fact file's validated records and loading problems, by the
   sha256 of its content (and the cache format), so an unchanged file is never parsed again;
-- `index.marshal`: for each fact file, its content hash, the ids it defines (with positions)
-  and all its problems; for each seed, its size, modification time and sha256; and a
-  fingerprint of the registries (the files holding sources, entities or topics, and the seeds).
+- `index.marshal`: for each fact file, its content hash, size and modification time, its
+  sections, how many records of each kind it holds, a digest of its ids and their positions,
+  and its problems; the unique-id problems; for each seed, its size, modification time and
+  sha256; and a fingerprint of the registries (the files holding sources, entities or topics,
+  and the seeds);
+- `ids.marshal`: every file's ids with their lines and columns, read only when the ids changed.
 
-While the registries are unchanged, a record's cross-record results depend only on its own file,
-so `facts validate` parses the changed files, runs the record rules on their records, and takes
-every other file's problems from the index; ids are always checked for uniqueness across all
-files. When a registry changes, every rule runs again over all records (still without parsing
-the unchanged files). Tests check that the problems equal those of a run without cache.
+A file whose size and modification time are those recorded, and which was not modified after
+the run that recorded them began, is not read again (git's rule, racy case included). While the
+registries are unchanged, a record's cross-record results depend only on its own file, so
+`facts validate` parses the changed files, runs the record rules on their records, and takes
+every other file's problems from the index. Ids are checked for uniqueness across all files
+again when a changed file's ids (or their positions) changed, files came or went, or a
+unique-id problem is in a changed file; otherwise the last run's unique-id problems stand. When
+a registry changes, every rule runs again over all records (still without parsing the unchanged
+files). Tests check that the problems equal those of a run without cache.
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ import marshal
 import os
 import pickle
 import tempfile
-from dataclasses import astuple
+import time
+from dataclasses import astuple, dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -30,12 +38,13 @@ from typing import Any
 from scripts.checks import Validation, check_record_rules, unique_id_problems
 from scripts.loading import Facts, FileLocator, Located, _load_records, _relative, discover
 from scripts.problems import Problem
-from scripts.text import normalise
 
 CACHE_DIR = ".cache/facts"
-FORMAT = "facts-cache-1"
+FORMAT = "facts-cache-2"
 REGISTRY_KINDS = ("sources", "entities", "topics")
 KINDS = ("sources", "entities", "topics", "claims")
+
+Ids = dict[str, list[tuple[str, int, int]]]  # kind -> (id, line, column) of each record
 
 
 def _cache(root: Path) -> Path:
@@ -50,12 +59,24 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
-def _read_index(root: Path) -> dict:
+def _read_marshal(path: Path) -> dict:
     try:
-        index = marshal.loads((_cache(root) / "index.marshal").read_bytes())
+        data = marshal.loads(path.read_bytes())
     except (OSError, EOFError, ValueError, TypeError):
         return {}
-    return index if isinstance(index, dict) and index.get("format") == FORMAT else {}
+    return data if isinstance(data, dict) and data.get("format") == FORMAT else {}
+
+
+def _read_index(root: Path) -> dict:
+    return _read_marshal(_cache(root) / "index.marshal")
+
+
+def _read_ids(root: Path) -> dict[str, Ids]:
+    return _read_marshal(_cache(root) / "ids.marshal").get("files", {})
+
+
+def _write_ids(root: Path, ids: dict[str, Ids]) -> None:
+    _write_atomic(_cache(root) / "ids.marshal", marshal.dumps({"format": FORMAT, "files": ids}))
 
 
 class _Records:
@@ -96,17 +117,63 @@ def _located(records: list, relative: str, path: Path) -> dict[str, list[Located
     return out
 
 
-def _seed_hashes(root: Path, facts: Facts, previous: dict) -> dict[str, list]:
+@dataclass
+class _Tree:
+    """The fact files as they are now: each one's path and content hash, and its [size,
+    modification time]; and when this run began looking at them."""
+
+    files: dict[str, tuple[Path, str]]
+    stats: dict[str, list[int] | None]
+    started: int
+
+
+def _unchanged(stat: os.stat_result, known: list | None, since: int) -> bool:
+    """git's rule: same size and time, and not modified after the run that recorded them began
+    (within that run's clock tick an edit could keep both)."""
+    return (
+        known is not None
+        and known[:2] == [stat.st_size, stat.st_mtime_ns]
+        and (stat.st_mtime_ns < since)
+    )
+
+
+def _tree(root: Path, index: dict) -> _Tree:
+    """Every fact file with the sha256 of its content (and of the cache format); a file the
+    index knows, unchanged by git's rule, is not read."""
+    started = time.time_ns()
+    known: dict[str, dict] = index.get("files", {})
+    since = index.get("started", 0)
+    files: dict[str, tuple[Path, str]] = {}
+    stats: dict[str, list[int] | None] = {}
+    for path in discover(root):
+        relative = _relative(path, root)
+        entry = known.get(relative, {})
+        try:
+            stat = os.stat(path)
+            if _unchanged(stat, entry.get("stat"), since):
+                digest = entry["hash"]
+            else:
+                digest = hashlib.sha256(FORMAT.encode() + path.read_bytes()).hexdigest()
+            stats[relative] = [stat.st_size, stat.st_mtime_ns]
+        except OSError:
+            digest, stats[relative] = "unreadable", None
+        files[relative] = (path, digest)
+    return _Tree(files, stats, started)
+
+
+def _seed_hashes(root: Path, facts: Facts, index: dict) -> dict[str, list]:
     """size, mtime and sha256 of every seed the sources name; hashed again only when changed."""
+    previous, since = index.get("seeds", {}), index.get("started", 0)
     seeds: dict[str, list] = {}
+    base = str(root)
     for located in facts.sources:
         seed = located.record.seed
         try:
-            stat = (root / seed).stat()
+            stat = os.stat(os.path.join(base, seed))
         except (OSError, ValueError):
             continue
         known = previous.get(seed)
-        if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
+        if _unchanged(stat, known, since):
             seeds[seed] = known
         else:
             digest = hashlib.sha256((root / seed).read_bytes()).hexdigest()
@@ -127,12 +194,43 @@ def _problem_tuples(problems: list[Problem]) -> list[tuple]:
     return [astuple(p) for p in problems]
 
 
+def _ids_of(located: dict[str, list[Located]]) -> Ids:
+    return {k: [(x.record.id, x.line, x.column) for x in located[k]] for k in KINDS if located[k]}
+
+
+def _ids_digest(ids: Ids) -> str:
+    """A digest of a file's ids and positions (repr: marshal's bytes depend on object sharing)."""
+    return hashlib.sha256(repr(ids).encode()).hexdigest()
+
+
+def _entry(tree: _Tree, relative: str, ids: Ids, problems: list[Problem]) -> dict[str, Any]:
+    return {
+        "hash": tree.files[relative][1],
+        "stat": tree.stats[relative],
+        "sections": [k for k in KINDS if ids.get(k)],
+        "counts": {k: len(v) for k, v in ids.items()},
+        "ids_digest": _ids_digest(ids),
+        "problems": _problem_tuples(problems),
+    }
+
+
+def _write_index(
+    root: Path, tree: _Tree, entries: dict, seeds: dict, fingerprint: str, unique: list[Problem]
+) -> None:
+    index = {
+        "format": FORMAT, "started": tree.started, "files": entries, "seeds": seeds,
+        "registry": fingerprint, "unique": _problem_tuples(unique),
+    }  # fmt: skip
+    _write_atomic(_cache(root) / "index.marshal", marshal.dumps(index))
+
+
 def validate_cached(root: Path) -> Validation:
     """validate(root) with the cache: same problems, far less work when little has changed."""
     index = _read_index(root)
     known_files: dict[str, dict] = index.get("files", {})
     store = _Records(root)
-    files = _hashed_files(root)
+    tree = _tree(root, index)
+    files = tree.files
     changed = {
         rel for rel, (_, digest) in files.items() if known_files.get(rel, {}).get("hash") != digest
     }
@@ -155,7 +253,7 @@ def validate_cached(root: Path) -> Validation:
         rel: files[rel][1] for rel, located in per_file.items()
         if any(located[k] for k in REGISTRY_KINDS)
     }  # fmt: skip
-    seeds = _seed_hashes(root, facts, index.get("seeds", {}))
+    seeds = _seed_hashes(root, facts, index)
     fingerprint = _fingerprint(registry_files, seeds)
     incremental = (
         fingerprint == index.get("registry")
@@ -168,9 +266,11 @@ def validate_cached(root: Path) -> Validation:
     if with_skipped & {c.record.source for c in facts.claims}:
         incremental = False  # a claim can make or clear a problem in its source's skipped list
     if not incremental:
-        return _full(root, files, store, loaded, index)
+        return _full(root, tree, store, loaded, index)
 
     # Registries unchanged: run the record rules on the changed files' claims only.
+    from scripts.text import normalise
+
     needed_sources = {c.record.source for c in facts.claims}
     texts = {}
     for located in facts.sources:
@@ -186,68 +286,62 @@ def validate_cached(root: Path) -> Validation:
     problems += [p for p in fresh if p.path in changed]
     for relative in set(files) - changed:
         problems += [Problem(*t) for t in known_files[relative]["problems"]]
-    problems += _unique_id_problems(files, known_files, changed, per_file)
+    entries = {rel: known_files[rel] for rel in files if rel not in changed}
+    for rel in changed:
+        mine = [p for p in problems if p.path == rel]
+        entries[rel] = _entry(tree, rel, _ids_of(per_file[rel]), mine)
+    for rel, entry in entries.items():
+        entry["stat"] = tree.stats[rel]  # touched but unchanged: not read next time
+    unique = _unique_ids(root, tree, index, entries, changed, per_file)
+    problems += unique
     problems.sort()
     result.problems = problems
-    entries = {
-        rel: known_files[rel]
-        if rel not in changed
-        else _entry(
-            files[rel][1],
-            per_file[rel],
-            [p for p in problems if p.path == rel and p.rule != "unique-id"],
-        )
-        for rel in files
-    }
-    if changed or set(known_files) != set(files) or seeds != index.get("seeds"):
-        _write_index(root, entries, seeds, fingerprint)
-    result.counts = {k: sum(len(e["ids"].get(k, [])) for e in entries.values()) for k in KINDS}
+    _write_index(root, tree, entries, seeds, fingerprint, unique)
+    result.counts = {k: sum(e["counts"].get(k, 0) for e in entries.values()) for k in KINDS}
     return result
 
 
-def _unique_id_problems(files, known_files, changed, per_file) -> list[Problem]:
-    """unique-id over every file: the changed files' records, and the index's ids for the rest."""
+def _unique_ids(root: Path, tree: _Tree, index: dict, entries: dict, changed: set, per_file):
+    """unique-id over every file: the last run's problems where no id moved, else checked anew
+    from the changed files' records and the other files' ids in ids.marshal."""
+    known = index.get("files", {})
+    before = [Problem(*t) for t in index.get("unique", [])]
+    if (
+        set(known) == set(entries)
+        and not any(p.path in changed for p in before)
+        and all(entries[rel]["ids_digest"] == known[rel].get("ids_digest") for rel in changed)
+    ):
+        return before
+    ids = _read_ids(root)
+    for relative in changed:
+        ids[relative] = _ids_of(per_file[relative])
+    ids = {relative: ids.get(relative, {}) for relative in tree.files}
+    _write_ids(root, ids)
 
-    def entries():
-        for relative in files:
+    def occurrences():
+        for relative, path_ids in ids.items():
             if relative in changed:
                 for kind in KINDS:
                     for x in per_file[relative][kind]:
                         yield kind, x.record.id, relative, x.line, partial(x.at, "id")
                 continue
-            locator = FileLocator(files[relative][0])  # read only if a duplicate needs it
-            for kind, ids in known_files[relative]["ids"].items():
-                for index, (identifier, line, _column) in enumerate(ids):
-                    where = partial(locator.position, (kind, index), ("id",))
+            locator = FileLocator(tree.files[relative][0])  # read only if a duplicate needs it
+            for kind, kind_ids in path_ids.items():
+                for number, (identifier, line, _column) in enumerate(kind_ids):
+                    where = partial(locator.position, (kind, number), ("id",))
                     yield kind, identifier, relative, line, where
 
-    return list(unique_id_problems(entries()))
-
-
-def _entry(
-    digest: str, located: dict[str, list[Located]], problems: list[Problem]
-) -> dict[str, Any]:
-    return {
-        "hash": digest,
-        "sections": [k for k in KINDS if located[k]],
-        "ids": {
-            k: [(x.record.id, x.line, x.column) for x in located[k]] for k in KINDS if located[k]
-        },
-        "problems": _problem_tuples(problems),
-    }
-
-
-def _write_index(root: Path, entries: dict, seeds: dict, fingerprint: str) -> None:
-    index = {"format": FORMAT, "files": entries, "seeds": seeds, "registry": fingerprint}
-    _write_atomic(_cache(root) / "index.marshal", marshal.dumps(index))
+    return list(unique_id_problems(occurrences()))
 
 
 def _full(
-    root: Path, files, store: _Records, loaded: dict, index: dict, scratch: Path | None = None
+    root: Path, tree: _Tree, store: _Records, loaded: dict, index: dict, scratch=None
 ) -> Validation:
     """Every rule over every record (see scripts/sharding.py); unchanged files come from the
     record cache, not the parser."""
     from scripts.sharding import check_tree
+
+    files = tree.files
 
     def load(path: Path, relative: str) -> tuple[dict[str, list[Located]], list[Problem]]:
         digest = files[relative][1]
@@ -257,7 +351,7 @@ def _full(
         return _located(records, relative, path), problems
 
     result, outcomes = check_tree(root, load, scratch)
-    seeds = _seed_hashes(root, result.facts, index.get("seeds", {}))
+    seeds = _seed_hashes(root, result.facts, index)
     registry_files = {
         rel: files[rel][1] for rel, outcome in outcomes.items()
         if any(k in REGISTRY_KINDS for k in outcome.sections)
@@ -267,30 +361,16 @@ def _full(
         if problem.rule != "unique-id":
             problems.setdefault(problem.path, []).append(problem)
     entries = {
-        rel: {
-            "hash": files[rel][1],
-            "sections": outcome.sections,
-            "ids": outcome.ids,
-            "problems": _problem_tuples(problems.get(rel, [])),
-        }
+        rel: _entry(tree, rel, outcome.ids, problems.get(rel, []))
         for rel, outcome in outcomes.items()
     }
-    _write_index(root, entries, seeds, _fingerprint(registry_files, seeds))
+    unique = [problem for problem in result.problems if problem.rule == "unique-id"]
+    _write_ids(root, {rel: outcome.ids for rel, outcome in outcomes.items()})
+    _write_index(root, tree, entries, seeds, _fingerprint(registry_files, seeds), unique)
     return result
-
-
-def _hashed_files(root: Path) -> dict[str, tuple[Path, str]]:
-    """Every fact file with the sha256 of its content (and of the cache format)."""
-    files = {}
-    for path in discover(root):
-        try:
-            digest = hashlib.sha256(FORMAT.encode() + path.read_bytes()).hexdigest()
-        except OSError:
-            digest = "unreadable"
-        files[_relative(path, root)] = (path, digest)
-    return files
 
 
 def load_cached(root: Path, scratch: Path | None = None) -> Validation:
     """Every check, for a build (rows in shards under `scratch`): parsing only changed files."""
-    return _full(root, _hashed_files(root), _Records(root), {}, _read_index(root), scratch)
+    index = _read_index(root)
+    return _full(root, _tree(root, index), _Records(root), {}, index, scratch)

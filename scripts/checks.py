@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from rapidfuzz import process
-
 from schema.dates import parse_edtf
 from scripts.loading import Facts, Located, load_facts, read_text
 from scripts.problems import Problem
@@ -132,6 +130,8 @@ def check_unique_ids(facts: Facts) -> Iterator[Problem]:
 
 
 def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    from rapidfuzz import process  # imported when a reference is unknown
+
     matches = process.extract(name, list(known), limit=3, score_cutoff=60)
     return f"; did you mean {', '.join(repr(m[0]) for m in matches)}?" if matches else ""
 
@@ -213,10 +213,10 @@ def check_topics(facts: Facts) -> Iterator[Problem]:
 
 def check_dates(facts: Facts) -> Iterator[Problem]:
     """date-after-publication: a claim's date is not after its source's, unless it is a plan."""
-    published = {s.record.id: parse_edtf(s.record.published) for s in facts.sources}
+    published = {s.record.id: s.record.published for s in facts.sources}  # parsed when needed
     for claim in facts.claims:
         record = claim.record
-        source_dates = published.get(record.source)
+        source_dates = parse_edtf(published[record.source]) if record.source in published else None
         if (
             source_dates is None
             or source_dates.end is None

@@ -12,10 +12,6 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
-from num2words import num2words
-from rapidfuzz import fuzz
-from sentencex import segment
-
 _TRANSLATE = str.maketrans(
     {
         "\u2018": "'",  # left single quotation mark
@@ -114,6 +110,8 @@ def find_normalised(source: NormalisedText, needle: str) -> tuple[int, int] | No
 
 def closest_passage(source: NormalisedText, original: str, quote: str) -> tuple[str, float]:
     """The passage of the original text most like the quote, and how alike they are (0-100)."""
+    from rapidfuzz import fuzz  # imported when a quote is not found (costly at start-up)
+
     needle = normalise_quote(quote)
     best = ("", 0.0)
     start = 0
@@ -144,6 +142,8 @@ def number_spellings(value: float) -> tuple[str, ...]:
         return (text, text.replace(".", ","))
     number = int(value)
     spellings = {str(number), f"{number:,}", f"{number:,}".replace(",", " ")}
+    from num2words import num2words  # imported when first needed (costly at start-up)
+
     words = num2words(number)
     spellings |= {words, words.replace(" and ", " "), words.replace("-", " ")}
     if number % 1_000_000 == 0 and number >= 1_000_000:
@@ -182,6 +182,8 @@ def value_in_text(value: float, text: str) -> bool:
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Sentences of a text as [start, end) offsets: paragraphs (lines) split by sentencex."""
+    from sentencex import segment  # imported when first needed
+
     spans: list[tuple[int, int]] = []
     offset = 0
     for paragraph in text.split("\n"):
