@@ -11,8 +11,8 @@ Under root/.cache/facts (ignored by git):
   and the seeds);
 - `ids.marshal`: every file's ids with their lines and columns, read only when the ids changed.
 
-A file whose size and modification time are those recorded, and which was not modified after
-the run that recorded them began, is not read again (git's rule, racy case included). While the
+A file whose size and modification time are those recorded, and older than the index, is not
+read again (git's rule, racy case included). While the
 registries are unchanged, a record's cross-record results depend only on its own file, so
 `facts validate` parses the changed files, runs the record rules on their records, and takes
 every other file's problems from the index. Ids are checked for uniqueness across all files
@@ -29,7 +29,6 @@ import marshal
 import os
 import pickle
 import tempfile
-import time
 from dataclasses import astuple, dataclass
 from functools import partial
 from pathlib import Path
@@ -68,7 +67,16 @@ def _read_marshal(path: Path) -> dict:
 
 
 def _read_index(root: Path) -> dict:
-    return _read_marshal(_cache(root) / "index.marshal")
+    """The index, with `written`: its file's modification time, by the clock of the file system
+    (git's rule compares the files' times with it)."""
+    path = _cache(root) / "index.marshal"
+    index = _read_marshal(path)
+    if index:
+        try:
+            index["written"] = path.stat().st_mtime_ns
+        except OSError:
+            return {}
+    return index
 
 
 def _read_ids(root: Path) -> dict[str, Ids]:
@@ -120,16 +128,15 @@ def _located(records: list, relative: str, path: Path) -> dict[str, list[Located
 @dataclass
 class _Tree:
     """The fact files as they are now: each one's path and content hash, and its [size,
-    modification time]; and when this run began looking at them."""
+    modification time] as seen before it was read."""
 
     files: dict[str, tuple[Path, str]]
     stats: dict[str, list[int] | None]
-    started: int
 
 
 def _unchanged(stat: os.stat_result, known: list | None, since: int) -> bool:
-    """git's rule: same size and time, and not modified after the run that recorded them began
-    (within that run's clock tick an edit could keep both)."""
+    """git's rule: same size and time as recorded, and older than the index that recorded them
+    (a file modified in the clock tick the index was written in could keep both: "racy")."""
     return (
         known is not None
         and known[:2] == [stat.st_size, stat.st_mtime_ns]
@@ -140,9 +147,8 @@ def _unchanged(stat: os.stat_result, known: list | None, since: int) -> bool:
 def _tree(root: Path, index: dict) -> _Tree:
     """Every fact file with the sha256 of its content (and of the cache format); a file the
     index knows, unchanged by git's rule, is not read."""
-    started = time.time_ns()
     known: dict[str, dict] = index.get("files", {})
-    since = index.get("started", 0)
+    since = index.get("written", 0)
     files: dict[str, tuple[Path, str]] = {}
     stats: dict[str, list[int] | None] = {}
     for path in discover(root):
@@ -158,12 +164,12 @@ def _tree(root: Path, index: dict) -> _Tree:
         except OSError:
             digest, stats[relative] = "unreadable", None
         files[relative] = (path, digest)
-    return _Tree(files, stats, started)
+    return _Tree(files, stats)
 
 
 def _seed_hashes(root: Path, facts: Facts, index: dict) -> dict[str, list]:
     """size, mtime and sha256 of every seed the sources name; hashed again only when changed."""
-    previous, since = index.get("seeds", {}), index.get("started", 0)
+    previous, since = index.get("seeds", {}), index.get("written", 0)
     seeds: dict[str, list] = {}
     base = str(root)
     for located in facts.sources:
@@ -218,7 +224,7 @@ def _write_index(
     root: Path, tree: _Tree, entries: dict, seeds: dict, fingerprint: str, unique: list[Problem]
 ) -> None:
     index = {
-        "format": FORMAT, "started": tree.started, "files": entries, "seeds": seeds,
+        "format": FORMAT, "files": entries, "seeds": seeds,
         "registry": fingerprint, "unique": _problem_tuples(unique),
     }  # fmt: skip
     _write_atomic(_cache(root) / "index.marshal", marshal.dumps(index))

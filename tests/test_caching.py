@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -128,3 +130,46 @@ def test_counts_in_an_incremental_run(tree: Path):
     second = runner.invoke(cli, ["validate", "--root", str(tree)])
     assert first.output == "OK: 2 claims, 1 sources, 3 entities, 2 topics in 2 files\n"
     assert second.output == "OK: 3 claims, 1 sources, 3 entities, 2 topics in 3 files\n"
+
+
+def test_the_last_unique_id_problems_stand_while_no_id_moves(tree: Path, monkeypatch):
+    same_as_uncached(tree)
+    duplicate = MORE_CLAIMS.replace("id: nine-ships", "id: soldiers-arrived")
+    first = tree / "facts" / "claims" / "aa-first.yaml"
+    first.write_text(duplicate)
+    expected = same_as_uncached(tree)
+    reads = []
+    original = caching._read_ids
+    monkeypatch.setattr(caching, "_read_ids", lambda root: reads.append(1) or original(root))
+    first.write_text(duplicate.replace("Nine ships sailed.", "Nine ships left port."))
+    assert same_as_uncached(tree) == expected
+    assert reads == []  # its ids and their lines are as before: the problems stand
+    sample = tree / "facts" / "claims" / "sample.yaml"
+    sample.write_text("# a comment that moves every record down a line\n" + sample.read_text())
+    moved = same_as_uncached(tree)
+    assert reads == [1]
+    assert [(p.rule, p.line) for p in moved] == [("unique-id", expected[0].line + 1)]
+
+
+def test_files_unchanged_since_the_last_run_are_not_read(tree: Path, monkeypatch):
+    (tree / "facts" / "claims" / "more.yaml").write_text(MORE_CLAIMS)
+    hour_ago = time.time_ns() - 3600 * 10**9
+    for path in (tree / "facts").rglob("*.yaml"):
+        os.utime(path, ns=(hour_ago, hour_ago))
+    assert same_as_uncached(tree) == []
+    read = []
+    original = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self.name) or original(self))
+    assert validate(tree, cache=True).problems == []
+    assert not [name for name in read if name.endswith(".yaml")]
+
+
+def test_a_same_size_edit_in_the_tick_the_index_was_written_is_seen(tree: Path):
+    """git's racy case: on a coarse clock an edit just after a run keeps size and time."""
+    more = tree / "facts" / "claims" / "more.yaml"
+    more.write_text(MORE_CLAIMS)
+    assert same_as_uncached(tree) == []
+    written = (tree / ".cache" / "facts" / "index.marshal").stat().st_mtime_ns
+    more.write_text(MORE_CLAIMS.replace("quote: nine ships sailed", "quote: nine ships sailex"))
+    os.utime(more, ns=(written, written))  # the time of the tick the index was written in
+    assert [p.rule for p in same_as_uncached(tree)] == ["quote-not-found"]
