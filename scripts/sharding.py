@@ -177,9 +177,12 @@ def _write_sentences(tasks: list[tuple[int, list[tuple[int, int, str]]]]) -> int
 
 
 def worker_count() -> int:
-    """The cores this process may use, up to MAX_WORKERS; 1 where fork is not available."""
+    """The cores this process may use, up to MAX_WORKERS; 1 where fork is not available; or
+    what the environment variable FACTS_WORKERS says (1: everything in this process)."""
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
+    if os.environ.get("FACTS_WORKERS", "").isdigit():
+        return max(1, min(int(os.environ["FACTS_WORKERS"]), MAX_WORKERS))
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux

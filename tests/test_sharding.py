@@ -121,3 +121,10 @@ def test_a_claims_file_that_defines_registries_after_all(tree: Path, tmp_path, m
     assert calls == [{"workers": 1, "split": False}]
     assert result.problems == validate(tree).problems
     assert result.counts["claims"] == 9
+
+
+def test_the_number_of_workers_can_be_set(monkeypatch):
+    monkeypatch.setenv("FACTS_WORKERS", "1")
+    assert sharding.worker_count() == 1
+    monkeypatch.setenv("FACTS_WORKERS", "99")
+    assert sharding.worker_count() == sharding.MAX_WORKERS

@@ -1,0 +1,31 @@
+"""`facts bench` runs end to end on a small corpus and prints its ratios and goals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from scripts.benchmark import floor_pipeline, generate_corpus
+from scripts.checks import validate
+from scripts.cli import cli
+
+
+def test_a_generated_corpus_is_valid_and_the_floor_finds_every_quote(tmp_path: Path):
+    corpus = generate_corpus(tmp_path / "corpus", 200)
+    assert (corpus.claims, corpus.files) == (200, 4)
+    assert validate(corpus.root).problems == []
+    assert floor_pipeline(corpus.root, tmp_path / "floor.db") == 0  # quotes missing: none
+
+
+def test_the_bench_command_prints_ratios_and_goals(tmp_path: Path):
+    result = CliRunner().invoke(
+        cli, ["bench", "--sizes", "200", "--runs", "1", "--no-serve", "--workdir", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    table = result.output.splitlines()
+    row = next(line for line in table if line.split()[:1] == ["200"])
+    assert row.count("x") >= 4  # a ratio for validate, build, build on 1 core, cached build
+    for goal in ("validate + build at most 1.5x the floor", "peak memory under 1 GiB",
+                 "validate after touching one file at most 10% of a cold validate"):  # fmt: skip
+        assert goal in result.output
