@@ -32,3 +32,19 @@ def test_no_bar_in_ci(monkeypatch):
     monkeypatch.setenv("CI", "true")
     items = list(range(MIN_ITEMS))
     assert progress(items, "x") is items
+
+
+def test_a_bar_updated_by_hand_for_work_done_elsewhere(monkeypatch):
+    from scripts.progress import progress_bar
+
+    monkeypatch.delenv("CI", raising=False)
+    silent = progress_bar(MIN_ITEMS, "Checking claim files")  # pytest's stderr: not a terminal
+    silent.update(5)
+    silent.close()
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    bar = progress_bar(MIN_ITEMS, "Checking claim files")
+    bar.update(MIN_ITEMS)
+    assert bar.n == MIN_ITEMS
+    bar.close()
+    assert f"Checking claim files:   0%|          | 0/{MIN_ITEMS}" in terminal.getvalue()
