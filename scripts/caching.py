@@ -30,20 +30,26 @@ import os
 import pickle
 import tempfile
 from dataclasses import astuple, dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-from scripts.checks import Validation, check_record_rules, unique_id_problems
-from scripts.loading import Facts, FileLocator, Located, _load_records, _relative, discover
+from scripts.checks import Validation, check_record_rules, id_entries, unique_id_problems
+from scripts.loading import (
+    KINDS,
+    REGISTRY_KINDS,
+    Facts,
+    FileLocator,
+    Ids,
+    Located,
+    _load_records,
+    _relative,
+    discover,
+    record_ids,
+)
 from scripts.problems import Problem
 
 CACHE_DIR = ".cache/facts"
 FORMAT = "facts-cache-2"
-REGISTRY_KINDS = ("sources", "entities", "topics")
-KINDS = ("sources", "entities", "topics", "claims")
-
-Ids = dict[str, list[tuple[str, int, int]]]  # kind -> (id, line, column) of each record
 
 
 def _cache(root: Path) -> Path:
@@ -200,10 +206,6 @@ def _problem_tuples(problems: list[Problem]) -> list[tuple]:
     return [astuple(p) for p in problems]
 
 
-def _ids_of(located: dict[str, list[Located]]) -> Ids:
-    return {k: [(x.record.id, x.line, x.column) for x in located[k]] for k in KINDS if located[k]}
-
-
 def _ids_digest(ids: Ids) -> str:
     """A digest of a file's ids and positions (repr: marshal's bytes depend on object sharing)."""
     return hashlib.sha256(repr(ids).encode()).hexdigest()
@@ -295,7 +297,7 @@ def validate_cached(root: Path) -> Validation:
     entries = {rel: known_files[rel] for rel in files if rel not in changed}
     for rel in changed:
         mine = [p for p in problems if p.path == rel]
-        entries[rel] = _entry(tree, rel, _ids_of(per_file[rel]), mine)
+        entries[rel] = _entry(tree, rel, record_ids(per_file[rel]), mine)
     for rel, entry in entries.items():
         entry["stat"] = tree.stats[rel]  # touched but unchanged: not read next time
     unique = _unique_ids(root, tree, index, entries, changed, per_file)
@@ -320,24 +322,10 @@ def _unique_ids(root: Path, tree: _Tree, index: dict, entries: dict, changed: se
         return before
     ids = _read_ids(root)
     for relative in changed:
-        ids[relative] = _ids_of(per_file[relative])
+        ids[relative] = record_ids(per_file[relative])
     ids = {relative: ids.get(relative, {}) for relative in tree.files}
     _write_ids(root, ids)
-
-    def occurrences():
-        for relative, path_ids in ids.items():
-            if relative in changed:
-                for kind in KINDS:
-                    for x in per_file[relative][kind]:
-                        yield kind, x.record.id, relative, x.line, partial(x.at, "id")
-                continue
-            locator = FileLocator(tree.files[relative][0])  # read only if a duplicate needs it
-            for kind, kind_ids in path_ids.items():
-                for number, (identifier, line, _column) in enumerate(kind_ids):
-                    where = partial(locator.position, (kind, number), ("id",))
-                    yield kind, identifier, relative, line, where
-
-    return list(unique_id_problems(occurrences()))
+    return list(unique_id_problems(id_entries(root, ids)))
 
 
 def _full(
@@ -359,19 +347,16 @@ def _full(
     result, outcomes = check_tree(root, load, scratch)
     seeds = _seed_hashes(root, result.facts, index)
     registry_files = {
-        rel: files[rel][1] for rel, outcome in outcomes.items()
-        if any(k in REGISTRY_KINDS for k in outcome.sections)
+        rel: files[rel][1] for rel, ids in outcomes.items()
+        if any(k in ids for k in REGISTRY_KINDS)
     }  # fmt: skip
     problems: dict[str, list[Problem]] = {}
     for problem in result.problems:
         if problem.rule != "unique-id":
             problems.setdefault(problem.path, []).append(problem)
-    entries = {
-        rel: _entry(tree, rel, outcome.ids, problems.get(rel, []))
-        for rel, outcome in outcomes.items()
-    }
+    entries = {rel: _entry(tree, rel, ids, problems.get(rel, [])) for rel, ids in outcomes.items()}
     unique = [problem for problem in result.problems if problem.rule == "unique-id"]
-    _write_ids(root, {rel: outcome.ids for rel, outcome in outcomes.items()})
+    _write_ids(root, outcomes)
     _write_index(root, tree, entries, seeds, _fingerprint(registry_files, seeds), unique)
     return result
 

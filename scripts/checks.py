@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 
 from schema.dates import parse_edtf
-from scripts.loading import Facts, Located, load_facts, read_text
+from scripts.loading import Facts, FileLocator, Ids, Located, load_facts, read_text
 from scripts.problems import Problem
 from scripts.text import (
     NormalisedText,
@@ -118,6 +118,17 @@ def unique_id_problems(entries: Iterable[IdEntry]) -> Iterator[Problem]:
         other_path, other_line = first[key]
         message = f"{kind[:-1]} id '{identifier}' is already used at {other_path}:{other_line}"
         yield Problem(path, *where(), "unique-id", message, identifier)
+
+
+def id_entries(root: Path, files: dict[str, Ids]) -> Iterator[IdEntry]:
+    """unique_id_problems' entries for files known by their ids, in file order; a file is read
+    again only if one of its ids is a duplicate."""
+    for relative, ids in files.items():
+        locator = FileLocator(root / relative)
+        for kind, kind_ids in ids.items():
+            for index, (identifier, line, _column) in enumerate(kind_ids):
+                where = partial(locator.position, (kind, index), ("id",))
+                yield kind, identifier, relative, line, where
 
 
 def check_unique_ids(facts: Facts) -> Iterator[Problem]:

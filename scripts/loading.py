@@ -40,6 +40,9 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 16
 
 R = TypeVar("R", bound=Record)
+KINDS = ("sources", "entities", "topics", "claims")  # the sections of a fact file, in order
+REGISTRY_KINDS = ("sources", "entities", "topics")  # what claims refer to
+Ids = dict[str, list[tuple[str, int, int]]]  # kind -> (id, line, column) of each record
 
 
 @dataclass
@@ -59,6 +62,11 @@ class Located(Generic[R]):
             return self.line, self.column
         path = (name,) if index is None else (name, index)
         return self.locator.position(self.key, path)
+
+
+def record_ids(records: dict[str, list[Located]]) -> Ids:
+    """The ids of a file's records, kind by kind (only the kinds it holds), with positions."""
+    return {k: [(x.record.id, x.line, x.column) for x in records[k]] for k in KINDS if records[k]}
 
 
 @dataclass

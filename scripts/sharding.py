@@ -16,10 +16,9 @@ import contextlib
 import multiprocessing
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +29,25 @@ from scripts.checks import (
     check_claims,
     check_skipped,
     check_source_references,
+    id_entries,
     load_seeds,
     unique_id_problems,
 )
-from scripts.loading import Facts, FileLocator, Located, _load_records, _relative, discover
+from scripts.loading import (
+    KINDS,
+    REGISTRY_KINDS,
+    Facts,
+    Ids,
+    Located,
+    _load_records,
+    _relative,
+    discover,
+    record_ids,
+)
 from scripts.problems import Problem
 from scripts.progress import progress_bar
+from scripts.text import NormalisedText
 
-KINDS = ("sources", "entities", "topics", "claims")
-REGISTRY_KINDS = ("sources", "entities", "topics")
 MIN_PARALLEL_FILES = 64  # below this, forking costs more than it saves
 MAX_WORKERS = 8  # shards are attached to one database to merge them: SQLite allows 10
 CHUNK_FILES = 20  # claim files a worker takes at a time
@@ -70,29 +79,10 @@ def claims_only(data: bytes) -> bool:
 
 
 @dataclass
-class FileOutcome:
-    """What one fact file holds: its sections, and its ids with their lines and columns."""
-
-    sections: list[str]
-    ids: dict[str, list[tuple[str, int, int]]]
-
-
-def _outcome(records: dict[str, list[Located]]) -> FileOutcome:
-    return FileOutcome(
-        [kind for kind in KINDS if records[kind]],
-        {
-            kind: [(x.record.id, x.line, x.column) for x in records[kind]]
-            for kind in KINDS
-            if records[kind]
-        },
-    )
-
-
-@dataclass
 class ChunkOutcome:
     """What checking a chunk of claim files found."""
 
-    files: dict[str, FileOutcome] = field(default_factory=dict)
+    files: dict[str, Ids] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     spans: dict[str, tuple[str, int, int]] = field(default_factory=dict)
     answers: list[tuple] = field(default_factory=list)  # for answer_rows, from a build's rows
@@ -107,7 +97,7 @@ class _Context:
     root: Path
     registries: Facts
     texts: dict[str, str]
-    normalised: dict
+    normalised: Mapping[str, NormalisedText]
     loader: Loader
     scratch: Path | None
     shard: sqlite_utils.Database | None = None
@@ -146,7 +136,7 @@ def _check_chunk(paths: list[Path]) -> ChunkOutcome:
             return ChunkOutcome(registries=True)
         facts.claims += records["claims"]
         outcome.problems += problems
-        outcome.files[relative] = _outcome(records)
+        outcome.files[relative] = record_ids(records)
     validation = Validation(facts, [], texts=context.texts)
     outcome.problems += check_claims(facts, context.normalised, validation)
     outcome.spans = validation.spans
@@ -265,14 +255,14 @@ def check_tree(
     workers: int | None = None,
     min_parallel: int = MIN_PARALLEL_FILES,
     split: bool = True,
-) -> tuple[Validation, dict[str, FileOutcome]]:
+) -> tuple[Validation, dict[str, Ids]]:
     """Every rule over every fact file under root, the claim files in shards.
 
     With `scratch` (a directory) and no problem, the rows of the claims and the sentences are
     also written into shard databases there, listed in the result's `shards` for
-    build_database. The result's `facts` holds the
-    registries, `counts` the number of records of each kind. Also returns, per file, its
-    sections and ids (for the cache's index). split=False reads every file in this process.
+    build_database. The result's `facts` holds the registries, `counts` the number of records
+    of each kind. Also returns, per file, its
+    ids with their positions (for the cache's index). split=False reads every file here.
     """
     global _CONTEXT
     paths = discover(root)
@@ -280,11 +270,11 @@ def check_tree(
     main_paths = [p for p, claims in zip(paths, sharded, strict=True) if not claims]
     claim_paths = [p for p, claims in zip(paths, sharded, strict=True) if claims]
     facts = Facts(files=[_relative(path, root) for path in paths])
-    files: dict[str, FileOutcome] = {}
+    files: dict[str, Ids] = {}
     for path in main_paths:
         relative = _relative(path, root)
         records, problems = loader(path, relative)
-        files[relative] = _outcome(records)
+        files[relative] = record_ids(records)
         facts.problems += problems
         for kind in KINDS:
             getattr(facts, kind).extend(records[kind])
@@ -311,7 +301,7 @@ def check_tree(
                 pending = _start_sentences(pool, result)
             if not resplit:  # meanwhile, the rules that span files
                 ordered = {rel: files[rel] for rel in facts.files if rel in files}
-                result.problems += unique_id_problems(_id_entries(root, ordered))
+                result.problems += unique_id_problems(id_entries(root, ordered))
                 result.problems += check_skipped(facts, result.texts, result.spans)
             if build and not result.problems:  # and the answers
                 result.answers = _answers(result, outcomes)
@@ -339,13 +329,3 @@ def _read_bytes(path: Path) -> bytes:
         return path.read_bytes()
     except OSError:
         return b""  # read again, and reported, by the loader
-
-
-def _id_entries(root: Path, files: dict[str, FileOutcome]):
-    """(kind, id, file, line, where) for unique_id_problems: kind by kind, in file order."""
-    locators = {relative: FileLocator(root / relative) for relative in files}
-    for kind in KINDS:
-        for relative, outcome in files.items():
-            for index, (identifier, line, _column) in enumerate(outcome.ids.get(kind, [])):
-                where = partial(locators[relative].position, (kind, index), ("id",))
-                yield kind, identifier, relative, line, where
