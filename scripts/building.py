@@ -519,10 +519,10 @@ def _insert(db: sqlite_utils.Database, table: str, rows: list[dict]) -> None:
     if rows:
         columns = list(rows[0])
         values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
-        _insert_tuples(db, table, columns, map(values, rows))
+        insert_tuples(db, table, columns, map(values, rows))
 
 
-def _insert_tuples(db: sqlite_utils.Database, table: str, columns: list[str], rows) -> None:
+def insert_tuples(db: sqlite_utils.Database, table: str, columns: list[str], rows) -> None:
     """Insert rows given as tuples of the columns' values, with one executemany."""
     sql = "insert into [{}] ({}) values ({})".format(
         table, ", ".join(f"[{c}]" for c in columns), ", ".join("?" for _ in columns)
@@ -551,7 +551,7 @@ def write_claims(db: sqlite_utils.Database, validation: Validation) -> list[tupl
     """
     columns = list(table_columns("claims"))
     rows = sorted(claim_rows(validation), key=itemgetter(columns.index("id")))
-    _insert_tuples(db, "claims", columns, rows)
+    insert_tuples(db, "claims", columns, rows)
     for table, links in claim_link_rows(validation).items():
         _insert(db, table, sorted(links, key=_link_order(table)))
     inputs = itemgetter(*(columns.index(name) for name in ANSWER_INPUTS))
@@ -590,7 +590,7 @@ def _write(validation: Validation, path: Path) -> None:
         else:
             answers = answer_rows(validation, write_claims(db, validation))
             sentences = sorted(sentence_rows(source_sentences(validation)), key=itemgetter(0, 1))
-            _insert_tuples(db, "sentences", list(SENTENCE_COLUMNS), sentences)
+            insert_tuples(db, "sentences", list(SENTENCE_COLUMNS), sentences)
         _insert(db, "answers", answers)
     for number in range(len(validation.shards)):
         db.execute(f"detach database shard{number}")

@@ -4,8 +4,8 @@ Under root/.cache/facts (ignored by git):
 
 - `records/<sha256>.pickle`: a fact file's validated records and loading problems, by the
   sha256 of its content (and the cache format), so an unchanged file is never parsed again;
-- `index.marshal`: for each fact file, its content hash, size and modification time, its
-  sections, how many records of each kind it holds, a digest of its ids and their positions,
+- `index.marshal`: for each fact file, its content hash, size and modification time, how
+  many records of each kind it holds, a digest of its ids and their positions,
   and its problems; the unique-id problems; for each seed, its size, modification time and
   sha256; and a fingerprint of the registries (the files holding sources, entities or topics,
   and the seeds);
@@ -49,7 +49,7 @@ from scripts.loading import (
 from scripts.problems import Problem
 
 CACHE_DIR = ".cache/facts"
-FORMAT = "facts-cache-2"
+FORMAT = "facts-cache-3"
 
 
 def _cache(root: Path) -> Path:
@@ -215,7 +215,6 @@ def _entry(tree: _Tree, relative: str, ids: Ids, problems: list[Problem]) -> dic
     return {
         "hash": tree.files[relative][1],
         "stat": tree.stats[relative],
-        "sections": [k for k in KINDS if ids.get(k)],
         "counts": {k: len(v) for k, v in ids.items()},
         "ids_digest": _ids_digest(ids),
         "problems": _problem_tuples(problems),
@@ -246,8 +245,8 @@ def validate_cached(root: Path) -> Validation:
     # Records of the changed files, and of every registry file (small), parsed or from the cache.
     loaded: dict[str, tuple[list, list[Problem]]] = {}
     for relative, (path, digest) in files.items():
-        sections = known_files.get(relative, {}).get("sections")
-        needed = relative in changed or any(k in REGISTRY_KINDS for k in sections or [])
+        counts = known_files.get(relative, {}).get("counts", {})  # the kinds it holds
+        needed = relative in changed or any(k in counts for k in REGISTRY_KINDS)
         if needed:
             loaded[relative] = store.load(digest) or store.parse(path, relative, digest)
     facts = Facts(files=list(files))

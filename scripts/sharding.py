@@ -152,7 +152,7 @@ def _check_chunk(paths: list[Path]) -> ChunkOutcome:
 
 def _write_sentences(tasks: list[tuple[int, list[tuple[int, int, str]]]]) -> int:
     """Write the sentences of some sources (by index, with their quotes) into this shard."""
-    from scripts.building import SENTENCE_COLUMNS, _insert_tuples
+    from scripts.building import SENTENCE_COLUMNS, insert_tuples
     from scripts.coverage import sentence_rows, sentences_of
 
     context = _CONTEXT
@@ -162,7 +162,7 @@ def _write_sentences(tasks: list[tuple[int, list[tuple[int, int, str]]]]) -> int
     rows = sentence_rows(sentences_of(sources, context.texts, quotes))
     shard = _shard(context)
     with shard.conn:
-        _insert_tuples(shard, "sentences", list(SENTENCE_COLUMNS), rows)
+        insert_tuples(shard, "sentences", list(SENTENCE_COLUMNS), rows)
     return len(rows)
 
 
@@ -180,8 +180,8 @@ def worker_count() -> int:
     return max(1, min(cores, MAX_WORKERS))
 
 
-def _chunks(paths: list[Path], size: int) -> list[list[Path]]:
-    return [paths[i : i + size] for i in range(0, len(paths), size)]
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _pool(workers: int):
