@@ -43,7 +43,7 @@ from scripts.loading import (
     Located,
     _load_records,
     _relative,
-    discover,
+    fact_entries,
     record_ids,
 )
 from scripts.problems import Problem
@@ -136,7 +136,7 @@ class _Tree:
     """The fact files as they are now: each one's path and content hash, and its [size,
     modification time] as seen before it was read."""
 
-    files: dict[str, tuple[Path, str]]
+    files: dict[str, tuple[str, str]]
     stats: dict[str, list[int] | None]
 
 
@@ -155,21 +155,23 @@ def _tree(root: Path, index: dict) -> _Tree:
     index knows, unchanged by git's rule, is not read."""
     known: dict[str, dict] = index.get("files", {})
     since = index.get("written", 0)
-    files: dict[str, tuple[Path, str]] = {}
+    files: dict[str, tuple[str, str]] = {}
     stats: dict[str, list[int] | None] = {}
-    for path in discover(root):
-        relative = _relative(path, root)
+    for found in fact_entries(root):
+        name = found.path
+        relative = _relative(name, root)
         entry = known.get(relative, {})
         try:
-            stat = os.stat(path)
+            stat = found.stat()
             if _unchanged(stat, entry.get("stat"), since):
                 digest = entry["hash"]
             else:
-                digest = hashlib.sha256(FORMAT.encode() + path.read_bytes()).hexdigest()
+                with open(name, "rb") as handle:
+                    digest = hashlib.sha256(FORMAT.encode() + handle.read()).hexdigest()
             stats[relative] = [stat.st_size, stat.st_mtime_ns]
         except OSError:
             digest, stats[relative] = "unreadable", None
-        files[relative] = (path, digest)
+        files[relative] = (name, digest)
     return _Tree(files, stats)
 
 
@@ -248,11 +250,11 @@ def validate_cached(root: Path) -> Validation:
         counts = known_files.get(relative, {}).get("counts", {})  # the kinds it holds
         needed = relative in changed or any(k in counts for k in REGISTRY_KINDS)
         if needed:
-            loaded[relative] = store.load(digest) or store.parse(path, relative, digest)
+            loaded[relative] = store.load(digest) or store.parse(Path(path), relative, digest)
     facts = Facts(files=list(files))
     per_file: dict[str, dict[str, list[Located]]] = {}
     for relative, (records, problems) in loaded.items():
-        per_file[relative] = _located(records, relative, files[relative][0])
+        per_file[relative] = _located(records, relative, Path(files[relative][0]))
         facts.problems.extend(problems)
         for kind in REGISTRY_KINDS:
             getattr(facts, kind).extend(per_file[relative][kind])

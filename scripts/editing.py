@@ -17,7 +17,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.representer import RoundTripRepresenter
 
 from schema.models import RECORD_MODELS, FactFile
-from scripts.loading import _StringTimestampConstructor
+from scripts.loading import string_timestamp_constructor
 
 SCHEMA_FILE = "schema/factfile.schema.json"
 HEADER_PREFIX = "# yaml-language-server: $schema="
@@ -60,7 +60,7 @@ _FactsRepresenter.add_representer(type(None), _represent_none)
 def round_trip_yaml() -> YAML:
     """The YAML instance that reads and writes fact files in the canonical style."""
     yaml = YAML(typ="rt")
-    yaml.Constructor = _StringTimestampConstructor
+    yaml.Constructor = string_timestamp_constructor()
     yaml.width = LINE_WIDTH
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.preserve_quotes = False

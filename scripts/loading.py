@@ -8,19 +8,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 try:  # pinned (0.1.x is young): without it, every file takes the exact path
     import yaml_rs
 except ImportError:  # pragma: no cover - exercised by test_loading's fallback test
     yaml_rs = None
 from pydantic import TypeAdapter, ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.constructor import RoundTripConstructor
-from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.events import AliasEvent, CollectionStartEvent, NodeEvent, ScalarEvent
-from ruamel.yaml.reader import ReaderError
 
 from schema.models import RECORD_MODELS, Claim, Entity, Record, Source, Topic
 from scripts.locating import (
@@ -32,6 +26,10 @@ from scripts.locating import (
 )
 from scripts.problems import Problem
 from scripts.progress import progress
+
+if TYPE_CHECKING:  # ruamel.yaml is imported only where the exact path runs (it costs 10 ms)
+    from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import RoundTripConstructor
 
 Locator = NodeLocator | TextLocator
 
@@ -81,33 +79,55 @@ class Facts:
     files: list[str] = field(default_factory=list)
 
 
-class _StringTimestampConstructor(RoundTripConstructor):
-    """Keep dates as the text written (EDTF strings), not as datetime objects."""
+@cache
+def string_timestamp_constructor() -> type[RoundTripConstructor]:
+    """ruamel.yaml's round-trip constructor keeping dates as the text written (EDTF strings),
+    not as datetime objects."""
+    from ruamel.yaml.constructor import RoundTripConstructor
 
+    class StringTimestampConstructor(RoundTripConstructor):
+        pass
 
-_StringTimestampConstructor.add_constructor(
-    "tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str
-)
+    StringTimestampConstructor.add_constructor(
+        "tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str
+    )
+    return StringTimestampConstructor
 
 
 def _yaml() -> YAML:
+    from ruamel.yaml import YAML
+
     yaml = YAML(typ="rt")
-    yaml.Constructor = _StringTimestampConstructor
+    yaml.Constructor = string_timestamp_constructor()
     yaml.allow_duplicate_keys = False
     return yaml
 
 
+def fact_entries(root: Path) -> list[os.DirEntry]:
+    """Every fact file under root/facts, as directory entries, in a stable order.
+
+    As `Path.rglob` would: symbolic links to folders are not followed; links to files are. One
+    directory read per folder and no `stat` per file (the entry knows its type).
+    """
+    found: list[tuple[list[str], os.DirEntry]] = []
+    folders = [str(root / FACTS_DIR)]
+    while folders:
+        try:
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
+                    elif os.path.splitext(entry.name)[1] in (".yaml", ".yml") and entry.is_file():
+                        found.append((entry.path.split(os.sep), entry))
+        except OSError:
+            continue
+    found.sort(key=lambda pair: pair[0])  # Path order, without Path's slow comparisons
+    return [entry for _, entry in found]
+
+
 def discover(root: Path) -> list[Path]:
     """Every fact file under root/facts, in a stable order."""
-    base = str(root / FACTS_DIR)
-    found = []
-    for directory, _, names in os.walk(base):  # as rglob: symbolic links to folders not followed
-        for name in names:
-            path = os.path.join(directory, name)
-            if os.path.splitext(name)[1] in (".yaml", ".yml") and os.path.isfile(path):
-                found.append(path)
-    found.sort(key=lambda path: path.split(os.sep))  # Path order, without Path's slow comparisons
-    return [Path(path) for path in found]
+    return [Path(entry.path) for entry in fact_entries(root)]
 
 
 def load_facts(root: Path, paths: list[Path] | None = None, fast: bool = True) -> Facts:
@@ -124,10 +144,11 @@ def load_facts(root: Path, paths: list[Path] | None = None, fast: bool = True) -
     return facts
 
 
-def _relative(path: Path, root: Path) -> str:
+def _relative(path: Path | str, root: Path) -> str:
     text, prefix = str(path), str(root) + os.sep
     if text.startswith(prefix) and os.sep == "/" and ".." not in text:  # the common case, fast
         return text[len(prefix) :]
+    path = Path(path)
     try:
         return path.relative_to(root).as_posix()
     except ValueError:
@@ -169,6 +190,9 @@ def read_text(path: Path, relative: str, problems: list[Problem]) -> str | None:
 
 def parse_yaml(text: str, relative: str, problems: list[Problem]) -> Any:
     """Parse YAML 1.2, refusing anchors, aliases, tags and deep nesting; None on failure."""
+    from ruamel.yaml.error import MarkedYAMLError
+    from ruamel.yaml.reader import ReaderError
+
     yaml = _yaml()
     before = len(problems)
     try:
@@ -199,12 +223,21 @@ def parse_yaml(text: str, relative: str, problems: list[Problem]) -> Any:
     return None
 
 
+def _round_trip_map(data: Any) -> bool:
+    """True for a mapping read by ruamel.yaml's round trip (which knows its positions)."""
+    from ruamel.yaml.comments import CommentedMap
+
+    return isinstance(data, CommentedMap)
+
+
 def _code(character: int | str) -> int:
     return character if isinstance(character, int) else ord(character)
 
 
 def _refused_constructs(yaml: YAML, text: str, relative: str) -> Iterator[Problem]:
     """Anchors, aliases and explicit tags have no place in fact files; nor has deep nesting."""
+    from ruamel.yaml.events import AliasEvent, CollectionStartEvent, NodeEvent, ScalarEvent
+
     depth = 0
     for event in yaml.parse(text):
         line, column = event.start_mark.line + 1, event.start_mark.column + 1
@@ -258,7 +291,7 @@ def _load_records(
         data = parse_yaml(text, relative, problems)
         if data is None:
             return
-        locator: Locator = NodeLocator(data) if isinstance(data, CommentedMap) else None
+        locator: Locator | None = NodeLocator(data) if _round_trip_map(data) else None
     else:
         data, locator = parsed
     if not isinstance(data, dict):
@@ -373,7 +406,7 @@ class FileLocator:
 
 
 def _section_position(text: str, data: Any, key: Any, locator: Locator | None) -> tuple[int, int]:
-    if isinstance(locator, NodeLocator) and isinstance(data, CommentedMap):
+    if isinstance(locator, NodeLocator) and _round_trip_map(data):
         return key_position(data, key)
     for number, line in enumerate(text.split("\n")):
         if line.startswith(f"{key}:"):
@@ -396,7 +429,7 @@ def _validate_section(
 ) -> list[Located]:
     """Validate a section's records in one call; record by record only when some are wrong."""
     if locator is not None and all(isinstance(item, dict) for item in items):
-        plain = [_plain(i) if isinstance(i, CommentedMap) else i for i in items]
+        plain = [i if type(i) is dict else _plain(i) for i in items]  # yaml-rs gives plain dicts
         try:
             records = _adapter(model).validate_python(plain)
         except ValidationError:

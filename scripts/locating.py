@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+if TYPE_CHECKING:  # imported where nodes are walked: the fast path never needs ruamel.yaml
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 Position = tuple[int, int]
 RecordKey = tuple[str, int]  # (section, index of the record in it)
@@ -48,6 +49,8 @@ class NodeLocator:
 
     def position(self, key: RecordKey, path: tuple, kind: str = "") -> Position:
         """The value a path names inside a record (its key for an unknown field); else nearest."""
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
         section, index = key
         node: Any = self.data[section][index]
         found = self.record(key)
