@@ -108,3 +108,42 @@ def test_a_key_that_is_not_text_is_the_same_problem_on_both_paths(tree: Path, ke
     fast, exact = load_facts(tree, fast=True), load_facts(tree, fast=False)
     assert fast.problems == exact.problems
     assert ("unknown-field", 2, 5) in {(p.rule, p.line, p.column) for p in fast.problems}
+
+
+def test_discover_finds_yaml_files_in_path_order_following_file_links_only(tree: Path):
+    from scripts.loading import discover
+
+    facts = tree / "facts"
+    (facts / "b").mkdir()
+    (facts / "b" / "x.yml").write_text("claims: []\n")
+    (facts / "b-c.yaml").write_text("claims: []\n")  # "-" sorts before "/" as text, not as a Path
+    (facts / "notes.txt").write_text("not a fact file\n")
+    (facts / ".yaml").write_text("claims: []\n")  # no suffix, as Path.suffix has it
+    (facts / "linked.yaml").symlink_to(facts / "b-c.yaml")
+    (facts / "folder-link.yaml").symlink_to(facts / "b")
+    (facts / "dangling.yaml").symlink_to(facts / "nowhere.yaml")
+    outside = tree / "outside"
+    outside.mkdir()
+    (outside / "far.yaml").write_text("claims: []\n")
+    (facts / "far").symlink_to(outside)  # a link to a folder is not followed
+
+    expected = sorted(p for p in facts.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    found = discover(tree)
+    assert found == expected
+    names = [p.relative_to(facts).as_posix() for p in found]
+    assert "b/x.yml" in names and "linked.yaml" in names
+    assert not {"far/far.yaml", "folder-link.yaml", "dangling.yaml", ".yaml"} & set(names)
+
+
+def test_the_fast_path_never_imports_ruamel_yaml(tree: Path):
+    """ruamel.yaml costs a touched-file run 10 ms: it is imported only where the exact path runs."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path; from scripts.checks import validate; "
+        f"assert validate(Path({str(tree)!r})).problems == []; "
+        "print(sorted(m for m in sys.modules if m.startswith('ruamel')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
