@@ -28,7 +28,6 @@ import hashlib
 import marshal
 import os
 import pickle
-import tempfile
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
@@ -58,8 +57,8 @@ def _cache(root: Path) -> Path:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(handle, "wb") as out:
+    temporary = path.with_name(f".tmp-{os.getpid()}-{path.name}")  # one writer per process
+    with open(temporary, "wb") as out:
         out.write(data)
     os.replace(temporary, path)
 

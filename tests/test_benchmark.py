@@ -29,3 +29,12 @@ def test_the_bench_command_prints_ratios_and_goals(tmp_path: Path):
     for goal in ("validate + build at most 1.5x the floor", "peak memory under 1 GiB",
                  "validate after touching one file at most 10% of a cold validate"):  # fmt: skip
         assert goal in result.output
+
+
+def test_timed_processes_cache_bytecode_as_a_usual_install_does(monkeypatch):
+    from scripts.benchmark import process_environment
+
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    env = process_environment(FACTS_WORKERS="1")
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["FACTS_WORKERS"] == "1" and env["PATH"] == __import__("os").environ["PATH"]

@@ -147,3 +147,20 @@ def test_the_fast_path_never_imports_ruamel_yaml(tree: Path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_forbidden_characters_are_exactly_those_outside_yaml_printable_set():
+    from scripts.loading import _FORBIDDEN
+
+    def printable(code: int) -> bool:  # YAML 1.2, production [1] c-printable
+        return (
+            code in (0x09, 0x0A, 0x0D, 0x85)
+            or 0x20 <= code <= 0x7E
+            or 0xA0 <= code <= 0xD7FF
+            or 0xE000 <= code <= 0xFFFD
+            or 0x10000 <= code <= 0x10FFFF
+        )
+
+    text = "".join(map(chr, range(0x110000)))
+    found = [match.start() for match in _FORBIDDEN.finditer(text)]
+    assert found == [code for code in range(0x110000) if not printable(code)]
