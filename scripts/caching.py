@@ -242,6 +242,11 @@ def validate_cached(root: Path) -> Validation:
     changed = {
         rel for rel, (_, digest) in files.items() if known_files.get(rel, {}).get("hash") != digest
     }
+    if len(changed) > 1:
+        from scripts.sharding import MIN_PARALLEL_FILES  # not imported for a one-file change
+
+        if len(changed) >= MIN_PARALLEL_FILES:  # a cold cache, a checkout: workers parse them
+            return _full(root, tree, store, {}, index)
 
     # Records of the changed files, and of every registry file (small), parsed or from the cache.
     loaded: dict[str, tuple[list, list[Problem]]] = {}

@@ -175,3 +175,35 @@ def test_a_same_size_edit_in_the_tick_the_index_was_written_is_seen(tree: Path):
     more.write_text(MORE_CLAIMS.replace("quote: nine ships sailed", "quote: nine ships sailex"))
     os.utime(more, ns=(tick, tick))  # same size, same time
     assert [p.rule for p in same_as_uncached(tree)] == ["quote-not-found"]
+
+
+def test_many_changed_files_are_parsed_by_the_workers_not_first_by_this_process(
+    tree: Path, monkeypatch
+):
+    """A cold cache (a fresh checkout, CI) parsed every file in the main process before the
+    workers started: 4.1 s at 100k claims against 1.6 s without the cache. Now the tree goes
+    straight to the sharded check, whose workers parse through the cache."""
+    import scripts.sharding as sharding
+
+    monkeypatch.setattr(sharding, "MIN_PARALLEL_FILES", 2)
+    for number in range(3):
+        text = MORE_CLAIMS.replace("nine-ships", f"nine-ships-{number}")
+        (tree / "facts" / "claims" / f"more-{number}.yaml").write_text(text)
+    (tree / "facts" / "claims" / "more-2.yaml").write_text(
+        (BROKEN / "unknown-field.yaml").read_text()
+    )
+    loaded_before_full = []
+    original = caching._full
+
+    def spy(root, tree_, store, loaded, index, scratch=None):
+        loaded_before_full.append(dict(loaded))
+        return original(root, tree_, store, loaded, index, scratch)
+
+    monkeypatch.setattr(caching, "_full", spy)
+    problems = same_as_uncached(tree)
+    assert [p.rule for p in problems] == ["unknown-field"]
+    assert loaded_before_full == [{}]  # nothing parsed before the sharded check
+    assert (tree / ".cache" / "facts" / "index.marshal").exists()
+    loaded_before_full.clear()
+    assert same_as_uncached(tree) == problems  # and the next run is incremental
+    assert loaded_before_full == []
