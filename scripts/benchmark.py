@@ -307,10 +307,15 @@ def bench_size(size: int, runs: int, workdir: Path) -> dict:
     return results
 
 
+PEAK_KEYS = ("validate", "build", "build_one_core", "build_cached", "validate_first_cached",
+             "validate_touched")  # fmt: skip
+
+
 def format_results(rows: list[dict]) -> str:
     header = (
         f"{'claims':>8} {'floor':>7} {'validate':>15} {'validate+build':>15} "
-        f"{'... on 1 core':>15} {'build, cached':>15} {'one file touched':>18} {'peak MiB':>9}"
+        f"{'... on 1 core':>15} {'build, cached':>15} {'cold cache':>15} "
+        f"{'one file touched':>18} {'peak MiB':>9}"
     )
     lines = [header]
     for r in rows:
@@ -319,13 +324,12 @@ def format_results(rows: list[dict]) -> str:
         def ratio(t: Timing, floor: float = floor) -> str:
             return f"{t.seconds:6.2f}s {t.seconds / floor:5.2f}x"
 
-        peak = max(r[k].peak_mib for k in ("validate", "build", "build_cached", "validate_touched",
-                                           "build_one_core"))  # fmt: skip
+        peak = max(r[k].peak_mib for k in PEAK_KEYS)
         touched = r["validate_touched"].seconds
         lines.append(
             f"{r['size']:>8} {floor:6.2f}s {ratio(r['validate']):>15} {ratio(r['build']):>15} "
             f"{ratio(r['build_one_core']):>15} {ratio(r['build_cached']):>15} "
-            f"{touched:6.2f}s {touched / r['validate'].seconds:6.1%}"
+            f"{ratio(r['validate_first_cached']):>15} {touched:6.2f}s {touched / r['validate'].seconds:6.1%}"
             f"    {peak:>7.0f}"
         )
     return "\n".join(lines)
@@ -336,7 +340,7 @@ def goals(r: dict) -> list[tuple[str, bool, str]]:
     floor = r["floor"].seconds
     build = r["build"].seconds / floor
     touched = r["validate_touched"].seconds / r["validate"].seconds
-    peak = max(r[k].peak_mib for k in ("build", "build_cached", "build_one_core"))
+    peak = max(r[k].peak_mib for k in PEAK_KEYS)  # every run, the table's figure
     return [
         ("validate + build at most 1.5x the floor", build <= 1.5, f"{build:.2f}x"),
         ("validate after touching one file at most 10% of a cold validate", touched <= 0.10,
