@@ -329,8 +329,8 @@ def format_results(rows: list[dict]) -> str:
         lines.append(
             f"{r['size']:>8} {floor:6.2f}s {ratio(r['validate']):>15} {ratio(r['build']):>15} "
             f"{ratio(r['build_one_core']):>15} {ratio(r['build_cached']):>15} "
-            f"{ratio(r['validate_first_cached']):>15} {touched:6.2f}s {touched / r['validate'].seconds:6.1%}"
-            f"    {peak:>7.0f}"
+            f"{ratio(r['validate_first_cached']):>15} "
+            f"{touched:6.2f}s {touched / r['validate'].seconds:6.1%}    {peak:>7.0f}"
         )
     return "\n".join(lines)
 
