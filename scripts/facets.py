@@ -1,4 +1,14 @@
-"""A Datasette facet for JSON arrays of ids, five times faster than the array facet at scale.
+"""Datasette's facets with their counts kept, and a facet for JSON arrays of ids.
+
+**Kept counts.** A facet's counts are a query over the rows the page shows; over an immutable
+database (as `facts serve` publishes it) the same query always gives the same rows. Our facet
+classes take Datasette's column, date and array facets as they are and answer a query they
+have run before from memory (the last `CACHE_SIZE` queries of each Datasette): at 100,000
+claims the claims table's six facets cost 24 ms a page, the first time. Over a mutable database
+nothing is kept. They replace Datasette's own facet classes (`scripts.pages` blocks the
+`datasette.facets` plugin), under the same types, so `_facet=` and metadata work unchanged.
+
+**The ids facet**, five times faster than the array facet at scale.
 
 Datasette's array facet removes repeated items with `select distinct j.value, inner.*`, a
 DISTINCT over every column of every row: 220 ms on the 100,000-claim benchmark database. Our
@@ -15,9 +25,12 @@ entity_id}}`, and the unfiltered table's counts come from that table's index (3 
 from __future__ import annotations
 
 import re
+import weakref
+from collections import OrderedDict
+from typing import Any
 
 from datasette.database import QueryInterrupted
-from datasette.facets import ArrayFacet
+from datasette.facets import ArrayFacet, ColumnFacet, DateFacet
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
 
 FACET_SQL = """
@@ -30,9 +43,70 @@ select {value} as value, count(*) as count from {table}
 group by {value} order by count desc, value limit {limit}
 """
 _WHERE = re.compile(r"\bwhere\b", re.IGNORECASE)
+CACHE_SIZE = 256  # queries kept per Datasette; a facet's rows are at most facet size + 1
+_KEPT: weakref.WeakKeyDictionary[Any, OrderedDict] = weakref.WeakKeyDictionary()
 
 
-class IdsFacet(ArrayFacet):
+def _params_key(params: Any) -> tuple:
+    if isinstance(params, dict):
+        return tuple(sorted(params.items()))
+    return tuple(params or ())
+
+
+class KeptQueries:
+    """The Datasette a facet sees: a query it has run before over an immutable database is
+    answered from memory; everything else is Datasette's own."""
+
+    def __init__(self, datasette: Any) -> None:
+        self._datasette = datasette
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._datasette, name)
+
+    async def execute(self, db_name: str, sql: str, params: Any = None, truncate: bool = False,
+                      custom_time_limit: int | None = None, page_size: int | None = None,
+                      log_sql_errors: bool = True) -> Any:  # fmt: skip
+        """Datasette.execute, kept for immutable databases (a query stopped by its time limit
+        raises, and nothing is kept)."""
+        datasette = self._datasette
+        run = datasette.execute(
+            db_name, sql, params, truncate=truncate, custom_time_limit=custom_time_limit,
+            page_size=page_size, log_sql_errors=log_sql_errors,
+        )  # fmt: skip
+        if datasette.databases[db_name].is_mutable:
+            return await run
+        kept = _KEPT.setdefault(datasette, OrderedDict())
+        key = (db_name, sql, _params_key(params), truncate, page_size)
+        if key in kept:
+            run.close()
+            kept.move_to_end(key)
+            return kept[key]
+        kept[key] = results = await run
+        if len(kept) > CACHE_SIZE:
+            kept.popitem(last=False)
+        return results
+
+
+class KeptCounts:
+    """Mixed into a facet class: its queries go through KeptQueries."""
+
+    def __init__(self, ds: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(KeptQueries(ds), *args, **kwargs)
+
+
+class ColumnCounts(KeptCounts, ColumnFacet):
+    """Datasette's column facet (`_facet=`), its counts kept."""
+
+
+class DateCounts(KeptCounts, DateFacet):
+    """Datasette's date facet (`_facet_date=`), its counts kept."""
+
+
+class ArrayCounts(KeptCounts, ArrayFacet):
+    """Datasette's array facet (`_facet_array=`), its counts kept."""
+
+
+class IdsFacet(KeptCounts, ArrayFacet):
     """Counts of the rows whose JSON array (of distinct strings) holds each value."""
 
     type = "ids"
@@ -88,3 +162,6 @@ class IdsFacet(ArrayFacet):
             table, value = escape_sqlite(config["table"]), escape_sqlite(config["value"])
             return LINK_SQL.format(value=value, table=table, limit=limit)
         return FACET_SQL.format(sql=self.sql, column=escape_sqlite(column), limit=limit)
+
+
+FACET_CLASSES = [ColumnCounts, DateCounts, ArrayCounts, IdsFacet]
