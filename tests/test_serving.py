@@ -98,3 +98,26 @@ def test_the_real_server_counts_rows_from_the_inspect_file(repo_db: Path, tmp_pa
     with Server(database, REPO, inspect=False) as server:
         page = httpx.get(server.url + "/facts/claims.json").json()
         assert page["filtered_table_rows_count"] == 123456
+
+
+def test_every_measured_page_answers_and_the_report_compares_them(repo_db: Path, tmp_path):
+    """The bench's pages, over a real server: none fails, each has its first request timed,
+    and our slowest page is named against Datasette's plain claims table page."""
+    import asyncio
+
+    from scripts.loadtest import BASELINE, REFERENCES, measure, pages_for, report, slowest
+
+    database = tmp_path / "facts.db"
+    shutil.copyfile(repo_db, database)
+    pages = pages_for(database)
+    assert pages[BASELINE] == "/facts/claims?_nofacet=1"
+    with Server(database, REPO) as server:
+        stats, elapsed = asyncio.run(measure(server.url, pages, clients=2, requests_per_page=3))
+    assert {name: s.errors for name, s in stats.items()} == dict.fromkeys(pages, 0)
+    assert all(s.first is not None and len(s.latencies) == 3 for s in stats.values())
+    text = report(stats, elapsed, BASELINE)
+    assert "p99/baseline  p99/narrowest" in text.splitlines()[0]
+    name, ratio = slowest(stats)
+    assert name not in REFERENCES and ratio == max(
+        s.p99 / stats[BASELINE].p99 for n, s in stats.items() if n not in REFERENCES
+    )
