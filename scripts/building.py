@@ -24,6 +24,7 @@ from schema.models import Claim, Entity, Record, Source, Topic
 from scripts.checks import Validation
 from scripts.coverage import COLUMNS as SENTENCE_COLUMNS
 from scripts.coverage import COVERAGE_VIEW, sentence_rows, source_sentences
+from scripts.progress import progress_bar
 
 # Derived columns: name -> (SQLite type, description), per table.
 DERIVED: dict[str, dict[str, tuple[type, str]]] = {
@@ -566,7 +567,32 @@ def _merge_shards(db: sqlite_utils.Database, count: int) -> None:
         db.execute(f"insert into main.[{table}] select * from ({union}) order by {order}")
 
 
+WRITE_STEPS = ("registries", "claims and sentences", "indexes", "full-text search", "statistics")
+
+
+class _Steps:
+    """The steps of writing the database, on a bar where the database is large."""
+
+    def __init__(self, claims: int) -> None:
+        self.bar = progress_bar(len(WRITE_STEPS), "Writing the database", "step", size=claims)
+        self.names = iter(WRITE_STEPS)
+        self.bar.set_postfix_str(next(self.names))
+
+    def done(self) -> None:
+        """The current step is done: count it and name the next."""
+        self.bar.update(1)
+        self.bar.set_postfix_str(next(self.names, ""))
+
+
 def _write(validation: Validation, path: Path) -> None:
+    steps = _Steps((validation.counts or {}).get("claims", len(validation.facts.claims)))
+    try:
+        _write_steps(validation, path, steps)
+    finally:
+        steps.bar.close()
+
+
+def _write_steps(validation: Validation, path: Path, steps: _Steps) -> None:
     db = sqlite_utils.Database(path, recreate=True)
     # a temporary file, thrown away on failure: no journal, no syncs until the end
     db.execute("pragma journal_mode = off")
@@ -584,6 +610,7 @@ def _write(validation: Validation, path: Path) -> None:
             _insert(db, table, sorted(rows, key=itemgetter("id")))
         for table, rows in registry_link_rows(validation).items():
             _insert(db, table, sorted(rows, key=_link_order(table)))
+        steps.done()
         if validation.shards:  # a sharded validation: claims and sentences in shards, answers made
             _merge_shards(db, len(validation.shards))
             answers = validation.answers
@@ -592,11 +619,14 @@ def _write(validation: Validation, path: Path) -> None:
             sentences = sorted(sentence_rows(source_sentences(validation)), key=itemgetter(0, 1))
             insert_tuples(db, "sentences", list(SENTENCE_COLUMNS), sentences)
         _insert(db, "answers", answers)
+    steps.done()
     for number in range(len(validation.shards)):
         db.execute(f"detach database shard{number}")
     create_indexes(db)  # after the rows: one sort per index, not a b-tree update per row
+    steps.done()
     for table, columns in FTS_COLUMNS.items():
         db[table].enable_fts(columns, fts_version="FTS5", create_triggers=False)
+    steps.done()
     for name, sql in VIEWS.items():
         db.create_view(name, sql.strip())
     db.execute("analyze")
@@ -604,6 +634,7 @@ def _write(validation: Validation, path: Path) -> None:
     db.close()
     with open(path, "rb+") as handle:  # on disk before it replaces the previous database
         os.fsync(handle.fileno())
+    steps.done()
 
 
 def create_tables(db: sqlite_utils.Database) -> None:

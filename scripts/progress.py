@@ -30,15 +30,19 @@ class _Silent:
     def update(self, count: int = 1) -> None:
         """Nothing to show."""
 
+    def set_postfix_str(self, text: str) -> None:
+        """Nothing to show."""
+
     def close(self) -> None:
         """Nothing to close."""
 
 
-def progress_bar(total: int, description: str):
+def progress_bar(total: int, description: str, unit: str = "file", size: int | None = None):
     """A bar to `update(n)` by hand (work done out of order, by other processes), or a silent
-    stand-in where progress() would show none; close() it when done."""
-    if not shown(total):
+    stand-in where progress() would show none; close() it when done. `size`: how many items
+    the work is about, where that is not `total` (a few steps over many claims)."""
+    if not shown(total if size is None else size):
         return _Silent()
     from tqdm import tqdm
 
-    return tqdm(desc=description, total=total, unit="file", leave=False, file=sys.stderr)
+    return tqdm(desc=description, total=total, unit=unit, leave=False, file=sys.stderr)

@@ -48,3 +48,26 @@ def test_a_bar_updated_by_hand_for_work_done_elsewhere(monkeypatch):
     assert bar.n == MIN_ITEMS
     bar.close()
     assert f"Checking claim files:   0%|          | 0/{MIN_ITEMS}" in terminal.getvalue()
+
+
+def test_writing_a_large_database_shows_its_steps(monkeypatch, tmp_path):
+    """The build's last part (merge, indexes, full-text search) has a bar of its own: its steps,
+    each named as it starts; shown by the number of claims, not of steps."""
+    import scripts.progress as progress_module
+    from scripts.building import WRITE_STEPS, build_database
+    from scripts.checks import validate
+    from tests.conftest import REPO
+
+    result = validate(REPO)
+    monkeypatch.delenv("CI", raising=False)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(progress_module, "MIN_ITEMS", len(result.facts.claims) + 1)
+    build_database(result, tmp_path / "small.db")
+    assert terminal.getvalue() == ""  # fewer claims than a bar is worth
+    monkeypatch.setattr(progress_module, "MIN_ITEMS", len(result.facts.claims))
+    build_database(result, tmp_path / "large.db")
+    shown = terminal.getvalue()
+    assert f"Writing the database:   0%|          | 0/{len(WRITE_STEPS)}" in shown
+    for number, name in enumerate(WRITE_STEPS):
+        assert f"| {number}/{len(WRITE_STEPS)} " in shown and name in shown, name
