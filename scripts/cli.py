@@ -6,6 +6,7 @@ import gc
 import json
 import os
 import shlex
+import sys
 from pathlib import Path
 
 import click
@@ -397,5 +398,33 @@ def bench(sizes: str, runs: int, workdir: Path, no_serve: bool) -> None:
     run_benchmark(numbers, runs, workdir, serve=not no_serve, echo=click.echo)
 
 
+def main() -> None:
+    """The `facts` command: `cli`, then an exit that does not free every object one by one.
+
+    A process that has loaded pydantic and 100,000 records spends 25 ms on tearing itself down
+    (a seventh of a one-file `facts validate`); mypy ends the same way. Everything a command
+    writes is closed by then (files, databases, worker pools); output is flushed here. Tests
+    call `cli`, which exits normally.
+    """
+    try:
+        cli.main(prog_name="facts")
+        code = 0
+    except SystemExit as stop:
+        code = _exit_code(stop.code)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _exit_code(code: object) -> int:
+    """The status sys.exit(code) gives: 0 for None, the number, or 1 after printing a message."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
 if __name__ == "__main__":
-    cli()
+    main()

@@ -224,3 +224,36 @@ def test_a_command_runs_the_cyclic_collector_rarely(tree: Path):
         assert gc.get_threshold() == (50_000, 20, 100)
     finally:
         gc.set_threshold(*before)
+
+
+def facts_process(*args: str) -> subprocess.CompletedProcess:
+    """`facts ...` as a real process: the entry point `main`, which ends with os._exit."""
+    return subprocess.run([sys.executable, "-m", "scripts.cli", *args], capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+
+
+def test_the_real_command_flushes_everything_and_keeps_its_exit_status(tree):
+    for case in BROKEN.glob("*.yaml"):
+        shutil.copyfile(case, tree / "facts" / "claims" / f"zz-{case.name}")
+    for fmt in ("text", "json", "github"):
+        expected = CliRunner().invoke(cli, ["validate", "--root", str(tree), "--format", fmt])
+        process = facts_process("validate", "--root", str(tree), "--format", fmt)
+        assert (process.returncode, process.stdout) == (1, expected.stdout), fmt
+        assert process.stderr == expected.stderr and "Traceback" not in process.stderr
+    shutil.rmtree(tree / "facts" / "claims")
+    (tree / "facts" / "claims").mkdir()
+    shutil.copyfile(REPO / "tests" / "fixtures" / "tree" / "facts" / "claims" / "sample.yaml",
+                    tree / "facts" / "claims" / "sample.yaml")  # fmt: skip
+    ok = facts_process("validate", "--root", str(tree))
+    assert ok.returncode == 0 and ok.stdout.startswith("OK: 2 claims")
+    usage = facts_process("no-such-command")
+    assert usage.returncode == 2 and "No such command 'no-such-command'" in usage.stderr
+    assert facts_process("--help").returncode == 0
+
+
+def test_an_exit_message_is_printed_with_status_1(capsys):
+    from scripts.cli import _exit_code
+
+    assert (_exit_code(None), _exit_code(0), _exit_code(3)) == (0, 0, 3)
+    assert _exit_code("stopped: no facts") == 1
+    assert capsys.readouterr().err == "stopped: no facts\n"
