@@ -53,10 +53,10 @@ def test_a_bar_updated_by_hand_for_work_done_elsewhere(monkeypatch):
 def test_writing_a_large_database_shows_its_steps(monkeypatch, tmp_path):
     """The build's last part (merge, indexes, full-text search) has a bar of its own: its steps,
     each named as it starts; shown by the number of claims, not of steps."""
-    import scripts.progress as progress_module
-    from scripts.building import WRITE_STEPS, build_database
     from pathlib import Path
 
+    import scripts.progress as progress_module
+    from scripts.building import WRITE_STEPS, build_database
     from scripts.checks import validate
 
     result = validate(Path(__file__).resolve().parent.parent)
