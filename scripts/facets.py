@@ -69,19 +69,25 @@ class KeptQueries:
         """Datasette.execute, kept for immutable databases (a query stopped by its time limit
         raises, and nothing is kept)."""
         datasette = self._datasette
-        run = datasette.execute(
-            db_name, sql, params, truncate=truncate, custom_time_limit=custom_time_limit,
-            page_size=page_size, log_sql_errors=log_sql_errors,
-        )  # fmt: skip
-        if datasette.databases[db_name].is_mutable:
-            return await run
-        kept = _KEPT.setdefault(datasette, OrderedDict())
+
+        def run() -> Any:
+            return datasette.execute(
+                db_name, sql, params, truncate=truncate, custom_time_limit=custom_time_limit,
+                page_size=page_size, log_sql_errors=log_sql_errors,
+            )  # fmt: skip
+
         key = (db_name, sql, _params_key(params), truncate, page_size)
+        try:
+            hash(key)
+        except TypeError:  # a parameter that is not a plain value: not kept
+            return await run()
+        if datasette.databases[db_name].is_mutable:
+            return await run()
+        kept = _KEPT.setdefault(datasette, OrderedDict())
         if key in kept:
-            run.close()
             kept.move_to_end(key)
             return kept[key]
-        kept[key] = results = await run
+        kept[key] = results = await run()
         if len(kept) > CACHE_SIZE:
             kept.popitem(last=False)
         return results

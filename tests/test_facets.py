@@ -173,3 +173,27 @@ async def test_a_query_stopped_by_its_time_limit_is_not_kept():
     assert await kept.execute("facts", "select 1") == ["row"]
     assert await kept.execute("facts", "select 1") == ["row"]
     assert stub.calls == 2
+
+
+async def test_a_query_with_parameters_that_are_not_plain_values_is_run_each_time():
+    from scripts.facets import KeptQueries
+
+    class Database:
+        is_mutable = False
+
+    class Stub:
+        databases = {"facts": Database()}
+        calls = 0
+
+        async def execute(self, *args, **kwargs):
+            self.calls += 1
+            return ["row"]
+
+    stub = Stub()
+    kept = KeptQueries(stub)
+    for _ in range(2):
+        assert await kept.execute("facts", "select :x", {"x": ["a", "list"]}) == ["row"]
+    assert stub.calls == 2
+    for _ in range(2):
+        assert await kept.execute("facts", "select :x", {"x": "text"}) == ["row"]
+    assert stub.calls == 3
