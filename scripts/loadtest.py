@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 import httpx
 
@@ -58,16 +58,27 @@ def require_loopback(base_url: str) -> None:
     raise ValueError(f"{host!r} is not a loopback address: load is only sent to this machine")
 
 
+Page = str | list[str]  # a path, or paths asked for in turn (a new search each time)
+
+
 async def measure(
     base_url: str,
-    pages: dict[str, str],
+    pages: dict[str, Page],
     clients: int = 4,
     requests_per_page: int | None = 50,
     duration: float | None = None,
 ) -> tuple[dict[str, PageStats], float]:
-    """Hit every page: a fixed count each, or round-robin for `duration` seconds."""
+    """Hit every page: a fixed count each, or round-robin for `duration` seconds. A page given
+    as a list of paths asks for the first one first, apart, then the others in turn."""
     require_loopback(base_url)
     stats = {name: PageStats() for name in pages}
+    paths = {name: [page] if isinstance(page, str) else page for name, page in pages.items()}
+    sent = dict.fromkeys(pages, 0)
+
+    def next_path(name: str) -> str:
+        sent[name] += 1
+        return paths[name][sent[name] % len(paths[name])]
+
     queue: asyncio.Queue = asyncio.Queue()
     if duration is None:
         for _ in range(requests_per_page or 1):
@@ -89,9 +100,10 @@ async def measure(
                     name = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
+            path = next_path(name)
             started = time.perf_counter()
             try:
-                response = await http.get(pages[name])
+                response = await http.get(path)
                 stats[name].statuses[response.status_code] = (
                     stats[name].statuses.get(response.status_code, 0) + 1
                 )
@@ -103,9 +115,9 @@ async def measure(
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as http:
-        for name, path in pages.items():  # the first request of each, timed apart
+        for name in pages:  # the first request of each, timed apart
             started = time.perf_counter()
-            await http.get(path)
+            await http.get(paths[name][0])
             stats[name].first = time.perf_counter() - started
         started = time.perf_counter()
         await asyncio.gather(*(client(n, http) for n in range(clients)))
@@ -155,17 +167,17 @@ BASELINE = "plain claims table"
 REFERENCES = (BASELINE, "narrowest table")  # Datasette's plain pages; every other page is ours
 
 
-def default_pages(claim_id: str, topic: str, entity: str) -> dict[str, str]:
+def default_pages(claim_id: str, topic: str, entity: str, terms: list[str]) -> dict[str, Page]:
     """The pages people use most, and the baseline: Datasette's plain table page for the same
     table, claims, without what we add to it (its facets); and for scale, the plain page of the
-    narrowest table."""
+    narrowest table. Searches are new each time, one per term: nothing kept helps them."""
     return {
         BASELINE: "/facts/claims?_nofacet=1",
         "narrowest table": "/facts/claim_entities",
         "claims table": "/facts/claims",
         "facet": "/facts/claims?_facet=topic",
-        "search": "/facts/claims?_search=arrived",
-        "search all": "/-/search?q=arrived",
+        "search": [f"/facts/claims?_search={quote_plus(term)}" for term in terms],
+        "search all": [f"/-/search?q={quote_plus(term)}" for term in terms],
         "claim page": f"/facts/claims/{claim_id}",
         "topic page": f"/facts/topics/{topic}",
         "timeline": "/facts/timeline",
@@ -177,17 +189,32 @@ def default_pages(claim_id: str, topic: str, entity: str) -> dict[str, str]:
     }
 
 
-def pages_for(database: Path) -> dict[str, str]:
-    """default_pages, with a claim, its topic and an entity of this database."""
+def search_terms(statements: list[str], count: int) -> list[str]:
+    """`count` different searches: the words of the statements (four letters or more), the
+    commonest first, then pairs of them (both words must occur)."""
+    import itertools
+    import re
+    from collections import Counter
+
+    words = Counter(w.lower() for text in statements for w in re.findall(r"[^\W\d_]{4,}", text))
+    single = [word for word, _ in words.most_common()]
+    pairs = (f"{a} {b}" for a, b in itertools.combinations(single, 2))
+    return list(itertools.islice(itertools.chain(single, pairs), count))
+
+
+def pages_for(database: Path, searches: int = 201) -> dict[str, Page]:
+    """default_pages, with a claim, its topic and an entity of this database, and searches
+    made of the words of its claims (the first one is asked for apart, as every page's first)."""
     import sqlite3
 
     db = sqlite3.connect(database)
     try:
         claim, topic = db.execute("select id, topic from claims where topic is not null").fetchone()
         entity = db.execute("select entity_id from claim_entities").fetchone()[0]
+        sample = [s for (s,) in db.execute("select statement from claims where rowid % 50 = 0")]
     finally:
         db.close()
-    return default_pages(claim, topic, entity)
+    return default_pages(claim, topic, entity, search_terms(sample, searches))
 
 
 def slowest(stats: dict[str, PageStats], baseline: str = BASELINE) -> tuple[str, float]:

@@ -121,3 +121,13 @@ def test_every_measured_page_answers_and_the_report_compares_them(repo_db: Path,
     assert name not in REFERENCES and ratio == max(
         s.p99 / stats[BASELINE].p99 for n, s in stats.items() if n not in REFERENCES
     )
+
+
+def test_search_terms_are_all_different_commonest_words_first_then_pairs():
+    from scripts.loadtest import search_terms
+
+    statements = ["Troops arrived in Kursk.", "Troops left Kursk.", "Troops were seen; 3,000."]
+    assert search_terms(statements, 4) == ["troops", "kursk", "arrived", "left"]
+    terms = search_terms(statements, 100)
+    assert len(terms) == len(set(terms)) == 6 + 15  # six words of four letters or more, 15 pairs
+    assert terms[6] == "troops kursk"
