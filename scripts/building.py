@@ -23,7 +23,7 @@ from schema.dates import parse_edtf
 from schema.models import Claim, Entity, Record, Source, Topic
 from scripts.checks import Validation
 from scripts.coverage import COLUMNS as SENTENCE_COLUMNS
-from scripts.coverage import COVERAGE_VIEW, sentence_rows, source_sentences
+from scripts.coverage import COVERAGE_VIEW, id_list, sentence_rows, source_sentences
 from scripts.progress import progress_bar
 
 # Derived columns: name -> (SQLite type, description), per table.
@@ -240,11 +240,6 @@ def topic_rows(validation: Validation) -> list[dict]:
     ]
 
 
-def _id_list(ids: list[str]) -> str:
-    """A JSON array of ids; ids are slugs, so nothing in them needs escaping."""
-    return '["' + '", "'.join(ids) + '"]' if ids else "[]"
-
-
 def answer_key(claim: Claim, topic: Topic | None) -> str | None:
     """What two claims on one topic must share to agree."""
     if topic is None:
@@ -285,8 +280,8 @@ def claim_rows(validation: Validation) -> list[tuple]:
         rows.append((
             *fields(claim),
             *_date_columns(claim.date),  # date_start, date_end, date_precision, date_qualifier
-            _id_list(claim.about),  # about
-            _id_list(claim.via),  # via
+            id_list(claim.about),  # about
+            id_list(claim.via),  # via
             claim.via[0] if claim.via else claim.source,  # origin
             answer_key(claim, topic),  # answer_key
             claim.value_min if claim.value_min is not None else claim.value,  # value_low
@@ -336,9 +331,9 @@ def answer_rows(validation: Validation, claims: list[tuple]) -> list[dict]:
             "articles": len(set(sources)),
             "independent_origins": len(set(origins)),
             "claimants": json.dumps(list(named), ensure_ascii=False),
-            "sources": _id_list(list(dict.fromkeys(sources))),
-            "origins": _id_list(list(dict.fromkeys(origins))),
-            "claim_ids": _id_list(list(ids)),
+            "sources": id_list(list(dict.fromkeys(sources))),
+            "origins": id_list(list(dict.fromkeys(origins))),
+            "claim_ids": id_list(list(ids)),
             "first_date": min(known_starts) if known_starts else None,
             "last_date": max(known_ends) if known_ends else None,
         })  # fmt: skip

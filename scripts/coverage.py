@@ -131,12 +131,14 @@ def summarise(sentences: list[Sentence]) -> dict[str, Counter]:
     return summary
 
 
+def id_list(ids: list[str]) -> str:
+    """A JSON array of ids; ids are slugs, so nothing in them needs escaping."""
+    return '["' + '", "'.join(ids) + '"]' if ids else "[]"
+
+
 def sentence_rows(sentences: list[Sentence]) -> list[tuple]:
     """Rows for the sentences table, in the order of COLUMNS."""
-    return [
-        (*s[:8], '["' + '", "'.join(s.claims) + '"]' if s.claims else "[]", s.quoted_share)
-        for s in sentences
-    ]
+    return [(*s[:8], id_list(s.claims), s.quoted_share) for s in sentences]
 
 
 COVERAGE_VIEW = """
