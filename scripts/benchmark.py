@@ -379,6 +379,10 @@ def latency_goal(stats: dict) -> tuple[str, bool, str]:
             ratio <= 2.0, f"slowest {name}, {ratio:.2f}x")  # fmt: skip
 
 
+def goal_line(goal: str, met: bool, figure: str) -> str:
+    return f"{'met    ' if met else 'NOT MET'}  {goal}: {figure}"
+
+
 def run_benchmark(sizes: list[int], runs: int, workdir: Path, serve: bool, echo) -> list[dict]:
     rows = []
     compile_project()
@@ -392,8 +396,8 @@ def run_benchmark(sizes: list[int], runs: int, workdir: Path, serve: bool, echo)
     echo("process and its workers together (pages they share counted in each):")
     echo(format_results(rows))
     echo("")
-    for goal, met, figure in goals(rows[-1]):
-        echo(f"{'met    ' if met else 'NOT MET'}  {goal}: {figure}")
+    for goal in goals(rows[-1]):
+        echo(goal_line(*goal))
     if serve:
         echo("")
         echo(f"Datasette on the {rows[-1]['size']:,}-claim database (loopback, each page on its "
@@ -401,7 +405,6 @@ def run_benchmark(sizes: list[int], runs: int, workdir: Path, serve: bool, echo)
              "claims table page (`?_nofacet=1`):")  # fmt: skip
         text, stats = serve_latency(rows[-1]["database"])
         echo(text)
-        goal, met, figure = latency_goal(stats)
         echo("")
-        echo(f"{'met    ' if met else 'NOT MET'}  {goal}: {figure}")
+        echo(goal_line(*latency_goal(stats)))
     return rows

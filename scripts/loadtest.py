@@ -164,7 +164,8 @@ class Server:
 
 
 BASELINE = "plain claims table"
-REFERENCES = (BASELINE, "narrowest table")  # Datasette's plain pages; every other page is ours
+NARROWEST = "narrowest table"
+REFERENCES = (BASELINE, NARROWEST)  # Datasette's plain pages; every other page is ours
 
 
 def default_pages(claim_id: str, topic: str, entity: str, terms: list[str]) -> dict[str, Page]:
@@ -173,7 +174,7 @@ def default_pages(claim_id: str, topic: str, entity: str, terms: list[str]) -> d
     narrowest table. Searches are new each time, one per term: nothing kept helps them."""
     return {
         BASELINE: "/facts/claims?_nofacet=1",
-        "narrowest table": "/facts/claim_entities",
+        NARROWEST: "/facts/claim_entities",
         "claims table": "/facts/claims",
         "facet": "/facts/claims?_facet=topic",
         "search": [f"/facts/claims?_search={quote_plus(term)}" for term in terms],
@@ -229,7 +230,7 @@ def report(stats: dict[str, PageStats], elapsed: float, baseline: str | None = N
     """A line per page: its first request, p50 and p99, and its p99 against the baseline's and
     (for scale) the narrowest table's."""
     total = sum(len(s.latencies) for s in stats.values())
-    ratios = baseline is not None and "narrowest table" in stats
+    ratios = baseline is not None and NARROWEST in stats
     lines = [f"{'page':<24} {'requests':>8} {'errors':>6} {'first ms':>8} {'p50 ms':>8} "
              f"{'p99 ms':>8}" + ("  p99/baseline  p99/narrowest" if ratios else "")]  # fmt: skip
     for name, s in stats.items():
@@ -238,7 +239,7 @@ def report(stats: dict[str, PageStats], elapsed: float, baseline: str | None = N
                 f"{s.p99 * 1000:>8.1f}")  # fmt: skip
         if ratios:
             line += (f"  {s.p99 / stats[baseline].p99:>12.2f}"
-                     f"  {s.p99 / stats['narrowest table'].p99:>13.2f}")  # fmt: skip
+                     f"  {s.p99 / stats[NARROWEST].p99:>13.2f}")  # fmt: skip
         lines.append(line)
     lines.append(f"{total} requests in {elapsed:.1f}s: {total / elapsed:.0f} requests/s")
     return "\n".join(lines)
