@@ -6,6 +6,7 @@ Screenshots of each step are saved in test-artifacts/browser/.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -16,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scripts.publishing import serve_arguments
+from scripts.publishing import read_metadata, serve_arguments
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts" / "browser"
@@ -38,14 +39,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(repo_db: Path, tmp_path: Path):
+def _serve(repo_db: Path, tmp_path: Path, root: Path = REPO):
     """The real datasette server on a loopback port, as `facts serve` starts it."""
     database = tmp_path / "facts.db"
     shutil.copyfile(repo_db, database)
     port = _free_port()
     process = subprocess.Popen(
-        serve_arguments(database, REPO, port=port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        serve_arguments(database, root, port=port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -60,6 +60,25 @@ def server(repo_db: Path, tmp_path: Path):
     yield url
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture
+def server(repo_db: Path, tmp_path: Path):
+    yield from _serve(repo_db, tmp_path)
+
+
+@pytest.fixture
+def limited_server(repo_db: Path, tmp_path: Path):
+    """The same, with its claims table's search facet limit at 3 rows."""
+    metadata = read_metadata(REPO)
+    metadata["databases"]["facts"]["tables"]["claims"]["plugins"] = {
+        "facts": {"search_facet_limit": 3}
+    }
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "metadata.yml").write_text(json.dumps(metadata), encoding="utf-8")  # JSON is YAML
+    (root / "templates").symlink_to(REPO / "templates")
+    yield from _serve(repo_db, tmp_path, root)
 
 
 @pytest.fixture
@@ -108,4 +127,28 @@ def test_a_reader_finds_a_claim_reads_it_in_its_source_and_sees_the_chart(server
     page.wait_for_timeout(500)
     page.screenshot(path=ARTIFACTS / "4-troop-estimates-chart.png", full_page=True)
 
+    assert page.errors == []
+
+
+def test_a_reader_whose_search_matches_too_many_claims_is_told_and_counts_them_anyway(
+    limited_server, page
+):
+    page.goto(limited_server + "/facts/claims")
+    assert page.locator(".facet-info").count() == 6  # not a search: counted
+    page.fill("input[name=_search]", "Kursk")
+    page.press("input[name=_search]", "Enter")
+    page.wait_for_load_state()
+    note = page.locator(".facets-not-counted")
+    assert note.is_visible()
+    assert "It matches 8 rows" in note.inner_text()
+    assert page.locator(".facet-info").count() == 0
+    assert page.locator(".rows-and-columns tbody tr").count() == 8  # the rows are all there
+    page.screenshot(path=ARTIFACTS / "5-broad-search.png", full_page=True)
+
+    page.click("text=count them anyway")
+    page.wait_for_load_state()
+    assert "_facet_count=1" in page.url and "_search=Kursk" in page.url
+    assert page.locator(".facets-not-counted").count() == 0
+    assert page.locator(".facet-info").count() == 6
+    page.screenshot(path=ARTIFACTS / "6-broad-search-counted.png", full_page=True)
     assert page.errors == []

@@ -197,3 +197,150 @@ async def test_a_query_with_parameters_that_are_not_plain_values_is_run_each_tim
     for _ in range(2):
         assert await kept.execute("facts", "select :x", {"x": "text"}) == ["row"]
     assert stub.calls == 3
+
+
+# A search's facets: counted in one query, the same as the facets' own; too broad, not counted.
+
+SEARCHES = [
+    "_search=Kursk",
+    "_search=troops&assertion=reported",
+    "_search=Kursk&_facet=unit",
+    "_search=Kursk&_facet_size=2",
+    "_search_quote=soldiers",
+    "_search=Kursk&_facet_array=about&_facet_date=date_start",
+]
+
+
+def _pass_and_column_queries(ran: list[str]) -> tuple[list[str], list[str]]:
+    """The one query of a search's facets, and the column facets' own queries."""
+    from scripts.facets import _COLUMN_FACET_SQL
+
+    columns = [sql for sql in ran if (match := _COLUMN_FACET_SQL.fullmatch(sql))
+               and "(" not in match["column"]]  # not the date facet's date(column)  # fmt: skip
+    return [sql for sql in ran if sql.startswith("with page as")], columns
+
+
+@pytest.mark.parametrize("query", SEARCHES)
+async def test_a_search_s_facets_are_counted_in_one_query_as_their_own_would(
+    repo_db: Path, query: str, monkeypatch
+):
+    from scripts.facets import ColumnCounts, IdsFacet
+
+    settings = {**SETTINGS, "trace_debug": True}
+    ds = Datasette([str(repo_db)], metadata=read_metadata(REPO), settings=settings)
+    one, ran = await traced(ds, query)
+    passes, columns = _pass_and_column_queries(ran)
+    assert len(passes) == 1 and columns == []
+    assert not any("json_each(inner.about)" in sql for sql in ran)  # the ids facet's own
+
+    monkeypatch.setattr(ColumnCounts, "one_pass", False)
+    monkeypatch.setattr(IdsFacet, "one_pass", False)
+    own, ran_own = await traced(ds, query)
+    passes, columns = _pass_and_column_queries(ran_own)
+    assert passes == [] and len(columns) >= 5
+    assert one == own
+    assert one["source"]["results"]  # every claim has a source: something was counted
+
+
+async def test_a_page_that_is_not_a_search_runs_each_facet_s_own_query(repo_db: Path):
+    settings = {**SETTINGS, "trace_debug": True}
+    ds = Datasette([str(repo_db)], metadata=read_metadata(REPO), settings=settings)
+    for query in ("", "assertion=reported"):
+        _, ran = await traced(ds, query)
+        passes, columns = _pass_and_column_queries(ran)
+        assert passes == [] and len(columns) == 5, query
+
+
+def limited(repo_db: Path, limit: int) -> Datasette:
+    """The repository's database, served with a search facet limit of `limit` rows."""
+    metadata = read_metadata(REPO)
+    metadata["databases"]["facts"]["tables"]["claims"]["plugins"] = {
+        "facts": {"search_facet_limit": limit}
+    }
+    settings = {**SETTINGS, "trace_debug": True}
+    return Datasette([str(repo_db)], metadata=metadata, settings=settings,
+                     template_dir=str(REPO / "templates"))  # fmt: skip
+
+
+async def test_a_search_that_matches_more_rows_than_the_limit_is_not_counted(repo_db: Path):
+    ds = limited(repo_db, 3)
+    data = (await ds.client.get("/facts/claims.json?_search=Kursk")).json()
+    matched = data["filtered_table_rows_count"]
+    assert matched > 3
+    reason = {
+        "rows": matched,
+        "limit": 3,
+        "count_url": "/facts/claims.json?_search=Kursk&_facet_count=1",
+    }
+    facets = data["facet_results"]
+    assert sorted(facets) == ["about", "assertion", "claimant", "date_precision", "source", "topic"]
+    for facet in facets.values():
+        assert facet["results"] == [] and facet["not_counted"] == reason, facet
+    _, ran = await traced(ds, "_search=Kursk")
+    assert ran == []  # nothing counted
+
+    html = (await ds.client.get("/facts/claims?_search=Kursk")).text
+    note = " ".join(html[html.index('<p class="facets-not-counted">') :].split("</p>")[0].split())
+    assert note == (
+        '<p class="facets-not-counted">Not counted for this search: about, assertion, claimant, '
+        f"date_precision, source, topic. It matches {matched:,} rows, and facets are counted for "
+        "searches that match up to 3. Add a word or a filter to narrow it, or "
+        '<a href="/facts/claims?_search=Kursk&amp;_facet_count=1">count them anyway</a> (slower).'
+    )
+    assert 'class="facet-info ' not in html
+
+
+def counted(results: dict) -> dict[str, list[tuple]]:
+    return {name: [(r["value"], r["count"]) for r in facet["results"]]
+            for name, facet in results.items() if "not_counted" not in facet}  # fmt: skip
+
+
+async def test_counted_anyway_when_asked_and_within_the_limit(repo_db: Path):
+    unlimited = Datasette([str(repo_db)], metadata=read_metadata(REPO), settings=SETTINGS)
+    expected = counted(await facets(unlimited, "_search=Kursk"))
+    assert len(expected) == 6
+    assert counted(await facets(limited(repo_db, 3), "_search=Kursk&_facet_count=1")) == expected
+    assert counted(await facets(limited(repo_db, 8), "_search=Kursk")) == expected  # 8 rows
+    html = (await limited(repo_db, 8).client.get("/facts/claims?_search=Kursk")).text
+    assert "facets-not-counted" not in html and html.count('class="facet-info ') == 6
+
+
+async def test_the_limit_is_for_searches_only(repo_db: Path):
+    results = await facets(limited(repo_db, 3), "assertion=reported")
+    assert all(facet["results"] for facet in results.values())
+
+
+async def test_when_the_one_query_fails_each_facet_runs_its_own():
+    import sqlite3
+
+    from datasette.database import QueryInterrupted
+
+    from scripts.facets import PagePass
+
+    class Datasette_:
+        def __init__(self, error: Exception) -> None:
+            self.error = error
+
+        async def execute(self, *args, **kwargs):
+            raise self.error
+
+    class Kept:
+        def __init__(self, error: Exception) -> None:
+            self.datasette = Datasette_(error)
+
+        def setting(self, name: str) -> int:
+            return 500
+
+    class Facet:  # what PagePass reads of a facet
+        database, sql, params = "facts", "select * from claims", {}
+
+        def __init__(self, error: Exception) -> None:
+            self.ds = Kept(error)
+
+    page_pass = PagePass()
+    page_pass.add("column", ["topic"], 31)
+    assert await page_pass.counts(Facet(sqlite3.OperationalError("malformed JSON"))) is None
+    interrupted = PagePass()
+    interrupted.add("column", ["topic"], 31)
+    with pytest.raises(QueryInterrupted):
+        await interrupted.counts(Facet(QueryInterrupted(None, "select 1", {})))

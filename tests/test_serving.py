@@ -131,3 +131,15 @@ def test_search_terms_are_all_different_commonest_words_first_then_pairs():
     terms = search_terms(statements, 100)
     assert len(terms) == len(set(terms)) == 6 + 15  # six words of four letters or more, 15 pairs
     assert terms[6] == "troops kursk"
+
+
+async def test_immutable_databases_are_read_through_a_memory_map(repo_db: Path):
+    from scripts.pages import MMAP_SIZE
+
+    async def mmap_size(ds: Datasette) -> int:
+        return (await ds.get_database("facts").execute("pragma mmap_size")).single_value()
+
+    immutable = Datasette(immutables=[str(repo_db)], metadata=read_metadata(REPO))
+    assert await mmap_size(immutable) == MMAP_SIZE
+    mutable = Datasette([str(repo_db)], metadata=read_metadata(REPO))
+    assert await mmap_size(mutable) == 0
