@@ -183,7 +183,7 @@ class PagePass:
         return {key: Results(rows[n], False, description) for n, key in enumerate(facets)}
 
 
-_PASSES: weakref.WeakKeyDictionary[Any, dict] = weakref.WeakKeyDictionary()  # by request
+_PASSES: weakref.WeakKeyDictionary[Any, dict] = weakref.WeakKeyDictionary()  # request: sql: pass
 
 
 class KeptCounts:
@@ -197,8 +197,8 @@ class KeptCounts:
         super().__init__(KeptQueries(ds, self.answer), *args, **kwargs)
         self.page_pass: PagePass | None = None
         if self.one_pass and searched(self.request):
-            passes = _PASSES.setdefault(self.request, {})
-            self.page_pass = passes.setdefault((self.sql, _params_key(self.params)), PagePass())
+            passes = _PASSES.setdefault(self.request, {})  # one query: the page's rows
+            self.page_pass = passes.setdefault(self.sql, PagePass())
             self.page_pass.add(self.type, self.columns(), self.get_facet_size() + 1)
 
     def columns(self) -> list[str]:

@@ -166,18 +166,23 @@ class Server:
 BASELINE = "plain claims table"
 NARROWEST = "narrowest table"
 REFERENCES = (BASELINE, NARROWEST)  # Datasette's plain pages; every other page is ours
+ASKED = "search, facets asked"  # a search whose reader asked for its facets however many rows
+OUTSIDE_GOAL = (*REFERENCES, ASKED)  # measured and shown; the goal is for the others
 
 
 def default_pages(claim_id: str, topic: str, entity: str, terms: list[str]) -> dict[str, Page]:
     """The pages people use most, and the baseline: Datasette's plain table page for the same
     table, claims, without what we add to it (its facets); and for scale, the plain page of the
-    narrowest table. Searches are new each time, one per term: nothing kept helps them."""
+    narrowest table. Searches are new each time, one per term: nothing kept helps them; the
+    same searches with their facets asked for (`ASKED`, counted however many rows they match)
+    are shown apart from the goal."""
     return {
         BASELINE: "/facts/claims?_nofacet=1",
         NARROWEST: "/facts/claim_entities",
         "claims table": "/facts/claims",
         "facet": "/facts/claims?_facet=topic",
         "search": [f"/facts/claims?_search={quote_plus(term)}" for term in terms],
+        ASKED: [f"/facts/claims?_search={quote_plus(term)}&_facet_count=1" for term in terms],
         "search all": [f"/-/search?q={quote_plus(term)}" for term in terms],
         "claim page": f"/facts/claims/{claim_id}",
         "topic page": f"/facts/topics/{topic}",
@@ -221,7 +226,7 @@ def pages_for(database: Path, searches: int = 201) -> dict[str, Page]:
 def slowest(stats: dict[str, PageStats], baseline: str = BASELINE) -> tuple[str, float]:
     """Our page whose p99 is the highest against the baseline's, and that ratio."""
     base = stats[baseline].p99
-    ours = {name: s.p99 / base for name, s in stats.items() if name not in REFERENCES}
+    ours = {name: s.p99 / base for name, s in stats.items() if name not in OUTSIDE_GOAL}
     name = max(ours, key=ours.__getitem__)
     return name, ours[name]
 
