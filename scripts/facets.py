@@ -17,7 +17,7 @@ against 20 ms for the six queries). Datasette still writes each facet's query, a
 links and labels; the one query answers those queries (one it does not recognise runs as
 Datasette wrote it).
 
-A search that matches more than `SEARCH_FACET_LIMIT` rows (10,000; metadata.yml may set
+A search that matches more than `SEARCH_FACET_LIMIT` rows (5,000; metadata.yml may set
 `plugins: {facts: {search_facet_limit: N}}` for a table) shows its rows without counting its
 facets, and says so, with a link that counts them anyway (`_facet_count=1`): one query over
 100,000 matched claims takes 160 ms. The JSON says it too: each such facet has no results
@@ -74,7 +74,7 @@ PASS_IDS = """select * from (
 select {number} as facet, j.value as value, count(*) as count
 from page, json_each(page.{column}) as j
 group by j.value order by count desc, value limit {limit})"""
-SEARCH_FACET_LIMIT = 10_000  # rows a search may match and have its facets counted, unless
+SEARCH_FACET_LIMIT = 5_000  # rows a search may match and have its facets counted, unless
 # metadata.yml says otherwise: plugins: {facts: {search_facet_limit: N}}, for a table or all
 PLUGIN = "facts"
 COUNT_ALL = "_facet_count"  # ?_facet_count=1: count them, however many rows
