@@ -171,6 +171,7 @@ class PagePass:
             results = await facet.ds.datasette.execute(
                 facet.database, sql, facet.params, truncate=False,
                 custom_time_limit=facet.ds.setting("facet_time_limit_ms"),
+                log_sql_errors=False,  # each facet's own query then runs, and says what failed
             )  # fmt: skip
         except QueryInterrupted:
             raise
