@@ -407,8 +407,7 @@ def run_benchmark(sizes: list[int], runs: int, workdir: Path, serve: bool, echo)
         echo("")
         echo(f"Datasette on the {rows[-1]['size']:,}-claim database (loopback, each page on its "
              f"own: its first request, then {LATENCY_REQUESTS}, 2 at a time), p99 against "
-             "Datasette's plain "
-             "claims table page (`?_nofacet=1`):")  # fmt: skip
+             "Datasette's plain claims table page (`?_nofacet=1`):")  # fmt: skip
         text, stats = serve_latency(rows[-1]["database"])
         echo(text)
         echo("")
