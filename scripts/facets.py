@@ -88,6 +88,11 @@ def _params_key(params: Any) -> tuple:
     return tuple(params or ())
 
 
+def config_column(config: dict) -> str:
+    """The column a facet's config names (`{column: ...}`, or the column's name alone)."""
+    return config.get("column") or config["simple"]
+
+
 def searched(request: Any) -> bool:
     """Whether the page's rows are found by full-text search (`_search=`, `_search_column=`)."""
     args = request.args if request is not None else {}
@@ -203,7 +208,7 @@ class KeptCounts:
             self.page_pass.add(self.type, self.columns(), self.get_facet_size() + 1)
 
     def columns(self) -> list[str]:
-        return [c["config"].get("column") or c["config"]["simple"] for c in self.get_configs()]
+        return [config_column(c["config"]) for c in self.get_configs()]
 
     async def answer(self, sql: str) -> Results | None:
         """The results of `sql`, where this facet can give them without running it."""
@@ -246,8 +251,7 @@ class KeptCounts:
         }
         results = []
         for source_and_config in self.get_configs():
-            config = source_and_config["config"]
-            column = config.get("column") or config["simple"]
+            column = config_column(source_and_config["config"])
             toggle = path_with_removed_args(self.request, {arg: column})
             results.append({
                 "name": column, "type": self.type, "results": [], "truncated": False,
@@ -293,8 +297,10 @@ class IdsFacet(KeptCounts, ArrayFacet):
     async def answer(self, sql: str) -> Results | None:
         """Our query for one column's counts, from the page's one pass."""
         limit = self.get_facet_size() + 1
-        for column in self.columns():
-            if sql == FACET_SQL.format(sql=self.sql, column=escape_sqlite(column), limit=limit):
+        for source_and_config in self.get_configs():
+            config = source_and_config["config"]
+            column = config_column(config)
+            if sql == self._sql(config, column, limit):
                 return await self.passed(column, limit)
         return None
 
@@ -304,7 +310,7 @@ class IdsFacet(KeptCounts, ArrayFacet):
         pairs = self.get_querystring_pairs()
         for source_and_config in self.get_configs():
             config = source_and_config["config"]
-            column = config.get("column") or config["simple"]
+            column = config_column(config)
             sql = self._sql(config, column, size + 1)
             try:
                 rows = await self.ds.execute(
