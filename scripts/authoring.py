@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from schema.dates import parse_edtf
-from schema.models import PLACEHOLDER, Entity, Source
-from scripts.checks import SEEDS_DIR
-from scripts.loading import Facts
-from scripts.text import closest_passage, find_quote, normalise, normalise_quote
+from factdb.checks import SEEDS_DIR
+from factdb.loading import Facts
+from factdb.schema.dates import parse_edtf
+from factdb.schema.models import PLACEHOLDER, Entity, Source
+from factdb.text import closest_passage, find_quote, normalise, normalise_quote
 
 MONTHS = [
     "January", "February", "March", "April", "May", "June",

@@ -143,8 +143,8 @@ def floor_pipeline(root: Path, database: Path) -> int:
     import yaml_rs
     from pydantic import TypeAdapter
 
-    from schema.models import RECORD_MODELS
-    from scripts.text import normalise_quote
+    from factdb.schema.models import RECORD_MODELS
+    from factdb.text import normalise_quote
 
     adapters = {kind: TypeAdapter(list[model]) for kind, model in RECORD_MODELS.items()}
     records: dict[str, list] = {kind: [] for kind in RECORD_MODELS}
@@ -210,8 +210,9 @@ def process_environment(**extra: str) -> dict[str, str]:
 def compile_project() -> None:
     """Write the project's bytecode before anything is timed (pip does it for installed
     packages; an editable install leaves it to the first run)."""
-    project = Path(__file__).resolve().parent.parent
-    packages = [str(project / "scripts"), str(project / "schema")]
+    import factdb.schema
+
+    packages = [str(Path(__file__).resolve().parent), str(Path(factdb.schema.__file__).parent)]
     command = [sys.executable, "-m", "compileall", "-q", *packages]
     subprocess.run(command, env=process_environment(), check=True, stdout=subprocess.DEVNULL)
 
@@ -257,14 +258,14 @@ def median_of(runs: int, arguments: list[str], prepare=None, env=None) -> Timing
 
 
 def facts_command(*arguments: str) -> list[str]:
-    return [sys.executable, "-m", "scripts.cli", *arguments]
+    return [sys.executable, "-m", "factdb.cli", *arguments]
 
 
 def floor_command(root: Path, database: Path) -> list[str]:
-    return [sys.executable, "-m", "scripts.benchmark", "floor", str(root), str(database)]
+    return [sys.executable, "-m", "factdb.benchmark", "floor", str(root), str(database)]
 
 
-if __name__ == "__main__":  # the floor pipeline as a whole process: python -m scripts.benchmark
+if __name__ == "__main__":  # the floor pipeline as a whole process: python -m factdb.benchmark
     if sys.argv[1:2] == ["floor"]:
         sys.exit(1 if floor_pipeline(Path(sys.argv[2]), Path(sys.argv[3])) else 0)
 
@@ -362,7 +363,7 @@ def serve_latency(database: Path, requests: int = LATENCY_REQUESTS, clients: int
     """
     import asyncio
 
-    from scripts.loadtest import BASELINE, Server, measure, pages_for, report
+    from factdb.loadtest import BASELINE, Server, measure, pages_for, report
 
     root = Path(__file__).resolve().parent.parent
     stats, elapsed = {}, 0.0
@@ -377,7 +378,7 @@ def serve_latency(database: Path, requests: int = LATENCY_REQUESTS, clients: int
 def latency_goal(stats: dict) -> tuple[str, bool, str]:
     """Every page of ours at most 2x the p99 of Datasette's plain claims table page (but the
     searches whose reader asked for facets over any number of rows)."""
-    from scripts.loadtest import ASKED, slowest
+    from factdb.loadtest import ASKED, slowest
 
     name, ratio = slowest(stats)
     return (f"every page of ours (not '{ASKED}'): p99 at most 2x Datasette's plain claims "

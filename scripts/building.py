@@ -19,12 +19,12 @@ from typing import Any
 
 import sqlite_utils
 
-from schema.dates import parse_edtf
-from schema.models import Claim, Entity, Record, Source, Topic
-from scripts.checks import Validation
-from scripts.coverage import COLUMNS as SENTENCE_COLUMNS
-from scripts.coverage import COVERAGE_VIEW, id_list, sentence_rows, source_sentences
-from scripts.progress import progress_bar
+from factdb.checks import Validation
+from factdb.coverage import COLUMNS as SENTENCE_COLUMNS
+from factdb.coverage import COVERAGE_VIEW, id_list, sentence_rows, source_sentences
+from factdb.progress import progress_bar
+from factdb.schema.dates import parse_edtf
+from factdb.schema.models import Claim, Entity, Record, Source, Topic
 
 # Derived columns: name -> (SQLite type, description), per table.
 DERIVED: dict[str, dict[str, tuple[type, str]]] = {

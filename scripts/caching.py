@@ -32,8 +32,8 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
-from scripts.checks import Validation, check_record_rules, id_entries, unique_id_problems
-from scripts.loading import (
+from factdb.checks import Validation, check_record_rules, id_entries, unique_id_problems
+from factdb.loading import (
     KINDS,
     REGISTRY_KINDS,
     Facts,
@@ -45,7 +45,7 @@ from scripts.loading import (
     fact_entries,
     record_ids,
 )
-from scripts.problems import Problem
+from factdb.problems import Problem
 
 CACHE_DIR = ".cache/facts"
 FORMAT = "facts-cache-3"
@@ -243,7 +243,7 @@ def validate_cached(root: Path) -> Validation:
         rel for rel, (_, digest) in files.items() if known_files.get(rel, {}).get("hash") != digest
     }
     if len(changed) > 1:
-        from scripts.sharding import MIN_PARALLEL_FILES  # not imported for a one-file change
+        from factdb.sharding import MIN_PARALLEL_FILES  # not imported for a one-file change
 
         if len(changed) >= MIN_PARALLEL_FILES:  # a cold cache, a checkout: workers parse them
             return _full(root, tree, store, {}, index)
@@ -282,7 +282,7 @@ def validate_cached(root: Path) -> Validation:
         return _full(root, tree, store, loaded, index)
 
     # Registries unchanged: run the record rules on the changed files' claims only.
-    from scripts.text import normalise
+    from factdb.text import normalise
 
     needed_sources = {c.record.source for c in facts.claims}
     texts = {}
@@ -338,7 +338,7 @@ def _full(
 ) -> Validation:
     """Every rule over every record (see scripts/sharding.py); unchanged files come from the
     record cache, not the parser."""
-    from scripts.sharding import check_tree
+    from factdb.sharding import check_tree
 
     files = tree.files
 

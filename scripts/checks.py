@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from schema.dates import parse_edtf
-from scripts.loading import Facts, FileLocator, Ids, Located, load_facts, read_text
-from scripts.problems import Problem
-from scripts.text import (
+from factdb.loading import Facts, FileLocator, Ids, Located, load_facts, read_text
+from factdb.problems import Problem
+from factdb.schema.dates import parse_edtf
+from factdb.text import (
     NormalisedText,
     closest_passage,
     find_normalised,
@@ -57,7 +57,7 @@ def validate(root: Path, cache: bool = False) -> Validation:
     scripts/caching.py); the problems are the same.
     """
     if cache:
-        from scripts.caching import validate_cached
+        from factdb.caching import validate_cached
 
         return validate_cached(root)
     return run_checks(root, load_facts(root))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from scripts.problems import format_problems
+from factdb.problems import format_problems
 
 # Each command imports what it needs when it runs, so that `facts validate` starts quickly. For
 # the same reason pydantic does not look for plugins of its own (10 ms of package metadata).
@@ -40,7 +40,7 @@ root_option = click.option(
 
 
 @click.group()
-@click.version_option(package_name="facts")
+@click.version_option(package_name="factdb")
 def cli() -> None:
     """A source-verified fact database: validate YAML facts, build SQLite, serve with Datasette."""
     # A command lives for seconds and makes hundreds of thousands of records that live until
@@ -72,15 +72,15 @@ def _validated(root: Path, fmt: str = "text", cache: bool = False, full: bool = 
     if not (root / "facts").is_dir():
         raise click.ClickException(f"no facts/ folder in {root.resolve()}; use --root")
     if cache and full:
-        from scripts.caching import load_cached
+        from factdb.caching import load_cached
 
         result = load_cached(root, scratch)
     elif cache:
-        from scripts.caching import validate_cached
+        from factdb.caching import validate_cached
 
         result = validate_cached(root)
     else:
-        from scripts.sharding import check_tree
+        from factdb.sharding import check_tree
 
         result, _ = check_tree(root, scratch=scratch)
     if result.problems:
@@ -97,8 +97,8 @@ def _validate_and_build(root: Path, output: Path, cache: bool):
     """Validate (exit 1 on problems, the old database untouched), then build the database."""
     import tempfile
 
-    from scripts.building import build_database
-    from scripts.publishing import inspect_file
+    from factdb.building import build_database
+    from factdb.publishing import inspect_file
 
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(
@@ -154,7 +154,7 @@ def build(root: Path, output: Path, no_cache: bool) -> None:
 @click.option("-p", "--port", default=8001, show_default=True, type=int, help="Port to listen on.")
 def serve(root: Path, output: Path, host: str, port: int) -> None:
     """Validate, build and serve the database with Datasette and metadata.yml."""
-    from scripts.publishing import serve_arguments, write_inspect_file
+    from factdb.publishing import serve_arguments, write_inspect_file
 
     if output.stem != DATABASE_NAME:
         raise click.ClickException(
@@ -183,7 +183,7 @@ def serve(root: Path, output: Path, host: str, port: int) -> None:
 @click.option("--check", is_flag=True, help="Exit 1 if any sentence is uncovered.")
 def coverage(root: Path, fmt: str, check: bool) -> None:
     """Report, per source, the sentences claims quote, skip with a reason, or leave uncovered."""
-    from scripts.coverage import format_coverage, source_sentences
+    from factdb.coverage import format_coverage, source_sentences
 
     result = _validated(root)
     sentences = source_sentences(result)
@@ -201,7 +201,7 @@ def coverage(root: Path, fmt: str, check: bool) -> None:
 @click.option("--service", default="facts", show_default=True, help="Cloud Run service name.")
 def publish_command(root: Path, output: Path, service: str) -> None:
     """Print the `datasette publish cloudrun` command with the project's metadata and settings."""
-    from scripts.publishing import publish_arguments
+    from factdb.publishing import publish_arguments
 
     click.echo(shlex.join(publish_arguments(output, root, service)))
 
@@ -211,7 +211,7 @@ def publish_command(root: Path, output: Path, service: str) -> None:
 @click.option("--check", is_flag=True, help="Exit 1 if metadata.yml is not current; write nothing.")
 def docs(root: Path, check: bool) -> None:
     """Regenerate the column descriptions in metadata.yml from the pydantic models."""
-    from scripts.publishing import documented_metadata
+    from factdb.publishing import documented_metadata
 
     current = (root / METADATA_FILE).read_text(encoding="utf-8")
     wanted = documented_metadata(root)
@@ -231,8 +231,8 @@ def docs(root: Path, check: bool) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def fmt(root: Path, check: bool, paths: tuple[Path, ...]) -> None:
     """Rewrite fact files in the canonical style (key order, quoting), keeping comments."""
-    from scripts.editing import format_file
-    from scripts.loading import discover, parse_yaml, read_text
+    from factdb.editing import format_file
+    from factdb.loading import discover, parse_yaml, read_text
 
     problems = []
     files = list(paths) or discover(root)
@@ -276,9 +276,9 @@ def fmt(root: Path, check: bool, paths: tuple[Path, ...]) -> None:
 @click.option("-y", "--yes", is_flag=True, help="Accept the closest passage without asking.")
 def new(root: Path, source_id: str, quote: str, yes: bool, claim_id: str | None, **options) -> None:
     """Add a claim from a source and a quote to facts/claims/SOURCE.yaml."""
-    from scripts.authoring import AuthoringError, draft_claim, locate_quote
-    from scripts.editing import append_record
-    from scripts.loading import load_facts
+    from factdb.authoring import AuthoringError, draft_claim, locate_quote
+    from factdb.editing import append_record
+    from factdb.loading import load_facts
 
     facts = load_facts(root)
     sources = {s.record.id: s.record for s in facts.sources}
@@ -316,9 +316,9 @@ def new(root: Path, source_id: str, quote: str, yes: bool, claim_id: str | None,
 @click.option("--language", default="en", show_default=True, help="BCP 47 language tag.")
 def add_source(root: Path, file: Path, source_id: str | None, **options) -> None:
     """Copy a text into seeds/, and register it in facts/sources.yaml with its sha256."""
-    from scripts.authoring import SOURCES_FILE, AuthoringError, draft_source
-    from scripts.editing import append_record
-    from scripts.loading import load_facts
+    from factdb.authoring import SOURCES_FILE, AuthoringError, draft_source
+    from factdb.editing import append_record
+    from factdb.loading import load_facts
 
     options["id"] = source_id
     try:
@@ -342,7 +342,7 @@ def diff_command(root: Path, base: str, head: str | None) -> None:
     """Compare the facts at git revision BASE with HEAD (default: the working tree), as Markdown."""
     import tempfile
 
-    from scripts.reviewing import ReviewError, diff
+    from factdb.reviewing import ReviewError, diff
 
     with tempfile.TemporaryDirectory(prefix="facts-diff-") as workdir:
         try:
@@ -356,7 +356,7 @@ def diff_command(root: Path, base: str, head: str | None) -> None:
 @click.option("--check", is_flag=True, help="Exit 1 if the JSON Schema files are not current.")
 def schema(root: Path, check: bool) -> None:
     """Write the JSON Schema of every record type into schema/, from the pydantic models."""
-    from scripts.schemas import json_schemas
+    from factdb.schemas import json_schemas
 
     stale = [
         name
@@ -392,7 +392,7 @@ def _default_workdir() -> Path:
 @click.option("--no-serve", is_flag=True, help="Skip the Datasette latency measurement.")
 def bench(sizes: str, runs: int, workdir: Path, no_serve: bool) -> None:
     """Time validate and build on generated corpora against a floor pipeline, in one run."""
-    from scripts.benchmark import run_benchmark
+    from factdb.benchmark import run_benchmark
 
     numbers = [int(size) for size in sizes.split(",") if size.strip()]
     run_benchmark(numbers, runs, workdir, serve=not no_serve, echo=click.echo)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import NamedTuple
 
-from schema.models import Source
-from scripts.checks import Validation
-from scripts.text import normalise_quote, sentence_spans
+from factdb.checks import Validation
+from factdb.schema.models import Source
+from factdb.text import normalise_quote, sentence_spans
 
 
 class Sentence(NamedTuple):

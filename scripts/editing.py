@@ -16,8 +16,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.representer import RoundTripRepresenter
 
-from schema.models import RECORD_MODELS, FactFile
-from scripts.loading import string_timestamp_constructor
+from factdb.loading import string_timestamp_constructor
+from factdb.schema.models import RECORD_MODELS, FactFile
 
 SCHEMA_FILE = "schema/factfile.schema.json"
 HEADER_PREFIX = "# yaml-language-server: $schema="

@@ -16,16 +16,16 @@ except ImportError:  # pragma: no cover - exercised by test_loading's fallback t
     yaml_rs = None
 from pydantic import TypeAdapter, ValidationError
 
-from schema.models import RECORD_MODELS, Claim, Entity, Record, Source, Topic
-from scripts.locating import (
+from factdb.locating import (
     NodeLocator,
     RecordKey,
     TextLocator,
     key_position,
     record_lines,
 )
-from scripts.problems import Problem
-from scripts.progress import progress
+from factdb.problems import Problem
+from factdb.progress import progress
+from factdb.schema.models import RECORD_MODELS, Claim, Entity, Record, Source, Topic
 
 if TYPE_CHECKING:  # ruamel.yaml is imported only where the exact path runs (it costs 10 ms)
     from ruamel.yaml import YAML

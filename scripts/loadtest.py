@@ -135,7 +135,7 @@ class Server:
     """The real `datasette` server, as `facts serve` starts it, on a free loopback port."""
 
     def __init__(self, database: Path, root: Path, inspect: bool = True) -> None:
-        from scripts.publishing import serve_arguments, write_inspect_file
+        from factdb.publishing import serve_arguments, write_inspect_file
 
         if inspect:  # as `facts serve` does
             write_inspect_file(database)
@@ -250,7 +250,7 @@ def report(stats: dict[str, PageStats], elapsed: float, baseline: str | None = N
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # python -m scripts.loadtest facts.db [clients] [seconds]
+if __name__ == "__main__":  # python -m factdb.loadtest facts.db [clients] [seconds]
     database = Path(sys.argv[1])
     clients = int(sys.argv[2]) if len(sys.argv) > 2 else 50
     seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 30

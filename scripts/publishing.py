@@ -16,7 +16,7 @@ from typing import Any
 import sqlite_utils
 from ruamel.yaml import YAML
 
-from scripts.building import (
+from factdb.building import (
     ANSWER_COLUMNS,
     LINK_TABLES,
     MODELS,
@@ -25,10 +25,9 @@ from scripts.building import (
     create_tables,
     view_column_descriptions,
 )
-from scripts.coverage import COLUMNS as SENTENCE_COLUMNS
+from factdb.coverage import COLUMNS as SENTENCE_COLUMNS
 
 METADATA_FILE = "metadata.yml"
-TEMPLATES_DIR = "templates"
 DATABASE_NAME = "facts"
 
 SETTINGS: dict[str, Any] = {
@@ -129,8 +128,6 @@ def serve_arguments(
     ]
     if inspect_file(database).is_file():
         arguments += ["--inspect-file", str(inspect_file(database))]
-    if (root / TEMPLATES_DIR).is_dir():
-        arguments += ["--template-dir", str(root / TEMPLATES_DIR)]
     for name, value in SETTINGS.items():
         arguments += [
             "--setting",
@@ -160,8 +157,6 @@ def publish_arguments(database: Path, root: Path, service: str) -> list[str]:
         "--metadata", str(root / METADATA_FILE),
         "--extra-options", shlex.join(setting_arguments()),
     ]  # fmt: skip
-    if (root / TEMPLATES_DIR).is_dir():
-        arguments += ["--template-dir", str(root / TEMPLATES_DIR)]
     for plugin in PLUGINS:
         arguments += ["--install", plugin]
     return arguments

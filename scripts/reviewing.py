@@ -11,8 +11,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from scripts.building import build_database
-from scripts.checks import Validation, validate
+from factdb.building import build_database
+from factdb.checks import Validation, validate
 
 TRACKED = ("facts", "seeds")
 

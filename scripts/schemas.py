@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import typing
 
-from schema.models import RECORD_MODELS, Assertion, FactFile
+from factdb.schema.models import RECORD_MODELS, Assertion, FactFile
 
 ASSERTIONS: list[str] = list(typing.get_args(typing.get_args(Assertion)[0]))
 

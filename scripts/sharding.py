@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlite_utils
 
-from scripts.checks import (
+from factdb.checks import (
     Validation,
     check_claims,
     check_skipped,
@@ -33,7 +33,7 @@ from scripts.checks import (
     load_seeds,
     unique_id_problems,
 )
-from scripts.loading import (
+from factdb.loading import (
     KINDS,
     REGISTRY_KINDS,
     Facts,
@@ -44,9 +44,9 @@ from scripts.loading import (
     discover,
     record_ids,
 )
-from scripts.problems import Problem
-from scripts.progress import progress_bar
-from scripts.text import NormalisedText
+from factdb.problems import Problem
+from factdb.progress import progress_bar
+from factdb.text import NormalisedText
 
 MIN_PARALLEL_FILES = 64  # below this, forking costs more than it saves
 MAX_WORKERS = 8  # shards are attached to one database to merge them: SQLite allows 10
@@ -110,7 +110,7 @@ _CONTEXT: _Context | None = None
 def _shard(context: _Context) -> sqlite_utils.Database:
     """This process's shard database, created on first use."""
     if context.shard is None or context.shard_pid != os.getpid():
-        from scripts.building import create_tables
+        from factdb.building import create_tables
 
         assert context.scratch is not None
         path = context.scratch / f"shard-{os.getpid()}.db"
@@ -142,7 +142,7 @@ def _check_chunk(paths: list[Path]) -> ChunkOutcome:
     outcome.spans = validation.spans
     outcome.claims = len(facts.claims)
     if context.scratch is not None and facts.claims and not outcome.problems:
-        from scripts.building import write_claims
+        from factdb.building import write_claims
 
         shard = _shard(context)
         with shard.conn:
@@ -152,8 +152,8 @@ def _check_chunk(paths: list[Path]) -> ChunkOutcome:
 
 def _write_sentences(tasks: list[tuple[int, list[tuple[int, int, str]]]]) -> int:
     """Write the sentences of some sources (by index, with their quotes) into this shard."""
-    from scripts.building import SENTENCE_COLUMNS, insert_tuples
-    from scripts.coverage import sentence_rows, sentences_of
+    from factdb.building import SENTENCE_COLUMNS, insert_tuples
+    from factdb.coverage import sentence_rows, sentences_of
 
     context = _CONTEXT
     assert context is not None, "the context is set before any sentence is written"
@@ -220,7 +220,7 @@ def _check_claim_files(pool, paths: list[Path], workers: int) -> list[ChunkOutco
 
 def _answers(result: Validation, outcomes: list[ChunkOutcome]) -> list[dict]:
     """The rows of the answers table, from every claim; this process's own claims written."""
-    from scripts.building import answer_rows, write_claims
+    from factdb.building import answer_rows, write_claims
 
     inputs = [claim for outcome in outcomes for claim in outcome.answers]
     if result.facts.claims:
@@ -233,7 +233,7 @@ def _answers(result: Validation, outcomes: list[ChunkOutcome]) -> list[dict]:
 def _start_sentences(pool, result: Validation) -> list[Future]:
     """Every source's sentences and their coverage, written into the shards: in this process
     now, or by the workers while this process goes on (wait for the futures returned)."""
-    from scripts.coverage import quotes_by_source
+    from factdb.coverage import quotes_by_source
 
     quotes = quotes_by_source(result.spans)
     tasks = [

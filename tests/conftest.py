@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.building import build_database
-from scripts.checks import validate
+from factdb.building import build_database
+from factdb.checks import validate
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

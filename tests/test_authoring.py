@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from schema.models import Source
-from scripts.authoring import date_from_passage, entities_in, locate_quote, propose_id, slugify
-from scripts.checks import validate
-from scripts.cli import cli
-from scripts.loading import load_facts
+from factdb.authoring import date_from_passage, entities_in, locate_quote, propose_id, slugify
+from factdb.checks import validate
+from factdb.cli import cli
+from factdb.loading import load_facts
+from factdb.schema.models import Source
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from scripts.benchmark import floor_pipeline, generate_corpus
-from scripts.checks import validate
-from scripts.cli import cli
+from factdb.benchmark import floor_pipeline, generate_corpus
+from factdb.checks import validate
+from factdb.cli import cli
 
 
 def test_a_generated_corpus_is_valid_and_the_floor_finds_every_quote(tmp_path: Path):
@@ -32,7 +32,7 @@ def test_the_bench_command_prints_ratios_and_goals(tmp_path: Path):
 
 
 def test_timed_processes_cache_bytecode_as_a_usual_install_does(monkeypatch):
-    from scripts.benchmark import process_environment
+    from factdb.benchmark import process_environment
 
     monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
     env = process_environment(FACTS_WORKERS="1")

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scripts.publishing import read_metadata, serve_arguments
+from factdb.publishing import read_metadata, serve_arguments
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts" / "browser"
@@ -77,7 +77,6 @@ def limited_server(repo_db: Path, tmp_path: Path):
     root = tmp_path / "root"
     root.mkdir()
     (root / "metadata.yml").write_text(json.dumps(metadata), encoding="utf-8")  # JSON is YAML
-    (root / "templates").symlink_to(REPO / "templates")
     yield from _serve(repo_db, tmp_path, root)
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from scripts.building import build_database, table_columns
-from scripts.checks import validate
+from factdb.building import build_database, table_columns
+from factdb.checks import validate
 
 BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"
 
@@ -94,7 +94,7 @@ def test_build_refuses_invalid_facts_and_keeps_the_old_database(tree: Path, tmp_
 
 
 def test_a_failure_while_writing_keeps_the_old_database(tree, tmp_path, monkeypatch):
-    import scripts.building as building
+    import factdb.building as building
 
     path = build_database(validate(tree), tmp_path / "facts.db")
     before = path.read_bytes()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-import scripts.caching as caching
-from scripts.checks import validate
+import factdb.caching as caching
+from factdb.checks import validate
 
 BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"
 MORE_CLAIMS = """\
@@ -122,7 +122,7 @@ def test_a_damaged_cache_is_rebuilt(tree: Path):
 def test_counts_in_an_incremental_run(tree: Path):
     from click.testing import CliRunner
 
-    from scripts.cli import cli
+    from factdb.cli import cli
 
     runner = CliRunner()
     first = runner.invoke(cli, ["validate", "--root", str(tree)])
@@ -183,7 +183,7 @@ def test_many_changed_files_are_parsed_by_the_workers_not_first_by_this_process(
     """A cold cache (a fresh checkout, CI) parsed every file in the main process before the
     workers started: 4.1 s at 100k claims against 1.6 s without the cache. Now the tree goes
     straight to the sharded check, whose workers parse through the cache."""
-    import scripts.sharding as sharding
+    import factdb.sharding as sharding
 
     monkeypatch.setattr(sharding, "MIN_PARALLEL_FILES", 2)
     for number in range(3):

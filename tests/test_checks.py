@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.checks import validate
+from factdb.checks import validate
 
 BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"
 EXPECT = re.compile(r"^# expect: (?P<rule>[a-z0-9-]+) (?P<line>\d+):(?P<column>\d+)$", re.M)
@@ -115,7 +115,7 @@ def test_scheduled_claims_may_be_dated_after_publication(tree):
 
 
 def test_a_file_over_the_size_limit_is_refused_without_reading_it(tree):
-    from scripts.loading import MAX_FILE_BYTES
+    from factdb.loading import MAX_FILE_BYTES
 
     big = tree / "facts" / "claims" / "zz-big.yaml"
     big.write_text("# padding\n" * (MAX_FILE_BYTES // 10 + 1))

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from click.testing import CliRunner
 
-from scripts.cli import cli
+from factdb.cli import cli
 
 BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"
 REPO = Path(__file__).resolve().parent.parent
@@ -158,7 +158,7 @@ def test_serve_validates_builds_and_serves_over_http(tmp_path):
         [
             sys.executable,
             "-m",
-            "scripts.cli",
+            "factdb.cli",
             "serve",
             "--root",
             str(REPO),
@@ -205,8 +205,8 @@ def test_serve_insists_on_the_database_name_metadata_describes(tree):
 
 
 def test_cli_assertion_choices_are_the_schema_ones():
-    from scripts.cli import ASSERTIONS
-    from scripts.schemas import ASSERTIONS as SCHEMA_ASSERTIONS
+    from factdb.cli import ASSERTIONS
+    from factdb.schemas import ASSERTIONS as SCHEMA_ASSERTIONS
 
     assert ASSERTIONS == SCHEMA_ASSERTIONS
 
@@ -228,7 +228,7 @@ def test_a_command_runs_the_cyclic_collector_rarely(tree: Path):
 
 def facts_process(*args: str) -> subprocess.CompletedProcess:
     """`facts ...` as a real process: the entry point `main`, which ends with os._exit."""
-    return subprocess.run([sys.executable, "-m", "scripts.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "factdb.cli", *args], capture_output=True,
                           text=True, timeout=120)  # fmt: skip
 
 
@@ -252,7 +252,7 @@ def test_the_real_command_flushes_everything_and_keeps_its_exit_status(tree):
 
 
 def test_an_exit_message_is_printed_with_status_1(capsys):
-    from scripts.cli import _exit_code
+    from factdb.cli import _exit_code
 
     assert (_exit_code(None), _exit_code(0), _exit_code(3)) == (0, 0, 3)
     assert _exit_code("stopped: no facts") == 1

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scripts.cli import cli
+from factdb.cli import cli
 
 REPO = Path(__file__).resolve().parent.parent
 CLAIMS = "facts/claims/s004-russia-seals-partnership.yaml"

@@ -7,10 +7,10 @@ from pathlib import Path
 import sqlite_utils
 from click.testing import CliRunner
 
-from scripts.checks import validate
-from scripts.cli import cli
-from scripts.coverage import source_sentences, summarise
-from scripts.text import sentence_spans
+from factdb.checks import validate
+from factdb.cli import cli
+from factdb.coverage import source_sentences, summarise
+from factdb.text import sentence_spans
 
 REPO = Path(__file__).resolve().parent.parent
 

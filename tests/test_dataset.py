@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from scripts.checks import validate
+from factdb.checks import validate
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_SEEDS = REPO.parent / "shared" / "seeds"
@@ -88,7 +88,7 @@ def test_claims_whose_claimant_is_not_the_publisher(repo_db: Path):
 
 
 def _seed_texts() -> str:
-    from scripts.text import normalise_quote
+    from factdb.text import normalise_quote
 
     return "\n".join(
         normalise_quote(p.read_text(encoding="utf-8")) for p in (REPO / "seeds").glob("*.txt")
@@ -96,7 +96,7 @@ def _seed_texts() -> str:
 
 
 def test_every_alias_is_a_spelling_the_seeds_use():
-    from scripts.text import normalise_quote
+    from factdb.text import normalise_quote
 
     texts = _seed_texts()
     unused = [

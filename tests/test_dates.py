@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 from pydantic_core import PydanticCustomError
 
-from schema.dates import parse_edtf
+from factdb.schema.dates import parse_edtf
 
 
 @pytest.mark.parametrize(

@@ -10,14 +10,14 @@ import sys
 import time
 from pathlib import Path
 
-from scripts.benchmark import generate_corpus
+from factdb.benchmark import generate_corpus
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def _build(root: Path, database: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "scripts.cli", "build", "--root", str(root), "-o", str(database),
+        [sys.executable, "-m", "factdb.cli", "build", "--root", str(root), "-o", str(database),
          "--no-cache", *extra],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from scripts.checks import validate
-from scripts.cli import cli
-from scripts.editing import format_text, schema_header
-from scripts.loading import discover, load_facts
+from factdb.checks import validate
+from factdb.cli import cli
+from factdb.editing import format_text, schema_header
+from factdb.loading import discover, load_facts
 
 REPO = Path(__file__).resolve().parent.parent
 HEADER = "# yaml-language-server: $schema=../schema/factfile.schema.json"

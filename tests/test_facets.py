@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from datasette.app import Datasette
 
-from scripts.publishing import SETTINGS, read_metadata
+from factdb.publishing import SETTINGS, read_metadata
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -137,7 +137,7 @@ async def test_each_facet_once_datasette_own_classes_blocked(immutable: Datasett
 
 
 async def test_the_least_recent_query_goes_first(immutable: Datasette, monkeypatch):
-    import scripts.facets as facets_module
+    import factdb.site.facets as facets_module
 
     monkeypatch.setattr(facets_module, "CACHE_SIZE", 6)  # one page's facets
     _, ran = await traced(immutable, "assertion=stated")
@@ -151,7 +151,7 @@ async def test_the_least_recent_query_goes_first(immutable: Datasette, monkeypat
 async def test_a_query_stopped_by_its_time_limit_is_not_kept():
     from datasette.database import QueryInterrupted
 
-    from scripts.facets import KeptQueries
+    from factdb.site.facets import KeptQueries
 
     class Database:
         is_mutable = False
@@ -176,7 +176,7 @@ async def test_a_query_stopped_by_its_time_limit_is_not_kept():
 
 
 async def test_a_query_with_parameters_that_are_not_plain_values_is_run_each_time():
-    from scripts.facets import KeptQueries
+    from factdb.site.facets import KeptQueries
 
     class Database:
         is_mutable = False
@@ -213,7 +213,7 @@ SEARCHES = [
 
 def _pass_and_column_queries(ran: list[str]) -> tuple[list[str], list[str]]:
     """The one query of a search's facets, and the column facets' own queries."""
-    from scripts.facets import _COLUMN_FACET_SQL
+    from factdb.site.facets import _COLUMN_FACET_SQL
 
     columns = [sql for sql in ran if (match := _COLUMN_FACET_SQL.fullmatch(sql))
                and "(" not in match["column"]]  # not the date facet's date(column)  # fmt: skip
@@ -224,7 +224,7 @@ def _pass_and_column_queries(ran: list[str]) -> tuple[list[str], list[str]]:
 async def test_a_search_s_facets_are_counted_in_one_query_as_their_own_would(
     repo_db: Path, query: str, monkeypatch
 ):
-    from scripts.facets import ColumnCounts, IdsFacet
+    from factdb.site.facets import ColumnCounts, IdsFacet
 
     settings = {**SETTINGS, "trace_debug": True}
     ds = Datasette([str(repo_db)], metadata=read_metadata(REPO), settings=settings)
@@ -258,8 +258,7 @@ def limited(repo_db: Path, limit: int) -> Datasette:
         "facts": {"search_facet_limit": limit}
     }
     settings = {**SETTINGS, "trace_debug": True}
-    return Datasette([str(repo_db)], metadata=metadata, settings=settings,
-                     template_dir=str(REPO / "templates"))  # fmt: skip
+    return Datasette([str(repo_db)], metadata=metadata, settings=settings)
 
 
 async def test_a_search_that_matches_more_rows_than_the_limit_is_not_counted(repo_db: Path):
@@ -315,7 +314,7 @@ async def test_when_the_one_query_fails_each_facet_runs_its_own():
 
     from datasette.database import QueryInterrupted
 
-    from scripts.facets import PagePass
+    from factdb.site.facets import PagePass
 
     class Datasette_:
         def __init__(self, error: Exception) -> None:

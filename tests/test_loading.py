@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from scripts.loading import load_facts
+from factdb.loading import load_facts
 
 
 def test_byte_order_mark_and_crlf_are_accepted(tree: Path):
@@ -41,7 +41,7 @@ import shutil  # noqa: E402
 
 import pytest  # noqa: E402
 
-from scripts.checks import validate  # noqa: E402
+from factdb.checks import validate  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"
@@ -71,7 +71,7 @@ def test_fast_and_exact_paths_place_every_field_of_the_repository_alike():
 
 
 def test_the_fast_path_is_the_one_taken_for_canonical_files(monkeypatch):
-    import scripts.loading as loading
+    import factdb.loading as loading
 
     calls = []
     monkeypatch.setattr(loading, "parse_yaml", lambda *a, **k: calls.append(a[1]))
@@ -80,7 +80,7 @@ def test_the_fast_path_is_the_one_taken_for_canonical_files(monkeypatch):
 
 
 def test_without_yaml_rs_every_file_takes_the_exact_path(tree: Path, monkeypatch):
-    import scripts.loading as loading
+    import factdb.loading as loading
 
     shutil.copyfile(BROKEN / "unknown-field.yaml", tree / "facts" / "claims" / "zz.yaml")
     expected = load_facts(tree).problems
@@ -111,7 +111,7 @@ def test_a_key_that_is_not_text_is_the_same_problem_on_both_paths(tree: Path, ke
 
 
 def test_discover_finds_yaml_files_in_path_order_following_file_links_only(tree: Path):
-    from scripts.loading import discover
+    from factdb.loading import discover
 
     facts = tree / "facts"
     (facts / "b").mkdir()
@@ -141,7 +141,7 @@ def test_the_fast_path_never_imports_ruamel_yaml(tree: Path):
     import sys
 
     code = (
-        "import sys; from pathlib import Path; from scripts.checks import validate; "
+        "import sys; from pathlib import Path; from factdb.checks import validate; "
         f"assert validate(Path({str(tree)!r})).problems == []; "
         "print(sorted(m for m in sys.modules if m.startswith('ruamel')))"
     )
@@ -150,7 +150,7 @@ def test_the_fast_path_never_imports_ruamel_yaml(tree: Path):
 
 
 def test_forbidden_characters_are_exactly_those_outside_yaml_printable_set():
-    from scripts.loading import _FORBIDDEN
+    from factdb.loading import _FORBIDDEN
 
     def printable(code: int) -> bool:  # YAML 1.2, production [1] c-printable
         return (

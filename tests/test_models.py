@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from schema.models import RECORD_MODELS, Claim, Entity, FactFile
+from factdb.schema.models import RECORD_MODELS, Claim, Entity, FactFile
 
 
 def _claim(**changes):
@@ -70,7 +70,7 @@ def test_hidden_characters_are_every_format_and_control_character():
     import re
     import unicodedata
 
-    from schema.models import HIDDEN_CHARACTERS
+    from factdb.schema.models import HIDDEN_CHARACTERS
 
     pattern = re.compile(f"[{HIDDEN_CHARACTERS}]")
     for code in range(0x110000):

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from datasette.app import Datasette
 
-from scripts.pages import display_answer, marked_paragraphs, passage_segments
-from scripts.publishing import SETTINGS, TEMPLATES_DIR, read_metadata
+from factdb.publishing import SETTINGS, read_metadata
+from factdb.site.pages import display_answer, marked_paragraphs, passage_segments
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -18,7 +18,6 @@ REPO = Path(__file__).resolve().parent.parent
 def ds(repo_db: Path) -> Datasette:
     return Datasette(
         [str(repo_db)], metadata=read_metadata(REPO), settings=SETTINGS,
-        template_dir=str(REPO / TEMPLATES_DIR),
     )  # fmt: skip
 
 

@@ -1,7 +1,7 @@
 import io
 import sys
 
-from scripts.progress import MIN_ITEMS, progress
+from factdb.progress import MIN_ITEMS, progress
 
 
 class _Terminal(io.StringIO):
@@ -35,7 +35,7 @@ def test_no_bar_in_ci(monkeypatch):
 
 
 def test_a_bar_updated_by_hand_for_work_done_elsewhere(monkeypatch):
-    from scripts.progress import progress_bar
+    from factdb.progress import progress_bar
 
     monkeypatch.delenv("CI", raising=False)
     silent = progress_bar(MIN_ITEMS, "Checking claim files")  # pytest's stderr: not a terminal
@@ -55,9 +55,9 @@ def test_writing_a_large_database_shows_its_steps(monkeypatch, tmp_path):
     each named as it starts; shown by the number of claims, not of steps."""
     from pathlib import Path
 
-    import scripts.progress as progress_module
-    from scripts.building import WRITE_STEPS, build_database
-    from scripts.checks import validate
+    import factdb.progress as progress_module
+    from factdb.building import WRITE_STEPS, build_database
+    from factdb.checks import validate
 
     result = validate(Path(__file__).resolve().parent.parent)
     monkeypatch.delenv("CI", raising=False)

@@ -12,10 +12,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scripts.building import build_database
-from scripts.checks import validate
-from scripts.editing import format_text, schema_header
-from scripts.loading import discover, load_facts, suspect
+from factdb.building import build_database
+from factdb.checks import validate
+from factdb.editing import format_text, schema_header
+from factdb.loading import discover, load_facts, suspect
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "tree"
@@ -156,7 +156,7 @@ def test_formatting_never_loses_a_comment_or_a_field(path, positions, word):
     assert _comments(formatted) == _comments(text) or set(_comments(text)) <= set(
         _comments(formatted)
     )
-    from scripts.editing import round_trip_yaml
+    from factdb.editing import round_trip_yaml
 
     yaml = round_trip_yaml()
     assert json.loads(json.dumps(yaml.load(formatted), default=str)) == json.loads(
@@ -170,7 +170,7 @@ def test_formatting_never_loses_a_comment_or_a_field(path, positions, word):
 )
 @given(st.sampled_from(sorted((REPO / "facts" / "claims").glob("*.yaml"))), claims())
 def test_adding_a_claim_never_loses_a_comment_or_a_field(tmp_path, path, generated):
-    from scripts.editing import append_record
+    from factdb.editing import append_record
 
     target = tmp_path / "facts" / "claims" / path.name
     target.parent.mkdir(parents=True, exist_ok=True)

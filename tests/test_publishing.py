@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from datasette.app import Datasette
 
-from scripts.publishing import SETTINGS, documented_metadata, read_metadata, serve_arguments
+from factdb.publishing import SETTINGS, documented_metadata, read_metadata, serve_arguments
 
 REPO = Path(__file__).resolve().parent.parent
 CANNED = [

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from scripts.cli import cli
-from scripts.editing import HEADER_PREFIX
-from scripts.loading import discover
-from scripts.schemas import json_schemas
+from factdb.cli import cli
+from factdb.editing import HEADER_PREFIX
+from factdb.loading import discover
+from factdb.schemas import json_schemas
 
 REPO = Path(__file__).resolve().parent.parent
 BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"

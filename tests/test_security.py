@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from datasette.app import Datasette
 
-from scripts.building import build_database
-from scripts.checks import validate
-from scripts.publishing import SETTINGS, TEMPLATES_DIR, read_metadata
+from factdb.building import build_database
+from factdb.checks import validate
+from factdb.publishing import SETTINGS, read_metadata
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = "<script>window.__xss = 1</script>"
@@ -88,7 +88,6 @@ def hostile_ds(tree: Path, tmp_path: Path) -> Datasette:
     database = build_database(result, tmp_path / "facts.db")
     return Datasette(
         [str(database)], metadata=read_metadata(REPO), settings=SETTINGS,
-        template_dir=str(REPO / TEMPLATES_DIR),
     )  # fmt: skip
 
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from datasette.app import Datasette
 
-from scripts.loadtest import Server, require_loopback
-from scripts.publishing import SETTINGS, read_metadata, serve_arguments, write_inspect_file
+from factdb.loadtest import Server, require_loopback
+from factdb.publishing import SETTINGS, read_metadata, serve_arguments, write_inspect_file
 
 REPO = Path(__file__).resolve().parent.parent
 ENDLESS = "with recursive r(i) as (select 1 union all select i + 1 from r) select count(*) from r"
@@ -105,7 +105,7 @@ def test_every_measured_page_answers_and_the_report_compares_them(repo_db: Path,
     and our slowest page is named against Datasette's plain claims table page."""
     import asyncio
 
-    from scripts.loadtest import ASKED, BASELINE, OUTSIDE_GOAL, measure, pages_for, report, slowest
+    from factdb.loadtest import ASKED, BASELINE, OUTSIDE_GOAL, measure, pages_for, report, slowest
 
     database = tmp_path / "facts.db"
     shutil.copyfile(repo_db, database)
@@ -127,7 +127,7 @@ def test_every_measured_page_answers_and_the_report_compares_them(repo_db: Path,
 
 
 def test_search_terms_are_all_different_commonest_words_first_then_pairs():
-    from scripts.loadtest import search_terms
+    from factdb.loadtest import search_terms
 
     statements = ["Troops arrived in Kursk.", "Troops left Kursk.", "Troops were seen; 3,000."]
     assert search_terms(statements, 4) == ["troops", "kursk", "arrived", "left"]
@@ -137,7 +137,7 @@ def test_search_terms_are_all_different_commonest_words_first_then_pairs():
 
 
 async def test_immutable_databases_are_read_through_a_memory_map(repo_db: Path):
-    from scripts.pages import MMAP_SIZE
+    from factdb.site.pages import MMAP_SIZE
 
     async def mmap_size(ds: Datasette) -> int:
         return (await ds.get_database("facts").execute("pragma mmap_size")).single_value()

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-import scripts.sharding as sharding
-from scripts.benchmark import generate_corpus
-from scripts.building import build_database
-from scripts.checks import validate
-from scripts.sharding import check_tree, claims_only
+import factdb.sharding as sharding
+from factdb.benchmark import generate_corpus
+from factdb.building import build_database
+from factdb.checks import validate
+from factdb.sharding import check_tree, claims_only
 
 BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"
 

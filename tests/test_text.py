@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scripts.text import (
+from factdb.text import (
     _SPACES,
     _TRANSLATE,
     closest_passage,

@@ -18,7 +18,7 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports():
-    from scripts.loading import load_facts
+    from factdb.loading import load_facts
 
 WORK = Path(tempfile.mkdtemp(prefix="facts-fuzz-"))
 (WORK / "facts").mkdir()

@@ -14,7 +14,7 @@ from datasette import hookimpl
 from datasette.utils import escape_fts, urlsafe_components
 from datasette.utils.asgi import Response
 
-from scripts.facets import FACET_CLASSES
+from factdb.site.facets import FACET_CLASSES
 
 DATABASE = "facts"
 CONTEXT_SENTENCES = 2  # sentences shown before and after a quote

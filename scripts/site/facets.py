@@ -6,7 +6,7 @@ database (as `facts serve` publishes it) the same query always gives the same ro
 classes take Datasette's column, date and array facets as they are and answer a query they
 have run before from memory (the last `CACHE_SIZE` queries of each Datasette): at 100,000
 claims the claims table's six facets cost 24 ms a page, the first time. Over a mutable database
-nothing is kept. They replace Datasette's own facet classes (`scripts.pages` blocks the
+nothing is kept. They replace Datasette's own facet classes (`factdb.site.pages` blocks the
 `datasette.facets` plugin), under the same types, so `_facet=` and metadata work unchanged.
 
 **A search's facets.** Where full-text search finds the rows (`_search=`, `_search_column=`),
