@@ -81,7 +81,7 @@ def parse_edtf(value: str) -> DateRange:
         precision = "month"
     else:
         precision = "year"
-    qualifiers = {groups.get(k) for k in ("aq", "bq")} - {None}
+    qualifiers = {q for k in ("aq", "bq") if (q := groups.get(k)) is not None}
     qualifier = _QUALIFIERS[sorted(qualifiers)[0]] if qualifiers else None
     return DateRange(start_date, end_date, precision, qualifier)
 

@@ -111,19 +111,19 @@ def date_from_passage(passage: str, source: Source) -> tuple[str, str] | None:
         if match:
             month_name, day_text = (match[1], match[2]) if order == "md" else (match[2], match[1])
             stated_year = match[3]
-            if stated_year or year:
-                value = date(int(stated_year or year), MONTHS.index(month_name) + 1, int(day_text))
+            if year_text := stated_year or year:
+                value = date(int(year_text), MONTHS.index(month_name) + 1, int(day_text))
                 basis = f'"{match[0]}" in the quote'
                 if not stated_year:
                     basis += f", in the year of the source's publication ({source.published})"
                 return value.isoformat(), basis
     match = _IN_MONTH.search(passage)
-    if match and (match[2] or year):
-        value = f"{int(match[2] or year):04d}-{MONTHS.index(match[1]) + 1:02d}"
+    if match and (year_text := match[2] or year):
+        month = f"{int(year_text):04d}-{MONTHS.index(match[1]) + 1:02d}"
         basis = f'"{match[0]}" in the quote'
         if not match[2]:
             basis += f", in the year of the source's publication ({source.published})"
-        return value, basis
+        return month, basis
     if day:
         match = _WEEKDAY.search(passage)
         if match:
@@ -219,7 +219,7 @@ def draft_source(
     if not published and match:
         published = date(int(match[3]), MONTHS.index(match[1]) + 1, int(match[2])).isoformat()
         basis = basis or f'The text says "{match[0]}".'
-    record = {
+    record: dict[str, object] = {
         "id": source_id,
         "seed": f"{SEEDS_DIR}/{file.name}",
         "sha256": hashlib.sha256(data).hexdigest(),

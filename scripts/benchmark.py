@@ -19,9 +19,12 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from types import GenericAlias
+from typing import Any, Literal, TypedDict, get_args
 
 CLAIMS_PER_FILE = 50
 SENTENCES_PER_SOURCE = 60
@@ -143,13 +146,20 @@ def floor_pipeline(root: Path, database: Path) -> int:
     import yaml_rs
     from pydantic import TypeAdapter
 
-    from factdb.schema.models import RECORD_MODELS
+    from factdb.schema.models import RECORD_MODELS, Record
     from factdb.text import normalise_quote
 
-    adapters = {kind: TypeAdapter(list[model]) for kind, model in RECORD_MODELS.items()}
+    def list_of(model: type[Record]) -> Any:
+        """list[model], made at run time: a variable is no type to a type checker."""
+        return GenericAlias(list, (model,))
+
+    adapters: dict[str, TypeAdapter[list[Record]]] = {
+        kind: TypeAdapter(list_of(model)) for kind, model in RECORD_MODELS.items()
+    }
     records: dict[str, list] = {kind: [] for kind in RECORD_MODELS}
     for path in sorted((root / "facts").rglob("*.yaml")):
         data = yaml_rs.loads(path.read_text(encoding="utf-8"), parse_datetime=False)
+        assert isinstance(data, dict)  # a fact file is a mapping of sections
         for kind, items in data.items():
             records[kind] += adapters[kind].validate_python(items)
     texts = {
@@ -217,7 +227,9 @@ def compile_project() -> None:
     subprocess.run(command, env=process_environment(), check=True, stdout=subprocess.DEVNULL)
 
 
-def run_process(arguments: list[str], cwd: Path | None = None, env=None) -> Timing:
+def run_process(
+    arguments: list[str], cwd: Path | None = None, env: dict[str, str] | None = None
+) -> Timing:
     """Run a whole process; its wall time, and the peak of the memory it and its workers hold
     together (sampled every 10 ms from /proc, beside the process's own peak from wait4)."""
     import threading
@@ -240,11 +252,17 @@ def run_process(arguments: list[str], cwd: Path | None = None, env=None) -> Timi
     sampler.join()
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
+        assert process.stderr is not None  # stderr=PIPE above
         raise RuntimeError(f"{' '.join(arguments)} failed: {process.stderr.read().decode()[-800:]}")
     return Timing(seconds, max(peak[0], usage.ru_maxrss * 1024) / 2**20, code)
 
 
-def median_of(runs: int, arguments: list[str], prepare=None, env=None) -> Timing:
+def median_of(
+    runs: int,
+    arguments: list[str],
+    prepare: Callable[[], object] | None = None,
+    env: dict[str, str] | None = None,
+) -> Timing:
     timings = []
     for _ in range(runs):
         if prepare:
@@ -277,42 +295,63 @@ def _touch(path: Path, number: int) -> None:
 TOUCHED_RUNS = 9
 
 
-def bench_size(size: int, runs: int, workdir: Path) -> dict:
+class SizeResults(TypedDict):
+    """Every measurement for one corpus size: its timings, and the database it built."""
+
+    size: int  # claims
+    files: int
+    floor: Timing
+    validate: Timing
+    build: Timing
+    build_one_core: Timing
+    validate_first_cached: Timing
+    validate_touched: Timing
+    build_cached: Timing
+    database: Path
+
+
+def bench_size(size: int, runs: int, workdir: Path) -> SizeResults:
     """Every measurement for one corpus size, as whole processes."""
     corpus = generate_corpus(workdir / f"corpus-{size}", size)
     root, database = corpus.root, workdir / f"db-{size}" / "facts.db"
     database.parent.mkdir(parents=True, exist_ok=True)
-    results = {"size": corpus.claims, "files": corpus.files}
-    results["floor"] = median_of(runs, floor_command(root, workdir / f"floor-{size}.db"))
-    results["validate"] = median_of(
-        runs, facts_command("validate", "--root", str(root), "--no-cache")
-    )
+    floor = median_of(runs, floor_command(root, workdir / f"floor-{size}.db"))
+    validate = median_of(runs, facts_command("validate", "--root", str(root), "--no-cache"))
     build = facts_command("build", "--root", str(root), "-o", str(database), "--no-cache")
-    results["build"] = median_of(runs, build)
+    built = median_of(runs, build)
     one_core = process_environment(FACTS_WORKERS="1")  # does using both cores pay?
-    results["build_one_core"] = median_of(runs, build, env=one_core)
+    built_one_core = median_of(runs, build, env=one_core)
     shutil.rmtree(root / ".cache", ignore_errors=True)
-    results["validate_first_cached"] = run_process(facts_command("validate", "--root", str(root)))
+    first_cached = run_process(facts_command("validate", "--root", str(root)))
     claim_files = sorted((root / "facts" / "claims").glob("*.yaml"))
     touched = []
     for number in range(max(runs, TOUCHED_RUNS)):  # cheap, and a small figure is noisy
         _touch(claim_files[(number * 7919) % len(claim_files)], number)
         touched.append(run_process(facts_command("validate", "--root", str(root))))
-    results["validate_touched"] = Timing(
+    validate_touched = Timing(
         statistics.median(t.seconds for t in touched), max(t.peak_mib for t in touched), 0
     )
-    results["build_cached"] = median_of(
-        runs, facts_command("build", "--root", str(root), "-o", str(database))
-    )
-    results["database"] = database
-    return results
+    built_cached = median_of(runs, facts_command("build", "--root", str(root), "-o", str(database)))
+    return {
+        "size": corpus.claims,
+        "files": corpus.files,
+        "floor": floor,
+        "validate": validate,
+        "build": built,
+        "build_one_core": built_one_core,
+        "validate_first_cached": first_cached,
+        "validate_touched": validate_touched,
+        "build_cached": built_cached,
+        "database": database,
+    }
 
 
-PEAK_KEYS = ("validate", "build", "build_one_core", "build_cached", "validate_first_cached",
-             "validate_touched")  # fmt: skip
+PeakKey = Literal["validate", "build", "build_one_core", "build_cached", "validate_first_cached",
+                  "validate_touched"]  # fmt: skip
+PEAK_KEYS: tuple[PeakKey, ...] = get_args(PeakKey)
 
 
-def format_results(rows: list[dict]) -> str:
+def format_results(rows: list[SizeResults]) -> str:
     header = (
         f"{'claims':>8} {'floor':>7} {'validate':>15} {'validate+build':>15} "
         f"{'... on 1 core':>15} {'build, cached':>15} {'cold cache':>15} "
@@ -336,7 +375,7 @@ def format_results(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def goals(r: dict) -> list[tuple[str, bool, str]]:
+def goals(r: SizeResults) -> list[tuple[str, bool, str]]:
     """The issue's goals, for the largest corpus, as measured in this run."""
     floor = r["floor"].seconds
     build = r["build"].seconds / floor
@@ -389,7 +428,9 @@ def goal_line(goal: str, met: bool, figure: str) -> str:
     return f"{'met    ' if met else 'NOT MET'}  {goal}: {figure}"
 
 
-def run_benchmark(sizes: list[int], runs: int, workdir: Path, serve: bool, echo) -> list[dict]:
+def run_benchmark(
+    sizes: list[int], runs: int, workdir: Path, serve: bool, echo: Callable[[str], object]
+) -> list[SizeResults]:
     rows = []
     compile_project()
     for size in sizes:

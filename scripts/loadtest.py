@@ -154,10 +154,11 @@ class Server:
                 return self
             except httpx.TransportError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
+                    assert self.process.stderr is not None  # stderr=PIPE above
                     raise RuntimeError(self.process.stderr.read().decode()[-2000:]) from None
                 time.sleep(0.2)
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.process:
             self.process.terminate()
             self.process.wait(timeout=10)
@@ -242,7 +243,7 @@ def report(stats: dict[str, PageStats], elapsed: float, baseline: str | None = N
         first = f"{s.first * 1000:>8.1f}" if s.first is not None else f"{'':>8}"
         line = (f"{name:<24} {len(s.latencies):>8} {s.errors:>6} {first} {s.p50 * 1000:>8.1f} "
                 f"{s.p99 * 1000:>8.1f}")  # fmt: skip
-        if ratios:
+        if ratios and baseline is not None:
             line += (f"  {s.p99 / stats[baseline].p99:>12.2f}"
                      f"  {s.p99 / stats[NARROWEST].p99:>13.2f}")  # fmt: skip
         lines.append(line)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Sized
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 T = TypeVar("T")
 MIN_ITEMS = 200  # fewer files than this take a moment at most: no bar
@@ -26,6 +26,16 @@ def progress(items: Iterable[T], description: str, total: int | None = None) -> 
     return tqdm(items, desc=description, total=count, unit="file", leave=False, file=sys.stderr)
 
 
+class Bar(Protocol):
+    """What callers of progress_bar() use: tqdm's bar, or the silent stand-in."""
+
+    def update(self, count: int = 1, /) -> object: ...
+
+    def set_postfix_str(self, text: str, /) -> object: ...
+
+    def close(self) -> None: ...
+
+
 class _Silent:
     def update(self, count: int = 1) -> None:
         """Nothing to show."""
@@ -37,7 +47,7 @@ class _Silent:
         """Nothing to close."""
 
 
-def progress_bar(total: int, description: str, unit: str = "file", size: int | None = None):
+def progress_bar(total: int, description: str, unit: str = "file", size: int | None = None) -> Bar:
     """A bar to `update(n)` by hand (work done out of order, by other processes), or a silent
     stand-in where progress() would show none; close() it when done. `size`: how many items
     the work is about, where that is not `total` (a few steps over many claims)."""

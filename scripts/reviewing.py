@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,7 +137,9 @@ def compare(before: Snapshot, after: Snapshot) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def _differences(title: str, before: dict, after: dict, describe) -> list[str]:
+def _differences(
+    title: str, before: dict[tuple, dict], after: dict[tuple, dict], describe: Callable[[dict], str]
+) -> list[str]:
     created = [after[k] for k in sorted(set(after) - set(before))]
     resolved = [before[k] for k in sorted(set(before) - set(after))]
     changed = [after[k] for k in sorted(set(after) & set(before)) if after[k] != before[k]]

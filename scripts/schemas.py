@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import typing
 
+from pydantic import BaseModel
+
 from factdb.schema.models import RECORD_MODELS, Assertion, FactFile
 
 ASSERTIONS: list[str] = list(typing.get_args(typing.get_args(Assertion)[0]))
 
 
-def _document(model: type, name: str) -> str:
+def _document(model: type[BaseModel], name: str) -> str:
     schema = model.model_json_schema()
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
     return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
