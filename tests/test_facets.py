@@ -213,9 +213,9 @@ SEARCHES = [
 
 def _pass_and_column_queries(ran: list[str]) -> tuple[list[str], list[str]]:
     """The one query of a search's facets, and the column facets' own queries."""
-    from factdb.site.facets import _COLUMN_FACET_SQL
+    from factdb.site.facet_override import COLUMN_FACET_SQL
 
-    columns = [sql for sql in ran if (match := _COLUMN_FACET_SQL.fullmatch(sql))
+    columns = [sql for sql in ran if (match := COLUMN_FACET_SQL.fullmatch(sql))
                and "(" not in match["column"]]  # not the date facet's date(column)  # fmt: skip
     return [sql for sql in ran if sql.startswith("with page as")], columns
 
@@ -224,7 +224,8 @@ def _pass_and_column_queries(ran: list[str]) -> tuple[list[str], list[str]]:
 async def test_a_search_s_facets_are_counted_in_one_query_as_their_own_would(
     repo_db: Path, query: str, monkeypatch
 ):
-    from factdb.site.facets import ColumnCounts, IdsFacet
+    from factdb.site.facet_override import ColumnCounts
+    from factdb.site.facets import IdsFacet
 
     settings = {**SETTINGS, "trace_debug": True}
     ds = Datasette([str(repo_db)], metadata=read_metadata(REPO), settings=settings)

@@ -3,15 +3,15 @@
 Registered through the `datasette` entry point in pyproject.toml. Datasette finds the templates
 in `templates/` beside this file (a plugin package's own templates), so an installed package
 serves the full site with plain `datasette facts.db -m metadata.yml`.
+
+`pages` (the pages, search and memory-mapped reads) and `facets` (kept counts, a search's facets,
+the ids facet) use Datasette's plugin hooks and its `Facet` base class; `facet_override`, which
+replaces Datasette's own facet classes with ours, is the one module that depends on its
+internals (docs/datasette-internals.md).
 """
 
-from factdb.site.pages import (
-    extra_template_vars,
-    prepare_connection,
-    register_facet_classes,
-    register_routes,
-    startup,
-)
+from factdb.site.facet_override import register_facet_classes, startup
+from factdb.site.pages import extra_template_vars, prepare_connection, register_routes
 
 __all__ = [
     "extra_template_vars",

@@ -6,16 +6,22 @@ database (as `facts serve` publishes it) the same query always gives the same ro
 classes take Datasette's column, date and array facets as they are and answer a query they
 have run before from memory (the last `CACHE_SIZE` queries of each Datasette): at 100,000
 claims the claims table's six facets cost 24 ms a page, the first time. Over a mutable database
-nothing is kept. They replace Datasette's own facet classes (`factdb.site.pages` blocks the
-`datasette.facets` plugin), under the same types, so `_facet=` and metadata work unchanged.
+nothing is kept. They replace Datasette's own facet classes under the same types, so `_facet=`
+and metadata work unchanged: that replacement, the one part that depends on Datasette's
+internals, is `factdb.site.facet_override` (see its docstring and docs/datasette-internals.md).
+
+This module keeps to Datasette's plugin interface: its facet classes are `Facet` subclasses
+(the `register_facet_classes` hook), their queries go through `datasette.execute`, and the
+answers it gives in their place are the `Results` that method returns (the contract test checks
+that class's constructor too).
 
 **A search's facets.** Where full-text search finds the rows (`_search=`, `_search_column=`),
 no index of the table helps count them, and each facet's query would find them again: the
 column and ids facets of a search page are counted in one query instead (`PagePass`), which
 finds the rows once (at 100,000 claims, for a search that matches 8,360 of them: 11.5 ms,
-against 20 ms for the six queries). Datasette still writes each facet's query, and builds its
-links and labels; the one query answers those queries (one it does not recognise runs as
-Datasette wrote it).
+against 20 ms for the six queries). Datasette still writes each column facet's query, and
+builds its links and labels; the one query answers those queries (one it does not recognise
+runs as Datasette wrote it; recognising them is `facet_override`'s part).
 
 A search that matches more than `SEARCH_FACET_LIMIT` rows (5,000; metadata.yml may set
 `plugins: {facts: {search_facet_limit: N}}` for a table) shows its rows without counting its
@@ -43,11 +49,16 @@ import asyncio
 import re
 import weakref
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from datasette.database import QueryInterrupted, Results
-from datasette.facets import ArrayFacet, ColumnFacet, DateFacet
+from datasette.facets import Facet
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
+
+if TYPE_CHECKING:
+    from datasette.app import Datasette
+    from datasette.utils.asgi import Request
 
 FACET_SQL = """
 select j.value as value, count(*) as count
@@ -59,14 +70,6 @@ select {value} as value, count(*) as count from {table}
 group by {value} order by count desc, value limit {limit}
 """
 _WHERE = re.compile(r"\bwhere\b", re.IGNORECASE)
-# Datasette's column facet query (datasette/facets.py, ColumnFacet.facet_results) around the
-# page's query; a query that does not match it runs as Datasette wrote it
-_COLUMN_FACET_SQL = re.compile(
-    r"\s*select (?P<column>.+?) as value, count\(\*\) as count from \(\s*(?P<sql>.+?)\s*\)"
-    r"\s*where (?P=column) is not null\s*group by (?P=column) order by count desc, value"
-    r" limit (?P<limit>\d+)\s*",
-    re.DOTALL,
-)
 PASS_COLUMN = """select * from (
 select {number} as facet, {column} as value, count(*) as count from page
 where {column} is not null group by {column} order by count desc, value limit {limit})"""
@@ -79,21 +82,29 @@ SEARCH_FACET_LIMIT = 5_000  # rows a search may match and have its facets counte
 PLUGIN = "facts"
 COUNT_ALL = "_facet_count"  # ?_facet_count=1: count them, however many rows
 CACHE_SIZE = 256  # queries kept per Datasette; a facet's rows are at most facet size + 1
-_KEPT: weakref.WeakKeyDictionary[Any, OrderedDict] = weakref.WeakKeyDictionary()
+
+Params = dict[str, Any] | list[Any] | tuple[Any, ...] | None  # a query's parameters
+QueryKey = tuple[str, str, tuple[Any, ...], bool, int | None]  # database, sql, params, ...
+Answer = Callable[[str], Awaitable[Results | None]]  # a facet's own answer to a query
+FacetResults = tuple[list[dict[str, Any]], list[str]]  # a facet class's facets, and timed out
+_KEPT: weakref.WeakKeyDictionary[Datasette, OrderedDict[QueryKey, Results]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def _params_key(params: Any) -> tuple:
+def _params_key(params: Params) -> tuple[Any, ...]:
     if isinstance(params, dict):
         return tuple(sorted(params.items()))
     return tuple(params or ())
 
 
-def config_column(config: dict) -> str:
+def config_column(config: dict[str, Any]) -> str:
     """The column a facet's config names (`{column: ...}`, or the column's name alone)."""
-    return config.get("column") or config["simple"]
+    column: str = config.get("column") or config["simple"]
+    return column
 
 
-def searched(request: Any) -> bool:
+def searched(request: Request | None) -> bool:
     """Whether the page's rows are found by full-text search (`_search=`, `_search_column=`)."""
     args = request.args if request is not None else {}
     return any(args.get(key) for key in args if key == "_search" or key.startswith("_search_"))
@@ -104,21 +115,28 @@ class KeptQueries:
     answered from memory, one the facet's `answer` knows is answered by it; everything else
     is Datasette's own."""
 
-    def __init__(self, datasette: Any, answer: Any = None) -> None:
+    def __init__(self, datasette: Datasette, answer: Answer | None = None) -> None:
         self.datasette = datasette
-        self.answer = answer  # async (sql) -> Results | None
+        self.answer = answer
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.datasette, name)
 
-    async def execute(self, db_name: str, sql: str, params: Any = None, truncate: bool = False,
-                      custom_time_limit: int | None = None, page_size: int | None = None,
-                      log_sql_errors: bool = True) -> Any:  # fmt: skip
+    async def execute(
+        self,
+        db_name: str,
+        sql: str,
+        params: Params = None,
+        truncate: bool = False,
+        custom_time_limit: int | None = None,
+        page_size: int | None = None,
+        log_sql_errors: bool = True,
+    ) -> Results:
         """Datasette.execute, kept for immutable databases (a query stopped by its time limit
         raises, and nothing is kept)."""
         datasette = self.datasette
 
-        async def run() -> Any:
+        async def run() -> Results:
             answered = await self.answer(sql) if self.answer else None
             if answered is not None:
                 return answered
@@ -127,7 +145,7 @@ class KeptQueries:
                 page_size=page_size, log_sql_errors=log_sql_errors,
             )  # fmt: skip
 
-        key = (db_name, sql, _params_key(params), truncate, page_size)
+        key: QueryKey = (db_name, sql, _params_key(params), truncate, page_size)
         try:
             hash(key)
         except TypeError:  # a parameter that is not a plain value: not kept
@@ -152,21 +170,24 @@ class PagePass:
     def __init__(self) -> None:
         self.facets: dict[tuple[str, str], None] = {}  # (type, column), in the order added
         self.limit: int | None = None
-        self.task: asyncio.Task | None = None
+        self.task: asyncio.Future[dict[tuple[str, str], Results] | None] | None = None
 
     def add(self, kind: str, columns: list[str], limit: int) -> None:
         self.facets.update(dict.fromkeys((kind, column) for column in columns))
         self.limit = limit
 
-    async def counts(self, facet: Any) -> dict[tuple[str, str], Results] | None:
+    async def counts(self, facet: KeptCounts) -> dict[tuple[str, str], Results] | None:
         """Each facet's rows, as its own query would give them; None where the query failed
         for another reason than its time limit (each facet then runs its own)."""
         if self.task is None:
+            assert self.limit is not None, "a facet is added before any counts"
             self.task = asyncio.ensure_future(self._run(facet, list(self.facets), self.limit))
         return await self.task
 
     @staticmethod
-    async def _run(facet: Any, facets: list[tuple[str, str]], limit: int) -> dict | None:
+    async def _run(
+        facet: KeptCounts, facets: list[tuple[str, str]], limit: int
+    ) -> dict[tuple[str, str], Results] | None:
         columns = ", ".join(dict.fromkeys(escape_sqlite(column) for _, column in facets))
         parts = [(PASS_IDS if kind == "ids" else PASS_COLUMN).format(
                      number=number, column=escape_sqlite(column), limit=limit)
@@ -182,24 +203,27 @@ class PagePass:
             raise
         except Exception:  # e.g. a value json_each cannot read: each facet says so itself
             return None
-        rows: dict[int, list[dict]] = {number: [] for number in range(len(facets))}
+        rows: dict[int, list[dict[str, Any]]] = {number: [] for number in range(len(facets))}
         for row in results.rows:
             rows[row["facet"]].append({"value": row["value"], "count": row["count"]})
         description = [("value",), ("count",)]
         return {key: Results(rows[n], False, description) for n, key in enumerate(facets)}
 
 
-_PASSES: weakref.WeakKeyDictionary[Any, dict] = weakref.WeakKeyDictionary()  # request: sql: pass
+_PASSES: weakref.WeakKeyDictionary[Request, dict[str, PagePass]] = (
+    weakref.WeakKeyDictionary()  # a request's passes, by the page's query
+)
 
 
-class KeptCounts:
-    """Mixed into a facet class: its queries go through KeptQueries, and the facets of a search
-    that matches more than SEARCH_FACET_LIMIT rows are not counted unless asked. A class that
-    knows its queries (`answer`) counts a search's rows in the page's one pass."""
+class KeptCounts(Facet):
+    """A facet class whose queries go through KeptQueries, and whose facets of a search that
+    matches more than SEARCH_FACET_LIMIT rows are not counted unless asked. A class that knows
+    its queries (`answer`) counts a search's rows in the page's one pass. Our own facet classes
+    derive from it, and so do the classes that replace Datasette's (`facet_override`)."""
 
     one_pass = False
 
-    def __init__(self, ds: Any, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, ds: Datasette, *args: Any, **kwargs: Any) -> None:
         super().__init__(KeptQueries(ds, self.answer), *args, **kwargs)
         self.page_pass: PagePass | None = None
         if self.one_pass and searched(self.request):
@@ -232,16 +256,17 @@ class KeptCounts:
                 and self.row_count > self.search_facet_limit()
                 and not self.request.args.get(COUNT_ALL))  # fmt: skip
 
-    async def facet_results(self) -> tuple[list[dict], list[str]]:
+    async def facet_results(self) -> FacetResults:
         if self.too_broad():
             return self.not_counted(), []
         return await self.counted()
 
-    async def counted(self) -> tuple[list[dict], list[str]]:
+    async def counted(self) -> FacetResults:
         """The facet class's own results."""
-        return await super().facet_results()
+        results: FacetResults = await super().facet_results()
+        return results
 
-    def not_counted(self) -> list[dict]:
+    def not_counted(self) -> list[dict[str, Any]]:
         """Each facet, with no counts and what to do to have them."""
         arg = "_facet" if self.type == "column" else f"_facet_{self.type}"
         reason = {
@@ -249,7 +274,7 @@ class KeptCounts:
             "limit": self.search_facet_limit(),
             "count_url": self.ds.urls.path(path_with_added_args(self.request, {COUNT_ALL: "1"})),
         }
-        results = []
+        results: list[dict[str, Any]] = []
         for source_and_config in self.get_configs():
             column = config_column(source_and_config["config"])
             toggle = path_with_removed_args(self.request, {arg: column})
@@ -261,37 +286,13 @@ class KeptCounts:
         return results
 
 
-class ColumnCounts(KeptCounts, ColumnFacet):
-    """Datasette's column facet (`_facet=`), its counts kept, a search's in one pass."""
-
-    one_pass = True
-
-    async def answer(self, sql: str) -> Results | None:
-        """Datasette's query for one column's counts, from the page's one pass."""
-        match = _COLUMN_FACET_SQL.fullmatch(sql)
-        if not (match and match["sql"] == self.sql.strip()):
-            return None
-        by_name = {escape_sqlite(column): column for column in self.columns()}
-        if match["column"] not in by_name:
-            return None
-        return await self.passed(by_name[match["column"]], int(match["limit"]))
-
-
-class DateCounts(KeptCounts, DateFacet):
-    """Datasette's date facet (`_facet_date=`), its counts kept."""
-
-
-class ArrayCounts(KeptCounts, ArrayFacet):
-    """Datasette's array facet (`_facet_array=`), its counts kept."""
-
-
-class IdsFacet(KeptCounts, ArrayFacet):
+class IdsFacet(KeptCounts):
     """Counts of the rows whose JSON array (of distinct strings) holds each value."""
 
     type = "ids"
     one_pass = True
 
-    async def suggest(self) -> list:
+    async def suggest(self) -> list[dict[str, Any]]:
         return []  # configured where it applies; never suggested
 
     async def answer(self, sql: str) -> Results | None:
@@ -304,8 +305,9 @@ class IdsFacet(KeptCounts, ArrayFacet):
                 return await self.passed(column, limit)
         return None
 
-    async def counted(self) -> tuple[list[dict], list[str]]:
-        results, timed_out = [], []
+    async def counted(self) -> FacetResults:
+        results: list[dict[str, Any]] = []
+        timed_out: list[str] = []
         size = self.get_facet_size()
         pairs = self.get_querystring_pairs()
         for source_and_config in self.get_configs():
@@ -320,7 +322,7 @@ class IdsFacet(KeptCounts, ArrayFacet):
             except QueryInterrupted:
                 timed_out.append(column)
                 continue
-            values = []
+            values: list[dict[str, Any]] = []
             for row in rows.rows[:size]:
                 value = str(row["value"])
                 arg = {f"{column}__arraycontains": value}
@@ -345,13 +347,10 @@ class IdsFacet(KeptCounts, ArrayFacet):
             })  # fmt: skip
         return results, timed_out
 
-    def _sql(self, config: dict, column: str, limit: int) -> str:
+    def _sql(self, config: dict[str, Any], column: str, limit: int) -> str:
         """The facet's query: from the link table where the rows are not filtered."""
         unfiltered = not self.params and not _WHERE.search(self.sql)
         if unfiltered and {"table", "value"} <= set(config):
             table, value = escape_sqlite(config["table"]), escape_sqlite(config["value"])
             return LINK_SQL.format(value=value, table=table, limit=limit)
         return FACET_SQL.format(sql=self.sql, column=escape_sqlite(column), limit=limit)
-
-
-FACET_CLASSES = [ColumnCounts, DateCounts, ArrayCounts, IdsFacet]

@@ -8,13 +8,17 @@ of (text, claim ids) segments that the template escapes like everything else.
 from __future__ import annotations
 
 import json
-from typing import Any
+import sqlite3
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from datasette import hookimpl
 from datasette.utils import escape_fts, urlsafe_components
 from datasette.utils.asgi import Response
 
-from factdb.site.facets import FACET_CLASSES
+if TYPE_CHECKING:
+    from datasette.app import Datasette
+    from datasette.utils.asgi import Request
 
 DATABASE = "facts"
 CONTEXT_SENTENCES = 2  # sentences shown before and after a quote
@@ -369,20 +373,11 @@ async def search_view(datasette: Any, request: Any) -> Response:
     return Response.html(html)
 
 
-@hookimpl
-def startup(datasette):
-    """Datasette's own facet classes give way to ours: the same, their counts kept (see
-    scripts/facets.py). Blocked once every plugin is loaded, before the first request."""
-    from datasette.plugins import pm
-
-    pm.set_blocked("datasette.facets")
-
-
 MMAP_SIZE = 1 << 30  # bytes of an immutable database read through memory-mapped I/O
 
 
 @hookimpl
-def prepare_connection(conn, database, datasette):
+def prepare_connection(conn: sqlite3.Connection, database: str, datasette: Datasette) -> None:
     """Immutable databases (as `facts serve` publishes them) are read through memory-mapped
     I/O, with no read() per page: at 100,000 claims a search's row lookups take half the
     time. A database that can change keeps SQLite's default (a file cut short under a map
@@ -393,12 +388,7 @@ def prepare_connection(conn, database, datasette):
 
 
 @hookimpl
-def register_facet_classes():
-    return FACET_CLASSES
-
-
-@hookimpl
-def register_routes():
+def register_routes() -> list[tuple[str, Callable[[Datasette, Request], Awaitable[Response]]]]:
     return [(r"^/-/search$", search_view)]
 
 
@@ -407,20 +397,29 @@ PAGES = {"claims": claim_page, "sources": source_page, "entities": entity_page,
 
 
 @hookimpl
-def extra_template_vars(template, database, table, view_name, request, datasette):
+def extra_template_vars(
+    template: str,
+    database: str | None,
+    table: str | None,
+    view_name: str,
+    request: Request | None,
+    datasette: Datasette,
+) -> Callable[[], Awaitable[dict[str, Any]]] | dict[str, Any]:
     """Hand each of our pages its data: the row pages of the four tables, and the home page."""
 
-    async def row_vars() -> dict:
+    page_for = PAGES.get(table) if table is not None else None
+
+    async def row_vars() -> dict[str, Any]:
         row_id = _row_id(request)
-        page = await PAGES[table](datasette, row_id) if row_id else None
+        page = await page_for(datasette, row_id) if row_id and page_for else None
         return {"page": page}
 
-    async def home_vars() -> dict:
+    async def home_vars() -> dict[str, Any]:
         if DATABASE not in datasette.databases:
             return {}
         return {"home": await home_page(datasette)}
 
-    if view_name == "row" and database == DATABASE and table in PAGES:
+    if view_name == "row" and database == DATABASE and page_for is not None:
         return row_vars
     if view_name == "index":
         return home_vars

@@ -1,0 +1,241 @@
+"""What factdb.site.facet_override assumes of Datasette beyond its documented plugin interface.
+
+Each test fails naming what changed in Datasette. Before changing the override to match, read
+docs/datasette-internals.md: the override exists for the latency goal, and a Datasette whose
+facets differ needs it measured again (`facts bench`), not only these tests passing.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import tomllib
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlite_utils
+from datasette import facets as datasette_facets
+from datasette.app import Datasette
+from datasette.database import Results
+from datasette.facets import ArrayFacet, ColumnFacet, DateFacet, Facet
+from datasette.plugins import DEFAULT_PLUGINS, pm
+from datasette.utils import escape_sqlite
+from datasette.utils.asgi import Request
+from packaging.requirements import Requirement
+
+from factdb.site.facet_override import (
+    BLOCKED_PLUGINS,
+    COLUMN_FACET_SQL,
+    DATASETTE_REQUIREMENT,
+    FACET_CLASSES,
+    ArrayCounts,
+    ColumnCounts,
+    DateCounts,
+)
+from factdb.site.facets import IdsFacet, KeptQueries, config_column
+
+REPO = Path(__file__).resolve().parent.parent
+REPLACED = {ColumnCounts: ColumnFacet, DateCounts: DateFacet, ArrayCounts: ArrayFacet}
+
+
+def changed(what: str) -> str:
+    return (
+        f"Datasette {version('datasette')}: {what}. factdb.site.facet_override was written for "
+        f"{DATASETTE_REQUIREMENT} and relies on it: see docs/datasette-internals.md"
+    )
+
+
+def test_datasette_is_the_version_the_override_was_written_for():
+    requirement = Requirement(DATASETTE_REQUIREMENT)
+    installed = version("datasette")
+    assert requirement.specifier.contains(installed, prereleases=True), changed(
+        f"this version is outside {requirement.specifier}, the range the override was checked on"
+    )
+    dependencies = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    pinned = [d for d in dependencies if Requirement(d).name == "datasette"]
+    assert pinned == [DATASETTE_REQUIREMENT], (
+        f"pyproject.toml asks for {pinned}, but factdb.site.facet_override was checked on "
+        f"{DATASETTE_REQUIREMENT}: run this file on the new version, and measure again "
+        "(facts bench), before changing DATASETTE_REQUIREMENT to match"
+    )
+
+
+def test_the_blocked_plugin_is_the_one_that_registers_the_classes_we_replace():
+    for name in BLOCKED_PLUGINS:
+        assert name in DEFAULT_PLUGINS, changed(f"{name!r} is no longer one of its default plugins")
+    theirs = datasette_facets.register_facet_classes()
+    assert theirs == [ColumnFacet, DateFacet, ArrayFacet], changed(
+        f"the plugin datasette.facets registers {theirs}, not ColumnFacet, DateFacet, ArrayFacet"
+    )
+    for ours, replaced in REPLACED.items():
+        assert issubclass(ours, replaced) and ours.type == replaced.type, changed(
+            f"{replaced.__name__} is no longer the {ours.type!r} facet"
+        )
+
+
+async def test_once_started_each_facet_type_is_ours_alone():
+    await Datasette(memory=True).invoke_startup()
+    assert all(pm.is_blocked(name) for name in BLOCKED_PLUGINS)
+    registered = list(itertools.chain.from_iterable(pm.hook.register_facet_classes()))
+    types = [cls.type for cls in registered]
+    assert len(types) == len(set(types)), changed(
+        f"after blocking {BLOCKED_PLUGINS} a facet type is still registered twice: {registered}"
+    )
+    assert set(FACET_CLASSES) <= set(registered) and not set(REPLACED.values()) & set(registered)
+
+
+def _parameters(function: Any) -> list[tuple[str, Any, Any]]:
+    return [(p.name, p.default, p.kind) for p in inspect.signature(function).parameters.values()]
+
+
+def test_facet_classes_take_and_have_what_the_override_uses():
+    init = [name for name, _, _ in _parameters(Facet.__init__)]
+    expected = ["self", "ds", "request", "database", "sql", "table", "params", "metadata",
+                "row_count"]  # fmt: skip
+    assert init == expected, changed(f"Facet.__init__ takes {init}, not {expected}")
+    for cls in (ColumnFacet, DateFacet, ArrayFacet):
+        assert cls.__init__ is Facet.__init__, changed(f"{cls.__name__} has its own __init__")
+        for name in ("facet_results", "suggest"):
+            method = getattr(cls, name)
+            assert inspect.iscoroutinefunction(method) and _parameters(method)[1:] == [], changed(
+                f"{cls.__name__}.{name} is no longer a coroutine method taking no arguments"
+            )
+    for name in ("get_configs", "get_facet_size", "get_querystring_pairs"):
+        assert _parameters(getattr(Facet, name))[1:] == [], changed(f"Facet.{name} changed")
+    assert _parameters(KeptQueries.execute) == _parameters(Datasette.execute), changed(
+        "Datasette.execute's parameters are not those KeptQueries.execute stands in for"
+    )
+    results = [name for name, _, _ in _parameters(Results.__init__)]
+    assert results == ["self", "rows", "truncated", "description"], changed(
+        f"Results takes {results}: the one pass builds Results(rows, truncated, description)"
+    )
+
+
+# The queries Datasette's own facet classes write for a known table, spaces collapsed: the one
+# pass answers the column facet's (COLUMN_FACET_SQL); all three are kept by KeptQueries.
+TABLE_SQL = "select * from [things]"
+EXPECTED_SQL = {
+    ColumnFacet: [
+        "select kind as value, count(*) as count from ( select * from [things] ) "
+        "where kind is not null group by kind order by count desc, value limit 31",
+        "select [group] as value, count(*) as count from ( select * from [things] ) "
+        "where [group] is not null group by [group] order by count desc, value limit 31",
+    ],
+    DateFacet: [
+        "select date(day) as value, count(*) as count from ( select * from [things] ) "
+        "where date(day) is not null group by date(day) order by count desc, value limit 31"
+    ],
+    ArrayFacet: [
+        "with inner as (select * from [things]), deduped_array_items as ( select distinct "
+        "j.value, inner.* from json_each([inner].tags) j join inner ) select value as value, "
+        "count(*) as count from deduped_array_items group by value order by count(*) desc, "
+        "value limit 31"
+    ],
+}
+
+
+@pytest.fixture
+def things(tmp_path: Path) -> Path:
+    """A table with a column, a column named by a keyword, a date, and a JSON array."""
+    path = tmp_path / "data.db"
+    db = sqlite_utils.Database(path)
+    db["things"].insert_all(
+        [{"id": 1, "kind": "a", "group": "x", "day": "2024-10-24", "tags": '["p", "q"]'},
+         {"id": 2, "kind": "a", "group": "y", "day": "2024-10-24", "tags": '["p"]'},
+         {"id": 3, "kind": "b", "group": "x", "day": "2024-11-06", "tags": "[]"}],
+        pk="id",
+    )  # fmt: skip
+    db["things"].enable_fts(["kind"])
+    db.close()
+    return path
+
+
+class Recorder:
+    """A Datasette that notes each query run through its `execute`."""
+
+    def __init__(self, datasette: Datasette) -> None:
+        self.datasette = datasette
+        self.queries: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.datasette, name)
+
+    async def execute(self, db_name: str, sql: str, params: Any = None, **kwargs: Any) -> Results:
+        self.queries.append(sql)
+        return await self.datasette.execute(db_name, sql, params, **kwargs)
+
+
+async def test_datasette_s_facets_write_the_queries_the_override_expects(things: Path):
+    ds = Datasette([str(things)])
+    request = Request.fake(
+        "/data/things?_facet=kind&_facet=group&_facet_date=day&_facet_array=tags"
+    )
+    for cls, expected in EXPECTED_SQL.items():
+        recorder = Recorder(ds)
+        facet = cls(recorder, request, "data", sql=TABLE_SQL, table="things", params={},
+                    metadata={}, row_count=3)  # fmt: skip
+        results, timed_out = await facet.facet_results()
+        assert results and not timed_out, changed(f"{cls.__name__} counted nothing")
+        ran = [" ".join(sql.split()) for sql in recorder.queries]
+        assert ran == expected, changed(
+            f"{cls.__name__} no longer runs the query the override expects through the "
+            f"Datasette it is given (`ds.execute`); it ran {ran}"
+        )
+    for sql, column in zip(EXPECTED_SQL[ColumnFacet], ("kind", "group"), strict=True):
+        match = COLUMN_FACET_SQL.fullmatch(sql)
+        assert match, changed("the column facet's query no longer matches COLUMN_FACET_SQL")
+        assert (match["column"], match["sql"], match["limit"]) == (
+            escape_sqlite(column),
+            TABLE_SQL,
+            "31",
+        ), changed(f"COLUMN_FACET_SQL reads the column facet's query wrongly: {match.groupdict()}")
+
+
+async def test_facet_configs_name_their_column_as_the_override_reads_them(things: Path):
+    ds = Datasette([str(things)])
+    metadata = {"facets": ["group", {"ids": {"column": "tags", "table": "x", "value": "y"}}]}
+    request = Request.fake("/data/things?_facet=kind")
+    column = ColumnFacet(ds, request, "data", table="things", metadata=metadata)
+    ids = IdsFacet(ds, request, "data", table="things", metadata=metadata)
+    got = {
+        "column": [(c["source"], config_column(c["config"])) for c in column.get_configs()],
+        "ids": [(c["source"], config_column(c["config"])) for c in ids.get_configs()],
+    }
+    assert got == {
+        "column": [("metadata", "group"), ("request", "kind")],
+        "ids": [("metadata", "tags")],
+    }, changed(f"facet configs are no longer {{'simple': column}} or {{'column': ...}}: {got}")
+
+
+async def test_a_table_page_makes_every_facet_before_it_counts_any(things: Path):
+    """A search's facets are counted in one query only if Datasette makes them all first."""
+    metadata = {
+        "databases": {"data": {"tables": {"things": {"facets": ["kind", {"ids": "tags"}]}}}}
+    }
+    ds = Datasette([str(things)], metadata=metadata, settings={"trace_debug": True})
+    response = await ds.client.get("/data/things.json?_search=a&_trace=1")
+    assert response.status_code == 200, response.text
+    data = response.json()
+    ran = [t["sql"] for t in data["_trace"]["traces"]]
+    passes = [sql for sql in ran if sql.startswith("with page as")]
+    own = [sql for sql in ran if COLUMN_FACET_SQL.fullmatch(sql)]
+    assert len(passes) == 1 and own == [], changed(
+        "the table page no longer makes every facet before counting any, so a search's facets "
+        f"are not counted in one query: it ran {ran}"
+    )
+    counts = {name: [(r["value"], r["count"]) for r in facet["results"]]
+              for name, facet in data["facet_results"].items()}  # fmt: skip
+    assert counts == {"kind": [("a", 2)], "tags": [("p", 2), ("q", 1)]}
+
+
+def test_the_table_page_shows_facets_through_the_template_we_extend():
+    """templates/_facet_results.html adds its note and includes Datasette's own."""
+    templates = Path(datasette_facets.__file__).parent / "templates"
+    assert '{% include "_facet_results.html" %}' in (templates / "table.html").read_text(), changed(
+        "table.html no longer includes _facet_results.html"
+    )
+    assert "sorted_facet_results" in (templates / "_facet_results.html").read_text(), changed(
+        "_facet_results.html no longer lists sorted_facet_results"
+    )
