@@ -80,6 +80,21 @@ def generate_corpus(root: Path, claims: int, seed: int = 20241024) -> Corpus:
         + [(f"pl-{i}", name, "place") for i, name in enumerate(_PLACES)]
     )
     topics = [(f"t-{unit}-{place.lower()}", unit, place) for unit in _UNITS for place in _PLACES]
+    _write_registries(root, entities, topics)
+    pools = {ident: [rng.randrange(2, 400) * 25 for _ in range(rng.randrange(2, 6))]
+             for ident, _, _ in topics}  # fmt: skip
+    source_lines = ["sources:"]
+    for number in range(files):
+        source_lines += _write_source(root, number, rng, entities[: len(people)], topics, pools)
+    (root / "facts" / "sources.yaml").write_text("\n".join(source_lines), encoding="utf-8")
+    count = sum(1 for _ in (root / "facts" / "claims").glob("*.yaml")) * CLAIMS_PER_FILE
+    return Corpus(root, min(count, claims), files, files)
+
+
+def _write_registries(
+    root: Path, entities: list[tuple[str, str, str]], topics: list[tuple[str, str, str]]
+) -> None:
+    """facts/entities.yaml and facts/topics.yaml of a generated corpus."""
     lines = ["entities:"]
     for ident, name, kind in entities:
         description = _yaml_string(f"A {kind} named in the benchmark corpus.")
@@ -92,53 +107,53 @@ def generate_corpus(root: Path, claims: int, seed: int = 20241024) -> Corpus:
                   "    kind: quantity", f"    unit: {unit}", ""]  # fmt: skip
     (root / "facts" / "topics.yaml").write_text("\n".join(lines), encoding="utf-8")
 
-    pools = {ident: [rng.randrange(2, 400) * 25 for _ in range(rng.randrange(2, 6))]
-             for ident, _, _ in topics}  # fmt: skip
-    source_lines = ["sources:"]
-    start = date(2022, 1, 1)
-    for number in range(files):
-        published = start + timedelta(days=rng.randrange(1000))
-        sentences, claim_lines = [], ["claims:"]
-        for index in range(SENTENCES_PER_SOURCE):
-            if index % 6 == 5:
-                sentences.append(rng.choice(_FILLER))
-                continue
-            person_id, person, _ = rng.choice(entities[: len(people)])
-            topic_id, unit, place = rng.choice(topics)
-            value = rng.choice(pools[topic_id])  # reports repeat a few figures per question
-            back = rng.randrange(0, 7)
-            day = published - timedelta(days=back)
-            weekday = _WEEKDAYS[day.weekday()]
-            fragment = "about " + _PHRASES[unit].format(n=f"{value:,}", place=place)
-            sentences.append(f"{person} {rng.choice(_VERBS)} on {weekday} that {fragment}.")
-            claim_id = f"c{number:05d}-{index:03d}"
-            statement = f"{person} said {fragment}."
-            basis = f"on {weekday}, {back} days before publication"
-            claim_lines += [
-                    f"  - id: {claim_id}", f"    source: s{number:05d}",
-                    f"    statement: {_yaml_string(statement)}",
-                    f"    quote: {_yaml_string(fragment)}", f"    date: '{day.isoformat()}'",
-                    f"    date_basis: {_yaml_string(basis)}",
-                    f"    claimant: {person_id}", "    about: [" + f"pl-{_PLACES.index(place)}]",
-                    f"    topic: {topic_id}", f"    value: {value}", "    approximate: true",
-                    f"    unit: {unit}", "    assertion: stated", "",
-            ]  # fmt: skip
-        text = "\n\n".join(" ".join(sentences[i : i + 3]) for i in range(0, len(sentences), 3))
-        seed_path = root / "seeds" / f"s{number:05d}.txt"
-        seed_path.write_text(text + "\n", encoding="utf-8")
-        digest = hashlib.sha256(seed_path.read_bytes()).hexdigest()
-        source_lines += [
-            f"  - id: s{number:05d}", f"    seed: seeds/s{number:05d}.txt", f"    sha256: {digest}",
-            f"    title: Report {number}", "    publisher: null",
-            f"    published: '{published.isoformat()}'", "    published_basis: Generated.",
-            "    language: en", "",
+
+def _write_source(
+    root: Path,
+    number: int,
+    rng: random.Random,
+    people: list[tuple[str, str, str]],
+    topics: list[tuple[str, str, str]],
+    pools: dict[str, list[int]],
+) -> list[str]:
+    """One source's seed text and claim file; returns its record's lines for sources.yaml."""
+    published = date(2022, 1, 1) + timedelta(days=rng.randrange(1000))
+    sentences, claim_lines = [], ["claims:"]
+    for index in range(SENTENCES_PER_SOURCE):
+        if index % 6 == 5:
+            sentences.append(rng.choice(_FILLER))
+            continue
+        person_id, person, _ = rng.choice(people)
+        topic_id, unit, place = rng.choice(topics)
+        value = rng.choice(pools[topic_id])  # reports repeat a few figures per question
+        back = rng.randrange(0, 7)
+        day = published - timedelta(days=back)
+        weekday = _WEEKDAYS[day.weekday()]
+        fragment = "about " + _PHRASES[unit].format(n=f"{value:,}", place=place)
+        sentences.append(f"{person} {rng.choice(_VERBS)} on {weekday} that {fragment}.")
+        statement = f"{person} said {fragment}."
+        basis = f"on {weekday}, {back} days before publication"
+        claim_lines += [
+                f"  - id: c{number:05d}-{index:03d}", f"    source: s{number:05d}",
+                f"    statement: {_yaml_string(statement)}",
+                f"    quote: {_yaml_string(fragment)}", f"    date: '{day.isoformat()}'",
+                f"    date_basis: {_yaml_string(basis)}",
+                f"    claimant: {person_id}", "    about: [" + f"pl-{_PLACES.index(place)}]",
+                f"    topic: {topic_id}", f"    value: {value}", "    approximate: true",
+                f"    unit: {unit}", "    assertion: stated", "",
         ]  # fmt: skip
-        (root / "facts" / "claims" / f"{number:05d}.yaml").write_text(
-            "\n".join(claim_lines), encoding="utf-8"
-        )
-    (root / "facts" / "sources.yaml").write_text("\n".join(source_lines), encoding="utf-8")
-    count = sum(1 for _ in (root / "facts" / "claims").glob("*.yaml")) * CLAIMS_PER_FILE
-    return Corpus(root, min(count, claims), files, files)
+    text = "\n\n".join(" ".join(sentences[i : i + 3]) for i in range(0, len(sentences), 3))
+    seed_path = root / "seeds" / f"s{number:05d}.txt"
+    seed_path.write_text(text + "\n", encoding="utf-8")
+    digest = hashlib.sha256(seed_path.read_bytes()).hexdigest()
+    claims_file = root / "facts" / "claims" / f"{number:05d}.yaml"
+    claims_file.write_text("\n".join(claim_lines), encoding="utf-8")
+    return [
+        f"  - id: s{number:05d}", f"    seed: seeds/s{number:05d}.txt", f"    sha256: {digest}",
+        f"    title: Report {number}", "    publisher: null",
+        f"    published: '{published.isoformat()}'", "    published_basis: Generated.",
+        "    language: en", "",
+    ]  # fmt: skip
 
 
 def floor_pipeline(root: Path, database: Path) -> int:

@@ -32,20 +32,24 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
-from factdb.checks import Validation, check_record_rules, id_entries, unique_id_problems
+from factdb.checks import check_record_rules, id_entries, unique_id_problems
 from factdb.loading import (
     KINDS,
     REGISTRY_KINDS,
     Facts,
     FileLocator,
+    FileRecords,
     Ids,
+    Loader,
     Located,
-    _load_records,
-    _relative,
     fact_entries,
+    load_records,
     record_ids,
+    relative_path,
 )
 from factdb.problems import Problem
+from factdb.results import Validation
+from factdb.text import normalise
 
 CACHE_DIR = ".cache/facts"
 FORMAT = "facts-cache-3"
@@ -112,7 +116,7 @@ class _Records:
         problems: list[Problem] = []
         records = [
             (kind, located.record, located.line, located.column)
-            for kind, located in _load_records(path, relative, problems)
+            for kind, located in load_records(path, relative, problems)
         ]
         _write_atomic(self.path(digest), pickle.dumps((records, problems), protocol=5))
         return records, problems
@@ -158,7 +162,7 @@ def _tree(root: Path, index: dict) -> _Tree:
     stats: dict[str, list[int] | None] = {}
     for found in fact_entries(root):
         name = found.path
-        relative = _relative(name, root)
+        relative = relative_path(name, root)
         entry = known.get(relative, {})
         try:
             stat = found.stat()
@@ -232,89 +236,159 @@ def _write_index(
     _write_atomic(_cache(root) / "index.marshal", marshal.dumps(index))
 
 
-def validate_cached(root: Path) -> Validation:
-    """validate(root) with the cache: same problems, far less work when little has changed."""
-    index = _read_index(root)
-    known_files: dict[str, dict] = index.get("files", {})
-    store = _Records(root)
-    tree = _tree(root, index)
-    files = tree.files
-    changed = {
-        rel for rel, (_, digest) in files.items() if known_files.get(rel, {}).get("hash") != digest
-    }
-    if len(changed) > 1:
-        from factdb.sharding import MIN_PARALLEL_FILES  # not imported for a one-file change
+Parsed = tuple[list, list[Problem]]  # a file's (kind, record, line, column)s and problems
 
-        if len(changed) >= MIN_PARALLEL_FILES:  # a cold cache, a checkout: workers parse them
-            return _full(root, tree, store, {}, index)
 
-    # Records of the changed files, and of every registry file (small), parsed or from the cache.
-    loaded: dict[str, tuple[list, list[Problem]]] = {}
-    for relative, (path, digest) in files.items():
-        counts = known_files.get(relative, {}).get("counts", {})  # the kinds it holds
-        needed = relative in changed or any(k in counts for k in REGISTRY_KINDS)
-        if needed:
-            loaded[relative] = store.load(digest) or store.parse(Path(path), relative, digest)
-    facts = Facts(files=list(files))
-    per_file: dict[str, dict[str, list[Located]]] = {}
-    for relative, (records, problems) in loaded.items():
-        per_file[relative] = _located(records, relative, Path(files[relative][0]))
-        facts.problems.extend(problems)
-        for kind in REGISTRY_KINDS:
-            getattr(facts, kind).extend(per_file[relative][kind])
-    registry_files = {
-        rel: files[rel][1] for rel, located in per_file.items()
-        if any(located[k] for k in REGISTRY_KINDS)
-    }  # fmt: skip
-    seeds = _seed_hashes(root, facts, index)
-    fingerprint = _fingerprint(registry_files, seeds)
-    incremental = (
-        fingerprint == index.get("registry")
-        and not (changed & set(registry_files))
-        and all(rel in known_files for rel in set(files) - changed)
-    )
-    for relative in changed:
-        facts.claims.extend(per_file[relative]["claims"])
-    with_skipped = {s.record.id for s in facts.sources if s.record.skipped}
-    if with_skipped & {c.record.source for c in facts.claims}:
-        incremental = False  # a claim can make or clear a problem in its source's skipped list
-    if not incremental:
-        return _full(root, tree, store, loaded, index)
+class Cache:
+    """The cache of one fact tree, as it stands now: which files changed since the last run,
+    a loader that parses only those, the check of only their records, and the index written
+    after a check of every record."""
 
-    # Registries unchanged: run the record rules on the changed files' claims only.
-    from factdb.text import normalise
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.index = _read_index(root)
+        self.known: dict[str, dict] = self.index.get("files", {})
+        self.store = _Records(root)
+        self.tree = _tree(root, self.index)
+        self.changed = {
+            relative
+            for relative, (_, digest) in self.tree.files.items()
+            if self.known.get(relative, {}).get("hash") != digest
+        }
+        self.parsed: dict[str, Parsed] = {}  # files parsed (or read from the store) so far
 
-    needed_sources = {c.record.source for c in facts.claims}
-    texts = {}
-    for located in facts.sources:
-        if located.record.id in needed_sources:
-            text = (
-                (root / located.record.seed).read_text(encoding="utf-8-sig").replace("\r\n", "\n")
+    def _parse(self, relative: str) -> Parsed:
+        if relative not in self.parsed:
+            path, digest = self.tree.files[relative]
+            self.parsed[relative] = self.store.load(digest) or self.store.parse(
+                Path(path), relative, digest
             )
-            texts[located.record.id] = text
-    result = Validation(facts, [], texts=texts)
-    normalised = {sid: normalise(text) for sid, text in texts.items()}
-    fresh = list(check_record_rules(facts, normalised, result))
-    problems = [p for rel in changed for p in loaded[rel][1]]
-    problems += [p for p in fresh if p.path in changed]
-    for relative in set(files) - changed:
-        problems += [Problem(*t) for t in known_files[relative]["problems"]]
-    entries = {rel: known_files[rel] for rel in files if rel not in changed}
-    for rel in changed:
-        mine = [p for p in problems if p.path == rel]
-        entries[rel] = _entry(tree, rel, record_ids(per_file[rel]), mine)
-    for rel, entry in entries.items():
-        entry["stat"] = tree.stats[rel]  # touched but unchanged: not read next time
-    unique = _unique_ids(root, tree, index, entries, changed, per_file)
-    problems += unique
-    problems.sort()
-    result.problems = problems
-    _write_index(root, tree, entries, seeds, fingerprint, unique)
-    result.counts = {k: sum(e["counts"].get(k, 0) for e in entries.values()) for k in KINDS}
-    return result
+        return self.parsed[relative]
+
+    def loader(self) -> Loader:
+        """Load a file from the record cache; parse it (and keep it there) only if it changed."""
+
+        def load(path: Path, relative: str) -> FileRecords:
+            records, problems = self._parse(relative)
+            return _located(records, relative, path), problems
+
+        return load
+
+    def check_changed(self) -> Validation | None:
+        """Every problem of the tree, checking only the changed files' records against the
+        registries; None where that cannot be done (a registry or a seed changed, files are
+        new to the index, or a changed claim's source lists skipped sentences)."""
+        per_file = {rel: self._located(rel) for rel in self.tree.files if self._needed(rel)}
+        facts = Facts(files=list(self.tree.files))
+        for relative in per_file:
+            facts.problems += self.parsed[relative][1]
+            for kind in REGISTRY_KINDS:
+                getattr(facts, kind).extend(per_file[relative][kind])
+        registry_files = {
+            rel: self.tree.files[rel][1]
+            for rel, located in per_file.items()
+            if any(located[k] for k in REGISTRY_KINDS)
+        }
+        seeds = _seed_hashes(self.root, facts, self.index)
+        fingerprint = _fingerprint(registry_files, seeds)
+        for relative in self.changed:
+            facts.claims.extend(per_file[relative]["claims"])
+        if not self._incremental(facts, fingerprint, set(registry_files)):
+            return None
+        result = self._check_records(facts)
+        entries = self._entries(per_file, result.problems)
+        unique = _unique_ids(self.root, self.tree, self.index, entries, self.changed, per_file)
+        result.problems += unique
+        result.problems.sort()
+        _write_index(self.root, self.tree, entries, seeds, fingerprint, unique)
+        result.counts = {k: sum(e["counts"].get(k, 0) for e in entries.values()) for k in KINDS}
+        return result
+
+    def _needed(self, relative: str) -> bool:
+        """Changed files, and every file that holds registries (small), are read."""
+        counts = self.known.get(relative, {}).get("counts", {})  # the kinds it holds
+        return relative in self.changed or any(k in counts for k in REGISTRY_KINDS)
+
+    def _located(self, relative: str) -> dict[str, list[Located]]:
+        records, _ = self._parse(relative)
+        return _located(records, relative, Path(self.tree.files[relative][0]))
+
+    def _incremental(self, facts: Facts, fingerprint: str, registry_files: set[str]) -> bool:
+        """True if the unchanged files' results still stand."""
+        with_skipped = {s.record.id for s in facts.sources if s.record.skipped}
+        return (
+            fingerprint == self.index.get("registry")
+            and not (self.changed & registry_files)
+            and all(rel in self.known for rel in set(self.tree.files) - self.changed)
+            # a claim can make or clear a problem in its source's skipped list
+            and not (with_skipped & {c.record.source for c in facts.claims})
+        )
+
+    def _check_records(self, facts: Facts) -> Validation:
+        """The record rules on the changed files' claims; the other files' problems as kept."""
+        needed_sources = {c.record.source for c in facts.claims}
+        texts = {
+            located.record.id: _seed_text(self.root / located.record.seed)
+            for located in facts.sources
+            if located.record.id in needed_sources
+        }
+        result = Validation(facts, [], texts=texts)
+        normalised = {sid: normalise(text) for sid, text in texts.items()}
+        fresh = list(check_record_rules(facts, normalised, result))
+        problems = [p for rel in self.changed for p in self.parsed[rel][1]]
+        problems += [p for p in fresh if p.path in self.changed]
+        for relative in set(self.tree.files) - self.changed:
+            problems += [Problem(*t) for t in self.known[relative]["problems"]]
+        result.problems = problems
+        return result
+
+    def _entries(
+        self, per_file: dict[str, dict[str, list[Located]]], problems: list[Problem]
+    ) -> dict[str, dict[str, Any]]:
+        """The index entries: the changed files' anew, every file's stat as seen now."""
+        entries = {rel: self.known[rel] for rel in self.tree.files if rel not in self.changed}
+        for relative in self.changed:
+            mine = [p for p in problems if p.path == relative]
+            entries[relative] = _entry(self.tree, relative, record_ids(per_file[relative]), mine)
+        for relative, entry in entries.items():
+            entry["stat"] = self.tree.stats[relative]  # touched but unchanged: not read next time
+        return entries
+
+    def save(self, result: Validation, ids: dict[str, Ids]) -> None:
+        """Write the index after a check of every record (`ids`: each file's ids)."""
+        files = self.tree.files
+        seeds = _seed_hashes(self.root, result.facts, self.index)
+        registry_files = {
+            rel: files[rel][1]
+            for rel, kinds in ids.items()
+            if any(k in kinds for k in REGISTRY_KINDS)
+        }
+        problems: dict[str, list[Problem]] = {}
+        for problem in result.problems:
+            if problem.rule != "unique-id":
+                problems.setdefault(problem.path, []).append(problem)
+        entries = {
+            rel: _entry(self.tree, rel, kinds, problems.get(rel, [])) for rel, kinds in ids.items()
+        }
+        unique = [problem for problem in result.problems if problem.rule == "unique-id"]
+        _write_ids(self.root, ids)
+        _write_index(
+            self.root, self.tree, entries, seeds, _fingerprint(registry_files, seeds), unique
+        )
 
 
-def _unique_ids(root: Path, tree: _Tree, index: dict, entries: dict, changed: set, per_file):
+def _seed_text(path: Path) -> str:
+    return path.read_text(encoding="utf-8-sig").replace("\r\n", "\n")
+
+
+def _unique_ids(
+    root: Path,
+    tree: _Tree,
+    index: dict,
+    entries: dict,
+    changed: set[str],
+    per_file: dict[str, dict[str, list[Located]]],
+) -> list[Problem]:
     """unique-id over every file: the last run's problems where no id moved, else checked anew
     from the changed files' records and the other files' ids in ids.marshal."""
     known = index.get("files", {})
@@ -331,42 +405,3 @@ def _unique_ids(root: Path, tree: _Tree, index: dict, entries: dict, changed: se
     ids = {relative: ids.get(relative, {}) for relative in tree.files}
     _write_ids(root, ids)
     return list(unique_id_problems(id_entries(root, ids)))
-
-
-def _full(
-    root: Path, tree: _Tree, store: _Records, loaded: dict, index: dict, scratch=None
-) -> Validation:
-    """Every rule over every record (see scripts/sharding.py); unchanged files come from the
-    record cache, not the parser."""
-    from factdb.sharding import check_tree
-
-    files = tree.files
-
-    def load(path: Path, relative: str) -> tuple[dict[str, list[Located]], list[Problem]]:
-        digest = files[relative][1]
-        records, problems = (
-            loaded.get(relative) or store.load(digest) or store.parse(path, relative, digest)
-        )
-        return _located(records, relative, path), problems
-
-    result, outcomes = check_tree(root, load, scratch)
-    seeds = _seed_hashes(root, result.facts, index)
-    registry_files = {
-        rel: files[rel][1] for rel, ids in outcomes.items()
-        if any(k in ids for k in REGISTRY_KINDS)
-    }  # fmt: skip
-    problems: dict[str, list[Problem]] = {}
-    for problem in result.problems:
-        if problem.rule != "unique-id":
-            problems.setdefault(problem.path, []).append(problem)
-    entries = {rel: _entry(tree, rel, ids, problems.get(rel, [])) for rel, ids in outcomes.items()}
-    unique = [problem for problem in result.problems if problem.rule == "unique-id"]
-    _write_ids(root, outcomes)
-    _write_index(root, tree, entries, seeds, _fingerprint(registry_files, seeds), unique)
-    return result
-
-
-def load_cached(root: Path, scratch: Path | None = None) -> Validation:
-    """Every check, for a build (rows in shards under `scratch`): parsing only changed files."""
-    index = _read_index(root)
-    return _full(root, _tree(root, index), _Records(root), {}, index, scratch)

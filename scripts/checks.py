@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
-from factdb.loading import Facts, FileLocator, Ids, Located, load_facts, read_text
+from factdb.loading import Facts, FileLocator, Ids, Located, read_text
 from factdb.problems import Problem
+from factdb.results import QuoteSpan, Validation
 from factdb.schema.dates import parse_edtf
 from factdb.text import (
     NormalisedText,
@@ -28,49 +29,6 @@ from factdb.text import (
 
 SEEDS_DIR = "seeds"
 FUTURE_ASSERTIONS = {"scheduled", "expected"}
-
-
-@dataclass
-class Validation:
-    """The outcome of validating a fact tree: the records, the problems, and what checks found."""
-
-    facts: Facts
-    problems: list[Problem]
-    texts: dict[str, str] = field(default_factory=dict)  # source id -> full text
-    # claim id -> (source id, start, end) of its quote in the source's text
-    spans: dict[str, tuple[str, int, int]] = field(default_factory=dict)
-    counts: dict[str, int] | None = None  # records per kind, when `facts` holds only some
-    # a sharded check for a build (scripts/sharding.py): databases holding the rows of the claims
-    # and sentences, and the rows of the answers table
-    shards: list[Path] = field(default_factory=list)
-    answers: list[dict] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-def validate(root: Path, cache: bool = False) -> Validation:
-    """Load every fact file under root and run every rule; never raises on bad input.
-
-    With cache=True, parsed files and their results are reused from root/.cache (see
-    scripts/caching.py); the problems are the same.
-    """
-    if cache:
-        from factdb.caching import validate_cached
-
-        return validate_cached(root)
-    return run_checks(root, load_facts(root))
-
-
-def run_checks(root: Path, facts: Facts) -> Validation:
-    """Run every cross-record rule over loaded facts."""
-    result = Validation(facts, list(facts.problems))
-    normalised = load_seeds(root, facts, result)
-    result.problems.extend(check_unique_ids(facts))
-    result.problems.extend(check_record_rules(facts, normalised, result))
-    result.problems.sort()
-    return result
 
 
 def check_record_rules(
@@ -101,7 +59,14 @@ def id_key(identifier: str) -> str:
     return unicodedata.normalize("NFKC", identifier).casefold()
 
 
-IdEntry = tuple[str, str, str, int, Callable[[], tuple[int, int]]]
+class IdEntry(NamedTuple):
+    """A record's id where unique-id looks for it; `where` gives its column, asked when needed."""
+
+    kind: str
+    id: str
+    path: str
+    line: int
+    where: Callable[[], tuple[int, int]]
 
 
 def unique_id_problems(entries: Iterable[IdEntry]) -> Iterator[Problem]:
@@ -109,15 +74,15 @@ def unique_id_problems(entries: Iterable[IdEntry]) -> Iterator[Problem]:
 
     `where` gives the line and column of the id, asked only for a duplicate.
     """
-    first: dict[tuple[str, str], tuple[str, int]] = {}
-    for kind, identifier, path, line, where in entries:
-        key = (kind, id_key(identifier))
+    first: dict[tuple[str, str], IdEntry] = {}
+    for entry in entries:
+        key = (entry.kind, id_key(entry.id))
         if key not in first:
-            first[key] = (path, line)
+            first[key] = entry
             continue
-        other_path, other_line = first[key]
-        message = f"{kind[:-1]} id '{identifier}' is already used at {other_path}:{other_line}"
-        yield Problem(path, *where(), "unique-id", message, identifier)
+        other = first[key]
+        message = f"{entry.kind[:-1]} id '{entry.id}' is already used at {other.path}:{other.line}"
+        yield Problem(entry.path, *entry.where(), "unique-id", message, entry.id)
 
 
 def id_entries(root: Path, files: dict[str, Ids]) -> Iterator[IdEntry]:
@@ -128,13 +93,13 @@ def id_entries(root: Path, files: dict[str, Ids]) -> Iterator[IdEntry]:
         for kind, kind_ids in ids.items():
             for index, (identifier, line, _column) in enumerate(kind_ids):
                 where = partial(locator.position, (kind, index), ("id",))
-                yield kind, identifier, relative, line, where
+                yield IdEntry(kind, identifier, relative, line, where)
 
 
 def check_unique_ids(facts: Facts) -> Iterator[Problem]:
     """unique-id: no two records of a kind share an id, in any file."""
     yield from unique_id_problems(
-        (kind, x.record.id, x.path, x.line, partial(x.at, "id"))
+        IdEntry(kind, x.record.id, x.path, x.line, partial(x.at, "id"))
         for kind in ("sources", "entities", "topics", "claims")
         for x in getattr(facts, kind)
     )
@@ -317,7 +282,7 @@ def check_quotes(
     facts: Facts,
     texts: Mapping[str, NormalisedText],
     originals: dict[str, str],
-    spans: dict[str, tuple[str, int, int]],
+    spans: dict[str, QuoteSpan],
 ) -> Iterator[Problem]:
     """quote-not-found, value-not-in-quote: the quote is in the source, the value in the quote."""
     for claim in facts.claims:
@@ -336,7 +301,7 @@ def check_quotes(
                     f"quote not found in source '{record.source}'{hint}",
                 )
             else:
-                spans[record.id] = (record.source, *span)
+                spans[record.id] = QuoteSpan(record.source, *span)
         number = record.value
         if number is not None and not value_in_text(number, needle):
             yield _problem(
@@ -348,7 +313,7 @@ def check_quotes(
 
 
 def check_skipped(
-    facts: Facts, texts: dict[str, str], spans: dict[str, tuple[str, int, int]]
+    facts: Facts, texts: dict[str, str], spans: Mapping[str, QuoteSpan]
 ) -> Iterator[Problem]:
     """skipped-not-a-sentence, skipped-but-quoted: a skipped entry is an unquoted sentence."""
     quoted: dict[str, list[tuple[int, int]]] = {}

@@ -63,26 +63,13 @@ cache_option = click.option(
 )  # fmt: skip
 
 
-def _validated(root: Path, fmt: str = "text", cache: bool = False, full: bool = True, scratch=None):
-    """Validate, print any problems, and exit 1 if there are some.
+def _validated(root: Path, fmt: str = "text", cache: bool = False, for_build: bool = False):
+    """Validate (factdb.validate), print any problems, and exit 1 if there are some."""
+    from factdb.validating import validate
 
-    full: every record checked (for a build); otherwise the cache may check only what changed.
-    scratch: a directory for the shard databases of a build (see scripts/sharding.py).
-    """
     if not (root / "facts").is_dir():
         raise click.ClickException(f"no facts/ folder in {root.resolve()}; use --root")
-    if cache and full:
-        from factdb.caching import load_cached
-
-        result = load_cached(root, scratch)
-    elif cache:
-        from factdb.caching import validate_cached
-
-        result = validate_cached(root)
-    else:
-        from factdb.sharding import check_tree
-
-        result, _ = check_tree(root, scratch=scratch)
+    result = validate(root, cache=cache, for_build=for_build)
     if result.problems:
         click.echo(format_problems(result.problems, fmt))
         if fmt == "text":
@@ -95,16 +82,10 @@ def _validated(root: Path, fmt: str = "text", cache: bool = False, full: bool = 
 
 def _validate_and_build(root: Path, output: Path, cache: bool):
     """Validate (exit 1 on problems, the old database untouched), then build the database."""
-    import tempfile
-
     from factdb.building import build_database
     from factdb.publishing import inspect_file
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(
-        prefix=f".{output.name}.", suffix=".tmp", dir=output.parent
-    ) as scratch:
-        result = _validated(root, cache=cache, scratch=Path(scratch))
+    with _validated(root, cache=cache, for_build=True) as result:
         path = build_database(result, output)
     inspect_file(path).unlink(missing_ok=True)  # its counts were the old database's
     return result, path
@@ -123,17 +104,14 @@ def _validate_and_build(root: Path, output: Path, cache: bool):
 )
 def validate_command(root: Path, fmt: str, no_cache: bool) -> None:
     """Check every fact file; print each problem with its location, exit 1 if any."""
-    result = _validated(root, fmt, cache=not no_cache, full=False)
+    result = _validated(root, fmt, cache=not no_cache)
     if fmt == "json":
         click.echo("[]")
     elif fmt == "text":
-        facts = result.facts
-        counts = result.counts or {k: len(getattr(facts, k)) for k in
-                                   ("claims", "sources", "entities", "topics")}  # fmt: skip
         click.echo(
-            f"OK: {counts['claims']} claims, {counts['sources']} sources, "
-            f"{counts['entities']} entities, {counts['topics']} topics "
-            f"in {len(facts.files)} files"
+            f"OK: {result.count('claims')} claims, {result.count('sources')} sources, "
+            f"{result.count('entities')} entities, {result.count('topics')} topics "
+            f"in {len(result.facts.files)} files"
         )
 
 
@@ -144,7 +122,7 @@ def validate_command(root: Path, fmt: str, no_cache: bool) -> None:
 def build(root: Path, output: Path, no_cache: bool) -> None:
     """Validate, then build the SQLite database; an invalid tree leaves the old one untouched."""
     result, path = _validate_and_build(root, output, cache=not no_cache)
-    click.echo(f"Built {path} with {result.counts['claims']} claims")
+    click.echo(f"Built {path} with {result.count('claims')} claims")
 
 
 @cli.command()
@@ -163,7 +141,7 @@ def serve(root: Path, output: Path, host: str, port: int) -> None:
         )
     result, path = _validate_and_build(root, output, cache=True)
     click.echo(
-        f"Built {path} with {result.counts['claims']} claims; serving on http://{host}:{port}/"
+        f"Built {path} with {result.count('claims')} claims; serving on http://{host}:{port}/"
     )
     write_inspect_file(path)
     arguments = serve_arguments(path, root, host, port)
@@ -186,11 +164,12 @@ def coverage(root: Path, fmt: str, check: bool) -> None:
     from factdb.coverage import format_coverage, source_sentences
 
     result = _validated(root)
-    sentences = source_sentences(result)
+    sources = [located.record for located in result.facts.sources]
+    sentences = source_sentences(sources, result.texts, result.spans)
     if fmt == "json":
         click.echo(json.dumps([s._asdict() for s in sentences], indent=2, ensure_ascii=False))
     else:
-        click.echo(format_coverage(sentences, result))
+        click.echo(format_coverage(sentences, {s.id: s.seed for s in sources}))
     if check and any(s.status == "uncovered" for s in sentences):
         raise SystemExit(1)
 

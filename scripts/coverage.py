@@ -8,9 +8,9 @@ always means "still to curate".
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
-from factdb.checks import Validation
 from factdb.schema.models import Source
 from factdb.text import normalise_quote, sentence_spans
 
@@ -47,14 +47,16 @@ COLUMNS: dict[str, tuple[type, str]] = {
 }
 
 
-def source_sentences(validation: Validation) -> list[Sentence]:
-    """Every sentence of every readable source, with its coverage status."""
-    sources = [located.record for located in validation.facts.sources]
-    return sentences_of(sources, validation.texts, quotes_by_source(validation.spans))
+def source_sentences(
+    sources: Iterable[Source], texts: Mapping[str, str], spans: Mapping[str, tuple[str, int, int]]
+) -> list[Sentence]:
+    """Every sentence of every readable source, with its coverage status; `spans`: claim id ->
+    (source id, start, end) of its quote."""
+    return sentences_of(list(sources), texts, quotes_by_source(spans))
 
 
 def quotes_by_source(
-    spans: dict[str, tuple[str, int, int]],
+    spans: Mapping[str, tuple[str, int, int]],
 ) -> dict[str, list[tuple[int, int, str]]]:
     """Each source's quotes as (start, end, claim id), sorted."""
     quotes: dict[str, list[tuple[int, int, str]]] = {}
@@ -66,7 +68,9 @@ def quotes_by_source(
 
 
 def sentences_of(
-    sources: list[Source], texts: dict[str, str], quotes: dict[str, list[tuple[int, int, str]]]
+    sources: list[Source],
+    texts: Mapping[str, str],
+    quotes: Mapping[str, list[tuple[int, int, str]]],
 ) -> list[Sentence]:
     """The sentences of these sources (those with a readable text), with their status."""
     sentences: list[Sentence] = []
@@ -150,8 +154,9 @@ from sentences group by source_id
 """
 
 
-def format_coverage(sentences: list[Sentence], validation: Validation) -> str:
-    """A table of counts per source, then each uncovered sentence at its seed file and line."""
+def format_coverage(sentences: list[Sentence], seeds: Mapping[str, str]) -> str:
+    """A table of counts per source, then each uncovered sentence at its seed file and line;
+    `seeds`: source id -> seed path."""
     summary = summarise(sentences)
     width = max([len(key) for key in summary] + [6])
     lines = [f"{'source':<{width}}  sentences  covered  skipped  uncovered"]
@@ -166,7 +171,6 @@ def format_coverage(sentences: list[Sentence], validation: Validation) -> str:
     accounted = sum(s.status != "uncovered" for s in sentences)
     share = 100.0 * accounted / total if total else 100.0
     lines.append(f"{share:.1f}% of {total} sentences covered or explained")
-    seeds = {s.record.id: s.record.seed for s in validation.facts.sources}
     for sentence in sentences:
         if sentence.status == "uncovered":
             lines.append(f"{seeds[sentence.source]}:{sentence.line}: uncovered: {sentence.text}")

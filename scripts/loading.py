@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -130,6 +130,19 @@ def discover(root: Path) -> list[Path]:
     return [Path(entry.path) for entry in fact_entries(root)]
 
 
+FileRecords = tuple[dict[str, list[Located]], list[Problem]]  # records by kind, and problems
+Loader = Callable[[Path, str], FileRecords]  # (path, relative path) -> the file's records
+
+
+def load_file(path: Path, relative: str) -> FileRecords:
+    """A fact file's records by kind, and the problems met reading them."""
+    problems: list[Problem] = []
+    records: dict[str, list[Located]] = {kind: [] for kind in KINDS}
+    for kind, located in load_records(path, relative, problems):
+        records[kind].append(located)
+    return records, problems
+
+
 def load_facts(root: Path, paths: list[Path] | None = None, fast: bool = True) -> Facts:
     """Load and validate every fact file; problems are collected, never raised.
 
@@ -137,14 +150,15 @@ def load_facts(root: Path, paths: list[Path] | None = None, fast: bool = True) -
     """
     facts = Facts()
     for path in progress(paths if paths is not None else discover(root), "Reading facts"):
-        relative = _relative(path, root)
+        relative = relative_path(path, root)
         facts.files.append(relative)
-        for kind, located in _load_records(path, relative, facts.problems, fast):
+        for kind, located in load_records(path, relative, facts.problems, fast):
             getattr(facts, kind).append(located)
     return facts
 
 
-def _relative(path: Path | str, root: Path) -> str:
+def relative_path(path: Path | str, root: Path) -> str:
+    """A fact file's path as problems name it: relative to root, with forward slashes."""
     text, prefix = str(path), str(root) + os.sep
     if text.startswith(prefix) and os.sep == "/" and ".." not in text:  # the common case, fast
         return text[len(prefix) :]
@@ -277,9 +291,10 @@ def _only_comments(text: str) -> bool:
     return True
 
 
-def _load_records(
+def load_records(
     path: Path, relative: str, problems: list[Problem], fast: bool = True
 ) -> Iterator[tuple[str, Located]]:
+    """Each valid record of one fact file with its kind; what is wrong goes into `problems`."""
     text = read_text(path, relative, problems)
     if text is None:
         return

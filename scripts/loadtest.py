@@ -100,18 +100,7 @@ async def measure(
                     name = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
-            path = next_path(name)
-            started = time.perf_counter()
-            try:
-                response = await http.get(path)
-                stats[name].statuses[response.status_code] = (
-                    stats[name].statuses.get(response.status_code, 0) + 1
-                )
-                if response.status_code >= 400:
-                    stats[name].errors += 1
-            except httpx.HTTPError:
-                stats[name].errors += 1
-            stats[name].latencies.append(time.perf_counter() - started)
+            await _timed_get(http, next_path(name), stats[name])
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as http:
@@ -123,6 +112,19 @@ async def measure(
         await asyncio.gather(*(client(n, http) for n in range(clients)))
         elapsed = time.perf_counter() - started
     return stats, elapsed
+
+
+async def _timed_get(http: httpx.AsyncClient, path: str, stats: PageStats) -> None:
+    """Ask for a page; count its status (an error from 400 on) and time it."""
+    started = time.perf_counter()
+    try:
+        response = await http.get(path)
+        stats.statuses[response.status_code] = stats.statuses.get(response.status_code, 0) + 1
+        if response.status_code >= 400:
+            stats.errors += 1
+    except httpx.HTTPError:
+        stats.errors += 1
+    stats.latencies.append(time.perf_counter() - started)
 
 
 def free_port() -> int:

@@ -16,7 +16,8 @@ from typing import Any
 import sqlite_utils
 from ruamel.yaml import YAML
 
-from factdb.building import (
+from factdb.coverage import COLUMNS as SENTENCE_COLUMNS
+from factdb.tables import (
     ANSWER_COLUMNS,
     LINK_TABLES,
     MODELS,
@@ -25,7 +26,6 @@ from factdb.building import (
     create_tables,
     view_column_descriptions,
 )
-from factdb.coverage import COLUMNS as SENTENCE_COLUMNS
 
 METADATA_FILE = "metadata.yml"
 DATABASE_NAME = "facts"

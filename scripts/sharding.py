@@ -1,13 +1,14 @@
-"""Checking a large tree on every core: the claim files in shards, each in a process of its own.
+"""Checking a large tree on every core: the claim files in chunks, each in a worker process.
 
 The main process reads the registries (every file that is not plainly a list of claims) and the
-seeds, and forks workers, which inherit them. Each worker loads a share of the claim files,
-runs the claim rules against the registries and, for a build, writes the rows of its claims
-into a shard database of its own. The main process then runs the rules that span files
-(unique ids, skipped sentences), and build_database merges the shards with INSERT ... SELECT.
+seeds, and forks workers, which inherit them. Each worker loads a chunk of claim files and runs
+the claim rules against the registries; for a build it also prepares the rows of its claims
+(`rows.claim_tables`) as a batch of `PreparedRows`, which building writes. The main process then
+runs the rules that span files (unique ids, skipped sentences).
 
-The problems and the rows are the same as a single process's (tests compare them); a tree of
-fewer than MIN_PARALLEL_FILES claim files is checked in this process, by the same code.
+The problems are the same as a single process's (tests compare them); a tree of fewer than
+MIN_PARALLEL_FILES claim files is checked in this process, by the same code, and then
+`Validation.facts` holds every claim.
 """
 
 from __future__ import annotations
@@ -17,15 +18,12 @@ import multiprocessing
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import Any, TypeVar
 
 from factdb.checks import (
-    Validation,
     check_claims,
     check_skipped,
     check_source_references,
@@ -33,36 +31,31 @@ from factdb.checks import (
     load_seeds,
     unique_id_problems,
 )
+from factdb.coverage import quotes_by_source, sentences_of
 from factdb.loading import (
     KINDS,
     REGISTRY_KINDS,
     Facts,
     Ids,
+    Loader,
     Located,
-    _load_records,
-    _relative,
     discover,
+    load_file,
     record_ids,
+    relative_path,
 )
 from factdb.problems import Problem
 from factdb.progress import progress_bar
+from factdb.results import AnswerInput, PreparedRows, QuoteSpan, Validation
+from factdb.rows import claim_tables, sentence_table
 from factdb.text import NormalisedText
 
 MIN_PARALLEL_FILES = 64  # below this, forking costs more than it saves
-MAX_WORKERS = 8  # shards are attached to one database to merge them: SQLite allows 10
+MAX_WORKERS = 8
 CHUNK_FILES = 20  # claim files a worker takes at a time
-SENTENCE_SOURCES = 50  # sources whose sentences a worker writes at a time
+SENTENCE_SOURCES = 50  # sources whose sentences a worker prepares at a time
 
-Loader = Callable[[Path, str], tuple[dict[str, list[Located]], list[Problem]]]
-
-
-def load_file(path: Path, relative: str) -> tuple[dict[str, list[Located]], list[Problem]]:
-    """A fact file's records by kind, and the problems met reading them."""
-    problems: list[Problem] = []
-    records: dict[str, list[Located]] = {kind: [] for kind in KINDS}
-    for kind, located in _load_records(path, relative, problems):
-        records[kind].append(located)
-    return records, problems
+T = TypeVar("T")
 
 
 _TOP_LEVEL = re.compile(rb"\n(?![ \t\r\n#]|-(?:[ \t\r\n]|\Z)|\Z)([^\r\n]*)")
@@ -79,58 +72,48 @@ def claims_only(data: bytes) -> bool:
 
 
 @dataclass
+class Checked:
+    """A checked tree: the validation, and each file's ids with their positions (for the cache)."""
+
+    validation: Validation
+    ids: dict[str, Ids]
+
+
+@dataclass
 class ChunkOutcome:
     """What checking a chunk of claim files found."""
 
     files: dict[str, Ids] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
-    spans: dict[str, tuple[str, int, int]] = field(default_factory=dict)
-    answers: list[tuple] = field(default_factory=list)  # for answer_rows, from a build's rows
-    claims: int = 0
+    spans: dict[str, QuoteSpan] = field(default_factory=dict)
+    claims: list[Located] = field(default_factory=list)  # kept only by a check in this process
+    count: int = 0
+    answers: list[AnswerInput] = field(default_factory=list)  # of a chunk whose rows were made
+    batch: Path | None = None  # its prepared rows
     registries: bool = False  # the chunk defines sources, entities or topics: split it again
 
 
 @dataclass
-class _Context:
-    """What every worker shares, set before forking: the registries, the seeds, the loader."""
+class Context:
+    """What every chunk is checked against: the registries, the seeds, how files are loaded,
+    and where rows are prepared (None: not for a build, or the claims stay in this process)."""
 
     root: Path
     registries: Facts
     texts: dict[str, str]
     normalised: Mapping[str, NormalisedText]
     loader: Loader
-    scratch: Path | None
-    shard: sqlite_utils.Database | None = None
-    shard_pid: int = 0  # the process that opened `shard`: a forked child opens its own
+    prepared: PreparedRows | None
+    in_process: bool
 
 
-_CONTEXT: _Context | None = None
-
-
-def _shard(context: _Context) -> sqlite_utils.Database:
-    """This process's shard database, created on first use."""
-    if context.shard is None or context.shard_pid != os.getpid():
-        from factdb.building import create_tables
-
-        assert context.scratch is not None
-        path = context.scratch / f"shard-{os.getpid()}.db"
-        context.shard = sqlite_utils.Database(path, recreate=True)
-        context.shard_pid = os.getpid()
-        context.shard.execute("pragma journal_mode = off")  # a scratch file, merged then deleted
-        context.shard.execute("pragma synchronous = off")
-        create_tables(context.shard)
-    return context.shard
-
-
-def _check_chunk(paths: list[Path]) -> ChunkOutcome:
-    """Load a chunk of claim files, check their claims, and add their rows to this shard."""
-    context = _CONTEXT
-    assert context is not None, "the context is set before any chunk is checked"
+def check_chunk(context: Context, paths: list[Path]) -> ChunkOutcome:
+    """Load a chunk of claim files, check their claims, and prepare their rows for a build."""
     registries = context.registries
     facts = Facts(registries.sources, registries.entities, registries.topics)
     outcome = ChunkOutcome()
     for path in paths:
-        relative = _relative(path, context.root)
+        relative = relative_path(path, context.root)
         records, problems = context.loader(path, relative)
         if any(records[kind] for kind in REGISTRY_KINDS):
             return ChunkOutcome(registries=True)
@@ -140,30 +123,46 @@ def _check_chunk(paths: list[Path]) -> ChunkOutcome:
     validation = Validation(facts, [], texts=context.texts)
     outcome.problems += check_claims(facts, context.normalised, validation)
     outcome.spans = validation.spans
-    outcome.claims = len(facts.claims)
-    if context.scratch is not None and facts.claims and not outcome.problems:
-        from factdb.building import write_claims
-
-        shard = _shard(context)
-        with shard.conn:
-            outcome.answers = write_claims(shard, validation)
+    outcome.count = len(facts.claims)
+    if context.in_process:
+        outcome.claims = facts.claims
+    elif context.prepared is not None and facts.claims and not outcome.problems:
+        outcome.batch, outcome.answers = _prepare_claims(context, facts.claims, validation.spans)
     return outcome
 
 
-def _write_sentences(tasks: list[tuple[int, list[tuple[int, int, str]]]]) -> int:
-    """Write the sentences of some sources (by index, with their quotes) into this shard."""
-    from factdb.building import SENTENCE_COLUMNS, insert_tuples
-    from factdb.coverage import sentence_rows, sentences_of
+def _prepare_claims(
+    context: Context, claims: list[Located], spans: Mapping[str, QuoteSpan]
+) -> tuple[Path, list[AnswerInput]]:
+    """Prepare the rows of the claim tables for these claims: their batch, and their answers."""
+    assert context.prepared is not None, "claims are prepared only for a build"
+    topics = {t.record.id: t.record for t in context.registries.topics}
+    tables = claim_tables(claims, topics, spans)
+    return context.prepared.write_batch({"claims": tables.claims, **tables.links}), tables.answers
 
-    context = _CONTEXT
-    assert context is not None, "the context is set before any sentence is written"
+
+def prepare_sentences(
+    context: Context, tasks: list[tuple[int, list[tuple[int, int, str]]]]
+) -> Path:
+    """Prepare the sentence rows of some sources (by index, with their quotes) as a batch."""
+    assert context.prepared is not None, "sentences are prepared only for a build"
     sources = [context.registries.sources[index].record for index, _ in tasks]
     quotes = {source.id: spans for source, (_, spans) in zip(sources, tasks, strict=True)}
-    rows = sentence_rows(sentences_of(sources, context.texts, quotes))
-    shard = _shard(context)
-    with shard.conn:
-        insert_tuples(shard, "sentences", list(SENTENCE_COLUMNS), rows)
-    return len(rows)
+    rows = sentence_table(sentences_of(sources, context.texts, quotes))
+    return context.prepared.write_batch({"sentences": rows})
+
+
+_WORKER_CONTEXT: Context | None = None  # in a worker process: set once, when it starts
+
+
+def _enter_worker(context: Context) -> None:
+    global _WORKER_CONTEXT
+    _WORKER_CONTEXT = context
+
+
+def _in_worker(function: Callable[[Context, Any], T], task: Any) -> T:
+    assert _WORKER_CONTEXT is not None, "a worker's context is set when it starts"
+    return function(_WORKER_CONTEXT, task)
 
 
 def worker_count() -> int:
@@ -180,148 +179,177 @@ def worker_count() -> int:
     return max(1, min(cores, MAX_WORKERS))
 
 
-def _chunks(items: list, size: int) -> list[list]:
+def _chunks(items: list[T], size: int) -> list[list[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _pool(workers: int):
-    """Forked worker processes (which inherit _CONTEXT), or None to work in this process."""
-    if workers <= 1:
-        return contextlib.nullcontext()
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-
-
-def _run(pool, function, tasks: list, sizes: list[int], bar) -> Iterator[tuple[int, Any]]:
-    """function(task) for every task, with the task's index, in the order they finish."""
-    if pool is None:
-        for index, task in enumerate(tasks):
-            yield index, function(task)
-            bar.update(sizes[index])
+@contextlib.contextmanager
+def _pool(context: Context, workers: int) -> Iterator[Executor | None]:
+    """Forked worker processes, each given the context when it starts; None in this process."""
+    if context.in_process:
+        yield None
         return
-    futures = {pool.submit(function, task): index for index, task in enumerate(tasks)}
-    for future in as_completed(futures):
-        index = futures[future]
-        yield index, future.result()
-        bar.update(sizes[index])
+    fork = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        workers, mp_context=fork, initializer=_enter_worker, initargs=(context,)
+    ) as pool:
+        yield pool
 
 
-def _check_claim_files(pool, paths: list[Path], workers: int) -> list[ChunkOutcome]:
+def _submit(
+    pool: Executor | None, context: Context, function: Callable[[Context, Any], T], task: Any
+) -> Future[T]:
+    """function(context, task) in a worker, or here (already done) where there is no pool."""
+    if pool is not None:
+        return pool.submit(_in_worker, function, task)
+    future: Future[T] = Future()
+    future.set_result(function(context, task))
+    return future
+
+
+def _check_claim_files(
+    pool: Executor | None, context: Context, paths: list[Path], workers: int
+) -> list[ChunkOutcome]:
     """The outcome of every chunk of the claim files, in file order."""
     chunks = _chunks(paths, max(1, min(CHUNK_FILES, len(paths) // (4 * workers) or 1)))
     outcomes: list[ChunkOutcome] = [ChunkOutcome()] * len(chunks)
     bar = progress_bar(len(paths), "Checking claim files")
     try:
-        for index, outcome in _run(pool, _check_chunk, chunks, [len(c) for c in chunks], bar):
-            outcomes[index] = outcome
+        if pool is None:  # one at a time, each counted as it is done
+            futures = {}
+            for index, chunk in enumerate(chunks):
+                futures[_submit(None, context, check_chunk, chunk)] = index
+                bar.update(len(chunk))
+        else:
+            futures = {_submit(pool, context, check_chunk, c): i for i, c in enumerate(chunks)}
+        for future in as_completed(futures):
+            index = futures[future]
+            outcomes[index] = future.result()
+            if pool is not None:
+                bar.update(len(chunks[index]))
     finally:
         bar.close()
     return outcomes
 
 
-def _answers(result: Validation, outcomes: list[ChunkOutcome]) -> list[dict]:
-    """The rows of the answers table, from every claim; this process's own claims written."""
-    from factdb.building import answer_rows, write_claims
-
-    inputs = [claim for outcome in outcomes for claim in outcome.answers]
-    if result.facts.claims:
-        shard = _shard(_CONTEXT)
-        with shard.conn:
-            inputs += write_claims(shard, result)
-    return answer_rows(result, sorted(inputs))
-
-
-def _start_sentences(pool, result: Validation) -> list[Future]:
-    """Every source's sentences and their coverage, written into the shards: in this process
-    now, or by the workers while this process goes on (wait for the futures returned)."""
-    from factdb.coverage import quotes_by_source
-
-    quotes = quotes_by_source(result.spans)
+def _start_sentences(
+    pool: Executor | None, context: Context, validation: Validation
+) -> list[Future[Path]]:
+    """Every source's sentence rows, prepared by the workers while this process goes on."""
+    quotes = quotes_by_source(validation.spans)
     tasks = [
         (index, quotes.get(located.record.id, []))
-        for index, located in enumerate(result.facts.sources)
+        for index, located in enumerate(validation.facts.sources)
     ]
-    chunks = _chunks(tasks, SENTENCE_SOURCES)
-    if pool is None:
-        for chunk in chunks:
-            _write_sentences(chunk)
-        return []
-    return [pool.submit(_write_sentences, chunk) for chunk in chunks]
+    return [
+        _submit(pool, context, prepare_sentences, chunk)
+        for chunk in _chunks(tasks, SENTENCE_SOURCES)
+    ]
+
+
+def _load_registries(root: Path, paths: list[Path], loader: Loader) -> tuple[Facts, dict[str, Ids]]:
+    """Every record of the files read in this process (those not plainly lists of claims)."""
+    facts = Facts()
+    ids: dict[str, Ids] = {}
+    for path in paths:
+        relative = relative_path(path, root)
+        records, problems = loader(path, relative)
+        ids[relative] = record_ids(records)
+        facts.problems += problems
+        for kind in KINDS:
+            getattr(facts, kind).extend(records[kind])
+    return facts, ids
+
+
+def _merge(validation: Validation, ids: dict[str, Ids], outcomes: list[ChunkOutcome]) -> int:
+    """Add every chunk's files, problems, spans and claims; the number of claims they held."""
+    prepared = validation.prepared
+    for outcome in outcomes:
+        ids.update(outcome.files)
+        validation.problems += outcome.problems
+        validation.spans.update(outcome.spans)
+        validation.facts.claims += outcome.claims
+        if prepared is not None and outcome.batch is not None:
+            prepared.batches.append(outcome.batch)
+            prepared.answers += outcome.answers
+    return sum(outcome.count for outcome in outcomes)
+
+
+def _check(
+    root: Path, loader: Loader, workers: int | None, prepare: bool, split: bool, min_parallel: int
+) -> Checked | None:
+    """check_tree, once; None if a file taken for claims only defines registries after all."""
+    paths = discover(root)
+    claim_paths = [path for path in paths if split and claims_only(_read_bytes(path))]
+    in_chunks = set(claim_paths)
+    main_paths = [path for path in paths if path not in in_chunks]
+    facts, ids = _load_registries(root, main_paths, loader)
+    facts.files = [relative_path(path, root) for path in paths]
+    validation = Validation(facts, list(facts.problems))
+    normalised = load_seeds(root, facts, validation)
+    validation.problems += check_source_references(facts)
+    validation.problems += check_claims(facts, normalised, validation)
+    if workers is None:
+        workers = worker_count() if len(claim_paths) >= min_parallel else 1
+    in_process = workers <= 1
+    validation.prepared = PreparedRows.create() if prepare and not in_process else None
+    context = Context(root, facts, validation.texts, normalised, loader, validation.prepared,
+                      in_process)  # fmt: skip
+    claims_in_main = len(facts.claims)
+    with _pool(context, workers) as pool:
+        outcomes = _check_claim_files(pool, context, claim_paths, workers)
+        if any(outcome.registries for outcome in outcomes):
+            validation.close()
+            return None
+        claims = claims_in_main + _merge(validation, ids, outcomes)
+        _finish(pool, context, validation, {rel: ids[rel] for rel in facts.files if rel in ids})
+    validation.problems.sort()
+    if not in_process:
+        validation.counts = {kind: len(getattr(facts, kind)) for kind in REGISTRY_KINDS}
+        validation.counts["claims"] = claims
+    return Checked(validation, ids)
+
+
+def _finish(
+    pool: Executor | None, context: Context, validation: Validation, ids: dict[str, Ids]
+) -> None:
+    """The rules that span files; for a build, the sentences' rows meanwhile, in the workers."""
+    prepared = validation.prepared
+    pending = _start_sentences(pool, context, validation) if prepared and validation.ok else []
+    if prepared is not None and validation.ok and validation.facts.claims:  # read here
+        batch, answers = _prepare_claims(context, validation.facts.claims, validation.spans)
+        prepared.batches.append(batch)
+        prepared.answers += answers
+    validation.problems += unique_id_problems(id_entries(context.root, ids))
+    validation.problems += check_skipped(validation.facts, validation.texts, validation.spans)
+    if prepared is not None and validation.ok:
+        prepared.batches += [future.result() for future in pending]
+        prepared.answers.sort()
+    elif prepared is not None:
+        for future in pending:
+            future.result()
+        validation.close()  # rows of a tree with problems are never written
 
 
 def check_tree(
     root: Path,
     loader: Loader = load_file,
-    scratch: Path | None = None,
     workers: int | None = None,
+    prepare: bool = False,
     min_parallel: int = MIN_PARALLEL_FILES,
-    split: bool = True,
-) -> tuple[Validation, dict[str, Ids]]:
-    """Every rule over every fact file under root, the claim files in shards.
+) -> Checked:
+    """Every rule over every fact file under root, the claim files in chunks.
 
-    With `scratch` (a directory) and no problem, the rows of the claims and the sentences are
-    also written into shard databases there, listed in the result's `shards` for
-    build_database. The result's `facts` holds the registries, `counts` the number of records
-    of each kind. Also returns, per file, its
-    ids with their positions (for the cache's index). split=False reads every file here.
+    Checked in this process (fewer than `min_parallel` claim files, or workers=1), the
+    validation's facts hold every record. On several processes they hold the registries, and
+    `counts` the number of records of each kind; with `prepare`, the workers also prepare the
+    rows of the claims and sentences for a build (`Validation.prepared`).
     """
-    global _CONTEXT
-    paths = discover(root)
-    sharded = [split and claims_only(_read_bytes(path)) for path in paths]
-    main_paths = [p for p, claims in zip(paths, sharded, strict=True) if not claims]
-    claim_paths = [p for p, claims in zip(paths, sharded, strict=True) if claims]
-    facts = Facts(files=[_relative(path, root) for path in paths])
-    files: dict[str, Ids] = {}
-    for path in main_paths:
-        relative = _relative(path, root)
-        records, problems = loader(path, relative)
-        files[relative] = record_ids(records)
-        facts.problems += problems
-        for kind in KINDS:
-            getattr(facts, kind).extend(records[kind])
-    result = Validation(facts, list(facts.problems))
-    normalised = load_seeds(root, facts, result)
-    result.problems += check_source_references(facts)
-    result.problems += check_claims(facts, normalised, result)
-    if workers is None:
-        workers = worker_count() if len(claim_paths) >= min_parallel else 1
-    _CONTEXT = _Context(root, facts, result.texts, normalised, loader, scratch)
-    claims = len(facts.claims)
-    try:
-        with _pool(workers) as pool:
-            outcomes = _check_claim_files(pool, claim_paths, workers)
-            resplit = any(outcome.registries for outcome in outcomes)
-            for outcome in outcomes:
-                files.update(outcome.files)
-                result.problems += outcome.problems
-                result.spans.update(outcome.spans)
-                claims += outcome.claims
-            pending: list[Future] = []
-            build = scratch is not None and not result.problems and not resplit
-            if build:  # rows for a build: the sentences, by the workers
-                pending = _start_sentences(pool, result)
-            if not resplit:  # meanwhile, the rules that span files
-                ordered = {rel: files[rel] for rel in facts.files if rel in files}
-                result.problems += unique_id_problems(id_entries(root, ordered))
-                result.problems += check_skipped(facts, result.texts, result.spans)
-            if build and not result.problems:  # and the answers
-                result.answers = _answers(result, outcomes)
-            for future in pending:
-                future.result()
-    finally:
-        if _CONTEXT.shard is not None and _CONTEXT.shard_pid == os.getpid():
-            _CONTEXT.shard.close()
-        _CONTEXT = None
-    if resplit:  # a claim file defines registries after all: read every file here
-        for shard in scratch.glob("shard-*.db") if scratch else []:
-            shard.unlink()
-        return check_tree(root, loader, scratch, workers=1, split=False)
-    result.problems.sort()
-    result.counts = {kind: len(getattr(facts, kind)) for kind in REGISTRY_KINDS}
-    result.counts["claims"] = claims
-    if scratch is not None:
-        facts.claims = []  # their rows, and the sentences, are in the shards
-        result.shards = sorted(scratch.glob("shard-*.db"))
-    return result, ordered
+    checked = _check(root, loader, workers, prepare, split=True, min_parallel=min_parallel)
+    if checked is None:  # a claim file defines registries after all: read every file here
+        checked = _check(root, loader, 1, prepare, split=False, min_parallel=min_parallel)
+    assert checked is not None, "a check in one process reads every file itself"
+    return checked
 
 
 def _read_bytes(path: Path) -> bytes:

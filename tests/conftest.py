@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from factdb import validate
 from factdb.building import build_database
-from factdb.checks import validate
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -25,6 +25,6 @@ def tree(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def repo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """facts.db built from the repository's own facts, once per test session."""
-    result = validate(REPO)
+    result = validate(REPO, cache=False)
     assert result.ok, [p.as_text() for p in result.problems]
     return build_database(result, tmp_path_factory.mktemp("db") / "facts.db")

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from factdb import validate
 from factdb.authoring import date_from_passage, entities_in, locate_quote, propose_id, slugify
-from factdb.checks import validate
 from factdb.cli import cli
 from factdb.loading import load_facts
 from factdb.schema.models import Source
@@ -89,7 +89,7 @@ def test_new_with_every_field_validates(tree: Path):
         result.output
         == "Added claim second-paragraph-says-nine-ships-sailed to facts/claims/sample.yaml\n"
     )
-    assert validate(tree).problems == []
+    assert validate(tree, cache=False).problems == []
     text = (tree / "facts" / "claims" / "sample.yaml").read_text()
     assert text.startswith("# yaml-language-server: $schema=../../schema/factfile.schema.json\n")
     assert "  - id: soldiers-arrived\n" in text  # the rest of the file is still there
@@ -103,7 +103,7 @@ def test_new_leaves_placeholders_that_validation_refuses(tree: Path):
         "Added claim signed-june to facts/claims/sample.yaml",
         "Fill in: statement, claimant, assertion (marked TODO), then run: facts validate",
     ]
-    problems = validate(tree).problems
+    problems = validate(tree, cache=False).problems
     assert {(p.rule, p.record_id) for p in problems} == {("placeholder", "signed-june")}
     assert sorted(p.message.split(":")[0] for p in problems) == [
         "assertion",
@@ -165,7 +165,7 @@ def test_add_source_copies_the_seed_and_drafts_its_record(tree: Path, tmp_path: 
         "then run: facts validate",
     ]
     assert (tree / "seeds" / "new-article.txt").read_bytes() == article.read_bytes()
-    problems = validate(tree).problems
+    problems = validate(tree, cache=False).problems
     assert [(p.rule, p.record_id) for p in problems] == [("placeholder", "headline")]
     registry = (tree / "facts" / "sources.yaml").read_text()
     assert registry.startswith("# yaml-language-server: $schema=../schema/factfile.schema.json\n")
@@ -175,7 +175,7 @@ def test_add_source_copies_the_seed_and_drafts_its_record(tree: Path, tmp_path: 
     )
     registry = registry.replace("publisher: TODO", "publisher: null")
     (tree / "facts" / "sources.yaml").write_text(registry)
-    assert validate(tree).problems == []
+    assert validate(tree, cache=False).problems == []
 
 
 def test_add_source_refuses_to_overwrite_a_different_seed(tree: Path, tmp_path: Path):

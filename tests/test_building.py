@@ -9,15 +9,16 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from factdb.building import build_database, table_columns
-from factdb.checks import validate
+from factdb import validate
+from factdb.building import build_database
+from factdb.tables import table_columns
 
 BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"
 
 
 @pytest.fixture
 def db(tree: Path, tmp_path: Path) -> sqlite_utils.Database:
-    return sqlite_utils.Database(build_database(validate(tree), tmp_path / "facts.db"))
+    return sqlite_utils.Database(build_database(validate(tree, cache=False), tmp_path / "facts.db"))
 
 
 def test_tables_and_counts(db):
@@ -78,17 +79,17 @@ def test_build_is_deterministic(tree: Path, tmp_path: Path):
     def dump(path: Path) -> list[str]:
         return list(sqlite3.connect(path).iterdump())
 
-    first = build_database(validate(tree), tmp_path / "a.db")
-    second = build_database(validate(tree), tmp_path / "b.db")
+    first = build_database(validate(tree, cache=False), tmp_path / "a.db")
+    second = build_database(validate(tree, cache=False), tmp_path / "b.db")
     assert dump(first) == dump(second)
 
 
 def test_build_refuses_invalid_facts_and_keeps_the_old_database(tree: Path, tmp_path: Path):
-    path = build_database(validate(tree), tmp_path / "facts.db")
+    path = build_database(validate(tree, cache=False), tmp_path / "facts.db")
     before = path.read_bytes()
     shutil.copyfile(BROKEN / "quote-not-found.yaml", tree / "facts" / "claims" / "zz.yaml")
     with pytest.raises(ValueError):
-        build_database(validate(tree), path)
+        build_database(validate(tree, cache=False), path)
     assert path.read_bytes() == before
     assert list(tmp_path.glob(".facts.db.*")) == []
 
@@ -96,7 +97,7 @@ def test_build_refuses_invalid_facts_and_keeps_the_old_database(tree: Path, tmp_
 def test_a_failure_while_writing_keeps_the_old_database(tree, tmp_path, monkeypatch):
     import factdb.building as building
 
-    path = build_database(validate(tree), tmp_path / "facts.db")
+    path = build_database(validate(tree, cache=False), tmp_path / "facts.db")
     before = path.read_bytes()
 
     def explode(*args, **kwargs):
@@ -104,7 +105,7 @@ def test_a_failure_while_writing_keeps_the_old_database(tree, tmp_path, monkeypa
 
     monkeypatch.setattr(building, "create_tables", explode)
     with pytest.raises(RuntimeError):
-        build_database(validate(tree), path)
+        build_database(validate(tree, cache=False), path)
     assert path.read_bytes() == before
     assert list(tmp_path.glob(".facts.db.*")) == []
 
@@ -121,7 +122,7 @@ def test_two_articles_relaying_one_agency_are_one_origin(tree: Path, tmp_path: P
         "    claimant: null\n    via: [agency]\n    topic: soldiers-arrived\n    value: 3000\n"
         "    unit: soldiers\n    assertion: reported\n"
     )
-    db = sqlite_utils.Database(build_database(validate(tree), tmp_path / "facts.db"))
+    db = sqlite_utils.Database(build_database(validate(tree, cache=False), tmp_path / "facts.db"))
     [row] = db.query("select * from corroborations")
     assert (row["topic"], row["answer"], row["articles"], row["independent_origins"]) == (
         "soldiers-arrived",

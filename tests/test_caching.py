@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import factdb.caching as caching
-from factdb.checks import validate
+from factdb import validate
 
 BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"
 MORE_CLAIMS = """\
@@ -30,7 +30,7 @@ claims:
 
 def same_as_uncached(root: Path) -> list:
     cached = validate(root, cache=True).problems
-    assert cached == validate(root).problems
+    assert cached == validate(root, cache=False).problems
     return cached
 
 
@@ -183,27 +183,31 @@ def test_many_changed_files_are_parsed_by_the_workers_not_first_by_this_process(
     """A cold cache (a fresh checkout, CI) parsed every file in the main process before the
     workers started: 4.1 s at 100k claims against 1.6 s without the cache. Now the tree goes
     straight to the sharded check, whose workers parse through the cache."""
-    import factdb.sharding as sharding
+    import factdb.validating as validating
 
-    monkeypatch.setattr(sharding, "MIN_PARALLEL_FILES", 2)
+    monkeypatch.setattr(validating, "MIN_PARALLEL_FILES", 2)
     for number in range(3):
         text = MORE_CLAIMS.replace("nine-ships", f"nine-ships-{number}")
         (tree / "facts" / "claims" / f"more-{number}.yaml").write_text(text)
     (tree / "facts" / "claims" / "more-2.yaml").write_text(
         (BROKEN / "unknown-field.yaml").read_text()
     )
-    loaded_before_full = []
-    original = caching._full
-
-    def spy(root, tree_, store, loaded, index, scratch=None):
-        loaded_before_full.append(dict(loaded))
-        return original(root, tree_, store, loaded, index, scratch)
-
-    monkeypatch.setattr(caching, "_full", spy)
+    calls = []
+    check_tree, check_changed = validating.check_tree, caching.Cache.check_changed
+    monkeypatch.setattr(
+        validating, "check_tree", lambda *a, **k: calls.append("full") or check_tree(*a, **k)
+    )
+    monkeypatch.setattr(
+        caching.Cache,
+        "check_changed",
+        lambda self: calls.append(f"changed, {len(self.parsed)} parsed") or check_changed(self),
+    )
     problems = same_as_uncached(tree)
     assert [p.rule for p in problems] == ["unknown-field"]
-    assert loaded_before_full == [{}]  # nothing parsed before the sharded check
+    # the cached run goes straight to the sharded check, nothing parsed before it; then the
+    # uncached run that same_as_uncached compares it with
+    assert calls == ["full", "full"]
     assert (tree / ".cache" / "facts" / "index.marshal").exists()
-    loaded_before_full.clear()
+    calls.clear()
     assert same_as_uncached(tree) == problems  # and the next run is incremental
-    assert loaded_before_full == []
+    assert calls == ["changed, 0 parsed", "full"]

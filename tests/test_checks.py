@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from factdb.checks import validate
+from factdb import validate
 
 BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"
 EXPECT = re.compile(r"^# expect: (?P<rule>[a-z0-9-]+) (?P<line>\d+):(?P<column>\d+)$", re.M)
@@ -20,7 +20,7 @@ def _expectations(path: Path) -> set[tuple[str, int, int]]:
 
 
 def test_the_valid_tree_has_no_problems(tree):
-    result = validate(tree)
+    result = validate(tree, cache=False)
     assert result.problems == []
     assert len(result.facts.claims) == 2
 
@@ -31,7 +31,7 @@ def test_broken_fixture_gives_its_rule_at_its_line(tree, case):
     assert expected, f"{case.name} declares no '# expect: rule line:column'"
     target = tree / "facts" / "claims" / f"zz-{case.name}"
     shutil.copyfile(case, target)
-    problems = validate(tree).problems
+    problems = validate(tree, cache=False).problems
     assert {p.path for p in problems} == {f"facts/claims/zz-{case.name}"}
     assert {(p.rule, p.line, p.column) for p in problems} == expected
 
@@ -39,26 +39,26 @@ def test_broken_fixture_gives_its_rule_at_its_line(tree, case):
 def test_every_problem_of_every_file_in_one_run(tree):
     for name in ("quote-not-found.yaml", "unknown-reference.yaml", "yaml-syntax.yaml"):
         shutil.copyfile(BROKEN / name, tree / "facts" / "claims" / f"zz-{name}")
-    rules = sorted(p.rule for p in validate(tree).problems)
+    rules = sorted(p.rule for p in validate(tree, cache=False).problems)
     assert rules == ["quote-not-found"] + ["unknown-reference"] * 3 + ["yaml-syntax"]
 
 
 def test_problems_carry_the_record_id(tree):
     shutil.copyfile(BROKEN / "quote-not-found.yaml", tree / "facts" / "claims" / "zz.yaml")
-    [problem] = validate(tree).problems
+    [problem] = validate(tree, cache=False).problems
     assert problem.record_id == "misquoted"
     assert problem.as_text().endswith("[misquoted]")
 
 
 def test_quote_not_found_shows_the_closest_passage(tree):
     shutil.copyfile(BROKEN / "quote-not-found.yaml", tree / "facts" / "claims" / "zz.yaml")
-    [problem] = validate(tree).problems
+    [problem] = validate(tree, cache=False).problems
     assert 'closest passage (97%): "about 3,000 soldiers had arrived"' in problem.message
 
 
 def test_unknown_reference_suggests_the_closest_ids(tree):
     shutil.copyfile(BROKEN / "unknown-reference.yaml", tree / "facts" / "claims" / "zz.yaml")
-    messages = [p.message for p in validate(tree).problems]
+    messages = [p.message for p in validate(tree, cache=False).problems]
     assert "source: no source 'sampel'; did you mean 'sample'?" in messages
     assert "claimant: no entity 'ministre'; did you mean 'minister'?" in messages
 
@@ -69,7 +69,7 @@ def test_seed_symlink_leaving_seeds_is_refused(tree, tmp_path):
     (tree / "seeds" / "link.txt").symlink_to(outside)
     registry = tree / "facts" / "registry.yaml"
     registry.write_text(registry.read_text().replace("seeds/sample.txt", "seeds/link.txt"))
-    problems = validate(tree).problems
+    problems = validate(tree, cache=False).problems
     assert [(p.rule, p.line, p.column) for p in problems] == [("seed-path", 4, 11)]
     assert "leads outside seeds/" in problems[0].message
 
@@ -77,7 +77,7 @@ def test_seed_symlink_leaving_seeds_is_refused(tree, tmp_path):
 def test_changed_seed_is_refused_and_its_claims_not_checked_against_it(tree):
     seed = tree / "seeds" / "sample.txt"
     seed.write_text(seed.read_text().replace("3,000", "30,000"))
-    problems = validate(tree).problems
+    problems = validate(tree, cache=False).problems
     assert [(p.rule, p.path, p.line) for p in problems] == [
         ("seed-sha256", "facts/registry.yaml", 5)
     ]
@@ -87,7 +87,7 @@ def test_duplicate_id_in_another_file_blames_the_later_file(tree):
     (tree / "facts" / "zz-more.yaml").write_text(
         "topics:\n  - id: signing-place\n    question: Again?\n    kind: text\n"
     )
-    problems = validate(tree).problems
+    problems = validate(tree, cache=False).problems
     assert [(p.rule, p.path, p.line, p.column) for p in problems] == [
         ("unique-id", "facts/zz-more.yaml", 2, 9)
     ]
@@ -99,7 +99,7 @@ def test_ids_differing_only_in_case_or_normalisation_are_refused(tree, twin):
     (tree / "facts" / "zz-more.yaml").write_text(
         f'topics:\n  - id: "{twin}"\n    question: Again?\n    kind: text\n'
     )
-    problems = validate(tree).problems
+    problems = validate(tree, cache=False).problems
     assert [(p.rule, p.line, p.column) for p in problems] == [("bad-format", 2, 9)]
 
 
@@ -111,7 +111,7 @@ def test_scheduled_claims_may_be_dated_after_publication(tree):
         "    date: 2024-12-01\n    date_basis: b\n    claimant: null\n    value: 9\n"
         "    unit: ships\n    assertion: scheduled\n"
     )
-    assert validate(tree).problems == []
+    assert validate(tree, cache=False).problems == []
 
 
 def test_a_file_over_the_size_limit_is_refused_without_reading_it(tree):
@@ -119,7 +119,7 @@ def test_a_file_over_the_size_limit_is_refused_without_reading_it(tree):
 
     big = tree / "facts" / "claims" / "zz-big.yaml"
     big.write_text("# padding\n" * (MAX_FILE_BYTES // 10 + 1))
-    problems = validate(tree).problems
+    problems = validate(tree, cache=False).problems
     assert [(p.rule, p.path, p.line, p.column) for p in problems] == [
         ("file-too-large", "facts/claims/zz-big.yaml", 1, 1)
     ]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from datasette.app import Datasette
 
+from factdb import validate
 from factdb.building import build_database
-from factdb.checks import validate
 from factdb.publishing import SETTINGS, read_metadata
 
 REPO = Path(__file__).resolve().parent.parent
@@ -83,7 +83,7 @@ claims:
 
 @pytest.fixture
 def hostile_ds(tree: Path, tmp_path: Path) -> Datasette:
-    result = validate(_hostile_tree(tree))
+    result = validate(_hostile_tree(tree), cache=False)
     assert result.problems == []
     database = build_database(result, tmp_path / "facts.db")
     return Datasette(

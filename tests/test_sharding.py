@@ -9,18 +9,17 @@ from pathlib import Path
 import pytest
 
 import factdb.sharding as sharding
+from factdb import validate
 from factdb.benchmark import generate_corpus
 from factdb.building import build_database
-from factdb.checks import validate
 from factdb.sharding import check_tree, claims_only
 
 BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"
 
 
-def sharded(root: Path, scratch: Path | None = None, workers: int = 2):
+def sharded(root: Path, prepare: bool = False, workers: int = 2):
     """check_tree on real forked workers, however small the tree."""
-    result, _ = check_tree(root, scratch=scratch, workers=workers)
-    return result
+    return check_tree(root, workers=workers, prepare=prepare).validation
 
 
 def more_claim_files(tree: Path, count: int = 3) -> None:
@@ -70,7 +69,7 @@ def test_claims_only_files(text: bytes, expected: bool):
 def test_every_broken_fixture_gives_the_same_problems_in_shards(tree: Path, case: Path):
     shutil.copyfile(case, tree / "facts" / "claims" / f"zz-{case.name}")
     more_claim_files(tree)
-    expected = validate(tree).problems
+    expected = validate(tree, cache=False).problems
     assert expected
     assert sharded(tree).problems == expected
 
@@ -82,14 +81,18 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_a_generated_tree_in_shards(corpus: Path, tmp_path: Path):
-    serial = validate(corpus)
-    result = sharded(corpus, tmp_path)
-    assert serial.problems == result.problems == []
-    assert result.counts == {"sources": 20, "entities": 200, "topics": 72, "claims": 1000}
-    assert len(result.shards) == 2  # one per worker process
-    assert rows(build_database(result, tmp_path / "sharded.db")) == rows(
-        build_database(serial, tmp_path / "serial.db")
-    )
+    serial = validate(corpus, cache=False)
+    assert serial.complete and len(serial.facts.claims) == 1000  # checked in this process
+    with sharded(corpus, prepare=True) as result:
+        assert serial.problems == result.problems == []
+        assert result.counts == {"sources": 20, "entities": 200, "topics": 72, "claims": 1000}
+        assert result.facts.claims == []  # they stayed in the workers, which prepared their rows
+        assert result.prepared is not None and len(result.prepared.batches) > 2
+        assert rows(build_database(result, tmp_path / "sharded.db")) == rows(
+            build_database(serial, tmp_path / "serial.db")
+        )
+        directory = result.prepared.directory
+    assert not directory.exists()  # closed by the `with`
 
 
 def test_duplicate_ids_across_shards_are_found_at_their_line(corpus: Path, tmp_path: Path):
@@ -97,7 +100,7 @@ def test_duplicate_ids_across_shards_are_found_at_their_line(corpus: Path, tmp_p
     shutil.copytree(corpus, root)
     last = sorted((root / "facts" / "claims").glob("*.yaml"))[-1]
     last.write_text(last.read_text().replace("- id: c00019-001\n", "- id: c00000-001\n"))
-    expected = validate(root).problems
+    expected = validate(root, cache=False).problems
     assert [(p.rule, p.path, p.line, p.column) for p in expected] == [
         ("unique-id", "facts/claims/00019.yaml", 16, 9)
     ]
@@ -111,16 +114,12 @@ def test_a_claims_file_that_defines_registries_after_all(tree: Path, tmp_path, m
     shutil.copyfile(BROKEN / "unknown-reference.yaml", tree / "facts" / "claims" / "zz.yaml")
     monkeypatch.setattr(sharding, "claims_only", lambda data: True)  # even facts/registry.yaml
     calls = []
-    original = sharding.check_tree
-    monkeypatch.setattr(
-        sharding, "check_tree", lambda *a, **k: calls.append(k) or original(*a, **k)
-    )
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    result, _ = original(tree, scratch=scratch, workers=2)
-    assert calls == [{"workers": 1, "split": False}]
-    assert result.problems == validate(tree).problems
-    assert result.counts["claims"] == 9
+    original = sharding._check
+    monkeypatch.setattr(sharding, "_check", lambda *a, **k: calls.append(k) or original(*a, **k))
+    result = sharding.check_tree(tree, workers=2, prepare=True).validation
+    assert [call["split"] for call in calls] == [True, False]
+    assert result.problems == validate(tree, cache=False).problems
+    assert result.complete and len(result.facts.claims) == 9  # read in this process
 
 
 def test_the_number_of_workers_can_be_set(monkeypatch):

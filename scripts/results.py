@@ -1,0 +1,130 @@
+"""What validating a fact tree gives: the records, the problems, and what the checks found.
+
+Plain records, shared by every module that checks or builds: nothing here checks or writes.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from itertools import count
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from factdb.loading import Facts
+from factdb.problems import Problem
+
+Row = tuple[Any, ...]  # a table row, its values in the order of the table's columns
+
+
+class QuoteSpan(NamedTuple):
+    """Where a claim's quote stands in its source's text: characters [start, end)."""
+
+    source: str
+    start: int
+    end: int
+
+
+class AnswerInput(NamedTuple):
+    """What the answers table needs of one claim that answers a topic."""
+
+    id: str
+    topic: str
+    answer_key: str
+    claimant: str | None
+    source: str
+    origin: str
+    unit: str | None
+    value_low: float | None
+    value_high: float | None
+    date_start: str | None
+    date_end: str | None
+
+
+_BATCH_NUMBERS = count()  # per process: a forked worker's files are named by its own pid
+
+
+@dataclass
+class PreparedRows:
+    """Rows prepared by the workers of a sharded check, in batches of files in a scratch folder
+    of their own, for building to write: each file holds a mapping of table -> rows (marshal).
+
+    `answers` are what the answers table needs of every claim. `close()` removes the folder.
+    """
+
+    directory: Path
+    batches: list[Path] = field(default_factory=list)
+    answers: list[AnswerInput] = field(default_factory=list)
+
+    @classmethod
+    def create(cls) -> PreparedRows:
+        """An empty set of prepared rows, in a new scratch folder."""
+        return cls(Path(tempfile.mkdtemp(prefix="factdb-rows-")))
+
+    def write_batch(self, tables: Mapping[str, list[Row]]) -> Path:
+        """Write one batch (from any process); returns its file, to be added with `add`."""
+        path = self.directory / f"{os.getpid()}-{next(_BATCH_NUMBERS)}.marshal"
+        temporary = path.with_suffix(".tmp")
+        temporary.write_bytes(marshal.dumps(dict(tables)))
+        os.replace(temporary, path)
+        return path
+
+    def read(self, batch: Path) -> dict[str, list[Row]]:
+        """The rows of one batch, table by table."""
+        return marshal.loads(batch.read_bytes())
+
+    def tables(self) -> Iterator[tuple[str, list[Row]]]:
+        """Every batch's rows, table by table, batch by batch."""
+        for batch in self.batches:
+            yield from self.read(batch).items()
+
+    def close(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@dataclass
+class Validation:
+    """The outcome of validating a fact tree: the records, the problems, and what checks found.
+
+    `facts` holds every record, except after a check on several processes, where the claims
+    stayed in the workers: then `counts` gives the number of records of each kind and, where
+    the check was made for a build, `prepared` holds their rows.
+    """
+
+    facts: Facts
+    problems: list[Problem]
+    texts: dict[str, str] = field(default_factory=dict)  # source id -> full text
+    spans: dict[str, QuoteSpan] = field(default_factory=dict)  # claim id -> its quote's place
+    counts: dict[str, int] | None = None  # records per kind, when `facts` holds only some
+    prepared: PreparedRows | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def complete(self) -> bool:
+        """True if `facts` holds every claim (so rows can be made from it)."""
+        return self.counts is None
+
+    def count(self, kind: str) -> int:
+        """How many records of a kind (sources, entities, topics, claims) the tree holds."""
+        if self.counts is not None:
+            return self.counts[kind]
+        return len(getattr(self.facts, kind))
+
+    def close(self) -> None:
+        """Remove the prepared rows, if any: once built, they are not needed."""
+        if self.prepared is not None:
+            self.prepared.close()
+            self.prepared = None
+
+    def __enter__(self) -> Validation:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

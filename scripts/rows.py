@@ -1,0 +1,221 @@
+"""Records to table rows: pure functions of the records, used by building and by the workers of a
+sharded check (which prepare their claims' rows, `results.PreparedRows`, for building to write)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from operator import attrgetter
+
+from factdb.coverage import Sentence, id_list, sentence_rows
+from factdb.loading import Located
+from factdb.results import AnswerInput, QuoteSpan, Row
+from factdb.schema.dates import parse_edtf
+from factdb.schema.models import Claim, Entity, Source, Topic
+from factdb.tables import model_columns, table_columns
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def source_rows(sources: Iterable[Located[Source]], texts: Mapping[str, str]) -> list[dict]:
+    """Rows of the sources table, each with its seed's full text."""
+    rows = []
+    for located in sources:
+        source = located.record
+        dates = parse_edtf(source.published)
+        row = source.model_dump(include=set(table_columns("sources")))
+        row.update(
+            label=source.title or source.id,
+            published_start=_iso(dates.start),
+            published_end=_iso(dates.end),
+            text=texts.get(source.id),
+        )
+        rows.append(row)
+    return rows
+
+
+def entity_rows(entities: Iterable[Located[Entity]]) -> list[dict]:
+    """Rows of the entities table."""
+    rows = []
+    for located in entities:
+        entity = located.record
+        row = entity.model_dump(include=set(table_columns("entities")))
+        row["aliases"] = json.dumps(entity.aliases, ensure_ascii=False)
+        rows.append(row)
+    return rows
+
+
+def topic_rows(topics: Iterable[Located[Topic]]) -> list[dict]:
+    """Rows of the topics table."""
+    return [t.record.model_dump(include=set(table_columns("topics"))) for t in topics]
+
+
+def answer_key(claim: Claim, topic: Topic | None) -> str | None:
+    """What two claims on one topic must share to agree."""
+    if topic is None:
+        return None
+    if topic.kind == "quantity":
+        low = claim.value_min if claim.value_min is not None else claim.value
+        high = claim.value_max if claim.value_max is not None else claim.value
+        if low is None and high is None:
+            return None
+        if low == high:
+            return f"{low:g}"
+        return f"{'' if low is None else f'{low:g}'}..{'' if high is None else f'{high:g}'}"
+    if topic.kind == "date":
+        return claim.date
+    return " ".join(claim.answer.split()).casefold() if claim.answer else None
+
+
+@cache
+def _date_columns(value: str) -> tuple[str | None, str | None, str, str | None]:
+    """date_start, date_end, date_precision and date_qualifier of an EDTF date."""
+    dates = parse_edtf(value)
+    return _iso(dates.start), _iso(dates.end), dates.precision, dates.qualifier
+
+
+_NO_SPAN = QuoteSpan("", None, None)  # type: ignore[arg-type]  # a claim whose quote is unplaced
+
+
+def claim_rows(
+    claims: Iterable[Located[Claim]], topics: Mapping[str, Topic], spans: Mapping[str, QuoteSpan]
+) -> list[Row]:
+    """Rows of the claims table, as tuples in the order of table_columns("claims")."""
+    fields = attrgetter(*model_columns("claims"))
+    rows = []
+    for located in claims:
+        claim = located.record
+        span = spans.get(claim.id, _NO_SPAN)
+        topic = topics.get(claim.topic) if claim.topic else None
+        rows.append((
+            *fields(claim),
+            *_date_columns(claim.date),  # date_start, date_end, date_precision, date_qualifier
+            id_list(claim.about),  # about
+            id_list(claim.via),  # via
+            claim.via[0] if claim.via else claim.source,  # origin
+            answer_key(claim, topic),  # answer_key
+            claim.value_min if claim.value_min is not None else claim.value,  # value_low
+            claim.value_max if claim.value_max is not None else claim.value,  # value_high
+            span.start,  # quote_start
+            span.end,  # quote_end
+            located.path,  # file
+            located.line,  # line
+        ))  # fmt: skip
+    return rows
+
+
+_CLAIM_COLUMNS = list(table_columns("claims"))
+_CLAIM_ID = _CLAIM_COLUMNS.index("id")
+_ANSWER_INDEXES = [_CLAIM_COLUMNS.index(name) for name in AnswerInput._fields]
+
+
+def answer_inputs(rows: Iterable[Row]) -> list[AnswerInput]:
+    """What answer_rows needs of the claims (as claim_rows made them) that answer a topic."""
+    topic, key = _CLAIM_COLUMNS.index("topic"), _CLAIM_COLUMNS.index("answer_key")
+    return [
+        AnswerInput(*(row[i] for i in _ANSWER_INDEXES))
+        for row in rows
+        if row[topic] is not None and row[key] is not None
+    ]
+
+
+def answer_rows(
+    topics: Mapping[str, Topic], names: Mapping[str, str], claims: list[AnswerInput]
+) -> list[dict]:
+    """One row per topic and distinct answer, with who gives it and how independently.
+
+    `claims`: the claims that answer a topic, in id order; `names`: entity id -> name.
+    """
+    groups: dict[tuple[str, str], list[AnswerInput]] = {}
+    for claim in claims:
+        groups.setdefault((claim.topic, claim.answer_key), []).append(claim)
+    return [
+        _answer_row(topics[topic_id], answer, members, names)
+        for (topic_id, answer), members in sorted(groups.items())
+    ]
+
+
+def _answer_row(
+    topic: Topic, answer: str, members: list[AnswerInput], names: Mapping[str, str]
+) -> dict:
+    """The row of one answer to a topic, from the claims that give it."""
+    first = members[0]
+    quantity, when = topic.kind == "quantity", topic.kind == "date"
+    starts = [m.date_start for m in members if m.date_start]
+    ends = [m.date_end for m in members if m.date_end]
+    named = dict.fromkeys(names.get(m.claimant or "", "The article itself") for m in members)
+    return {
+        "topic": topic.id,
+        "answer": answer,
+        "kind": topic.kind,
+        "unit": first.unit if quantity else None,
+        "low": first.value_low if quantity else None,
+        "high": first.value_high if quantity else None,
+        "date_start": first.date_start if when else None,
+        "date_end": first.date_end if when else None,
+        "claims": len(members),
+        "articles": len({m.source for m in members}),
+        "independent_origins": len({m.origin for m in members}),
+        "claimants": json.dumps(list(named), ensure_ascii=False),
+        "sources": id_list(list(dict.fromkeys(m.source for m in members))),
+        "origins": id_list(list(dict.fromkeys(m.origin for m in members))),
+        "claim_ids": id_list([m.id for m in members]),
+        "first_date": min(starts) if starts else None,
+        "last_date": max(ends) if ends else None,
+    }
+
+
+def registry_link_rows(
+    sources: Iterable[Located[Source]], entities: Iterable[Located[Entity]]
+) -> dict[str, list[dict]]:
+    """Rows of the link tables of sources and entities."""
+    return {
+        "aliases": [
+            {"entity_id": e.record.id, "alias": alias}
+            for e in entities
+            for alias in dict.fromkeys(e.record.aliases)
+        ],
+        "source_reports_from": [
+            {"source_id": s.record.id, "entity_id": e}
+            for s in sources
+            for e in dict.fromkeys(s.record.reports_from)
+        ],
+    }
+
+
+def claim_link_rows(claims: Iterable[Located[Claim]]) -> dict[str, list[Row]]:
+    """Rows of the link tables of claims, as (claim_id, entity_id[, position]) tuples."""
+    claims = list(claims)
+    return {
+        "claim_entities": [(c.record.id, e) for c in claims for e in dict.fromkeys(c.record.about)],
+        "claim_via": [(c.record.id, e, i) for c in claims for i, e in enumerate(c.record.via)],
+    }
+
+
+@dataclass
+class ClaimTables:
+    """The rows of the claim tables for some claims, each table sorted by its key."""
+
+    claims: list[Row]
+    links: dict[str, list[Row]]
+    answers: list[AnswerInput]
+
+
+def claim_tables(
+    claims: Iterable[Located[Claim]], topics: Mapping[str, Topic], spans: Mapping[str, QuoteSpan]
+) -> ClaimTables:
+    """Every claim table's rows for these claims, in a stable order (by id, then the link)."""
+    claims = list(claims)
+    rows = sorted(claim_rows(claims, topics, spans), key=lambda row: row[_CLAIM_ID])
+    links = {table: sorted(found) for table, found in claim_link_rows(claims).items()}
+    return ClaimTables(rows, links, answer_inputs(rows))
+
+
+def sentence_table(sentences: list[Sentence]) -> list[Row]:
+    """Rows of the sentences table, sorted by source and position."""
+    return sorted(sentence_rows(sentences), key=lambda row: (row[0], row[1]))

@@ -1,0 +1,371 @@
+"""The database's shape: its tables, columns, views, indexes and full-text search.
+
+Table columns come from the pydantic models (one column per scalar field, a link table per list
+of references) plus the derived columns declared in DERIVED, each with its description; nothing
+here knows how rows are made (`rows`) or when they are written (`building`).
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import sqlite_utils
+
+from factdb.coverage import COLUMNS as SENTENCE_COLUMNS
+from factdb.coverage import COVERAGE_VIEW
+from factdb.schema.models import Claim, Entity, Record, Source, Topic
+
+# Derived columns: name -> (SQLite type, description), per table.
+DERIVED: dict[str, dict[str, tuple[type, str]]] = {
+    "sources": {
+        "label": (str, "How the source is named on pages: its title, or its id where it has none."),
+        "published_start": (str, "First day the publication date can be (ISO date)."),
+        "published_end": (str, "Last day the publication date can be (ISO date)."),
+        "text": (str, "The full verbatim text of the seed document."),
+    },
+    "entities": {
+        "aliases": (str, "JSON array of the other spellings the sources use."),
+    },
+    "topics": {},
+    "claims": {
+        "date_start": (str, "First day the claim's date can be (ISO date); null if open."),
+        "date_end": (str, "Last day the claim's date can be (ISO date); null if open."),
+        "date_precision": (str, "day, month, year or interval."),
+        "date_qualifier": (
+            str,
+            "uncertain, approximate or uncertain-approximate; null if neither.",
+        ),
+        "about": (str, "JSON array of the ids of the entities the claim is about."),
+        "via": (str, "JSON array of the outlets the claim was reported through, original first."),
+        "origin": (
+            str,
+            "Independent origin of the claim: the first outlet it came through, "
+            "or its source when the article reports it itself.",
+        ),
+        "answer_key": (
+            str,
+            "The claim's answer to its topic, in a form that compares equal "
+            "when two claims agree: a number, a date or a lower-cased answer.",
+        ),
+        "value_low": (float, "Lowest value the claim allows (value_min, else value)."),
+        "value_high": (float, "Highest value the claim allows (value_max, else value)."),
+        "quote_start": (int, "Offset in the source text (characters) where the quote begins."),
+        "quote_end": (int, "Offset in the source text (characters) where the quote ends."),
+        "file": (str, "Fact file the claim is curated in."),
+        "line": (int, "Line of that file where the claim starts."),
+    },
+}
+
+
+@dataclass(frozen=True)
+class LinkTable:
+    """A table of pairs: its description, and each column's referenced table, type and meaning."""
+
+    description: str
+    columns: dict[str, tuple[str | None, type, str]]
+    pk: tuple[str, ...]
+
+
+LINK_TABLES: dict[str, LinkTable] = {
+    "aliases": LinkTable(
+        "Other spellings of each entity's name, as the sources use them.",
+        {
+            "entity_id": ("entities", str, "Id of the entity."),
+            "alias": (None, str, "Another spelling the sources use."),
+        },
+        ("entity_id", "alias"),
+    ),
+    "claim_entities": LinkTable(
+        "Which entities each claim is about.",
+        {
+            "claim_id": ("claims", str, "Id of the claim."),
+            "entity_id": ("entities", str, "Id of an entity the claim is about."),
+        },
+        ("claim_id", "entity_id"),
+    ),
+    "claim_via": LinkTable(
+        "Outlets each claim was reported through.",
+        {
+            "claim_id": ("claims", str, "Id of the claim."),
+            "entity_id": ("entities", str, "Id of an outlet the claim came through."),
+            "position": (None, int, "0 for the original outlet, then each relay in order."),
+        },
+        ("claim_id", "entity_id"),
+    ),
+    "source_reports_from": LinkTable(
+        "Outlets and agencies each source says it reports from.",
+        {
+            "source_id": ("sources", str, "Id of the source."),
+            "entity_id": ("entities", str, "Id of an outlet or agency the source reports from."),
+        },
+        ("source_id", "entity_id"),
+    ),
+}
+
+ANSWER_COLUMNS: dict[str, tuple[type, str]] = {
+    "topic": (str, "Id of the topic the answer is to."),
+    "answer": (
+        str,
+        "The answer, as claims compare it: a number, a range low..high, an EDTF "
+        "date or a lower-cased word.",
+    ),
+    "kind": (str, "How the topic's answers are compared: quantity, date or text."),
+    "unit": (str, "Unit of a quantity answer."),
+    "low": (float, "Lowest value a quantity answer allows; null if open."),
+    "high": (float, "Highest value a quantity answer allows; null if open."),
+    "date_start": (str, "First day a date answer allows (ISO date)."),
+    "date_end": (str, "Last day a date answer allows (ISO date)."),
+    "claims": (int, "How many claims give this answer."),
+    "articles": (int, "How many distinct sources give it."),
+    "independent_origins": (
+        int,
+        "How many independent origins give it: articles relaying the "
+        "same agency report count once.",
+    ),
+    "claimants": (
+        str,
+        "JSON array of who gives it (names; 'The article itself' for an article's own voice).",
+    ),
+    "sources": (str, "JSON array of the sources that give it."),
+    "origins": (str, "JSON array of its independent origins."),
+    "claim_ids": (str, "JSON array of the claims that give it."),
+    "first_date": (str, "Earliest date of a claim giving it (ISO date)."),
+    "last_date": (str, "Latest date of a claim giving it (ISO date)."),
+}
+
+MODELS: dict[str, type[Record]] = {
+    "sources": Source,
+    "entities": Entity,
+    "topics": Topic,
+    "claims": Claim,
+}
+FOREIGN_KEYS: dict[str, list[tuple[str, str, str]]] = {
+    "claims": [
+        ("source", "sources", "id"),
+        ("claimant", "entities", "id"),
+        ("topic", "topics", "id"),
+    ],
+}
+SKIP_FIELDS = {"skipped"}  # list fields kept elsewhere (coverage)
+
+
+def _sqlite_type(annotation: Any) -> type:
+    """The SQLite column type for a pydantic field annotation."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and args:
+        return _sqlite_type(args[0])
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _sqlite_type(args[0])
+    if annotation is bool:
+        return int
+    if annotation in (int, float):
+        return annotation
+    return str
+
+
+@cache
+def model_columns(table: str) -> list[str]:
+    """The columns of a table that are its model's fields as they are (not DERIVED from them)."""
+    return [n for n in table_columns(table) if n not in DERIVED[table]]
+
+
+@cache
+def table_columns(table: str) -> dict[str, type]:
+    """Columns of a main table: the model's scalar fields, then the derived ones."""
+    columns: dict[str, type] = {}
+    for name, info in MODELS[table].model_fields.items():
+        origin = typing.get_origin(info.annotation)
+        if origin is list or name in SKIP_FIELDS or name in DERIVED[table]:
+            continue
+        columns[name] = _sqlite_type(info.annotation)
+    columns.update({name: kind for name, (kind, _) in DERIVED[table].items()})
+    return columns
+
+
+def column_descriptions(table: str) -> dict[str, str]:
+    """Description of every column of a main table, from the models and DERIVED."""
+    descriptions = {
+        name: info.description or ""
+        for name, info in MODELS[table].model_fields.items()
+        if name in table_columns(table)
+    }
+    descriptions.update({name: text for name, (_, text) in DERIVED[table].items()})
+    return descriptions
+
+
+VIEWS: dict[str, str] = {
+    "claims_view": """
+select
+  c.id, c.statement, c.quote, c.date, c.date_start, c.date_end, c.date_precision, c.date_basis,
+  coalesce(e.name, 'The article itself') as claimant_name, c.claimant,
+  coalesce(e.party_to_conflict, 0) as claimant_is_party,
+  c.source, s.title as source_title, s.publisher as source_publisher, c.via, c.origin,
+  c.topic, t.question as topic_question, c.value, c.value_min, c.value_max, c.approximate, c.unit,
+  c.answer, c.assertion, c.about, c.notes
+from claims c
+join sources s on s.id = c.source
+left join entities e on e.id = c.claimant
+left join topics t on t.id = c.topic
+""",
+    "corroborations": """
+select a.topic, t.question, a.answer, a.unit, a.claims, a.articles, a.independent_origins,
+  a.claimants, a.sources, a.origins, a.claim_ids
+from answers a join topics t on t.id = a.topic
+where a.articles >= 2
+""",
+    "conflicts": """
+select a.topic, t.question,
+  a.answer as answer_a, a.unit as unit_a, a.claims as claims_a, a.claimants as claimants_a,
+  a.sources as sources_a, a.first_date as first_date_a, a.last_date as last_date_a,
+  b.answer as answer_b, b.unit as unit_b, b.claims as claims_b, b.claimants as claimants_b,
+  b.sources as sources_b, b.first_date as first_date_b, b.last_date as last_date_b
+from answers a
+join answers b on a.topic = b.topic and a.answer < b.answer
+join topics t on t.id = a.topic
+where (a.kind = 'quantity' and (a.high < b.low or b.high < a.low))
+  or (a.kind = 'date' and (a.date_end < b.date_start or b.date_end < a.date_start))
+  or (a.kind = 'text')
+""",
+    "coverage": COVERAGE_VIEW,
+    "places": """
+select e.id, e.name, e.description, e.latitude, e.longitude,
+  (select count(*) from claim_entities ce where ce.entity_id = e.id) as claims
+from entities e where e.latitude is not null and e.longitude is not null
+""",
+    "contested_topics": """
+select t.id as topic, t.question, t.kind, count(*) as conflicting_pairs,
+  (select count(*) from answers a where a.topic = t.id) as answers,
+  (select sum(claims) from answers a where a.topic = t.id) as claims
+from conflicts c join topics t on t.id = c.topic
+group by t.id
+""",
+}
+
+_NAMES = {
+    "claimant_name": "Name of who asserts the claim; 'The article itself' for the article's "
+    "own voice.",
+    "claimant_is_party": "1 if the claimant is a party to the conflict (Russia, North Korea, "
+    "Ukraine and their governments, forces, officials and state media).",
+    "source_title": "Title of the source, where it has one.",
+    "source_publisher": "Publisher of the source, where the text names one.",
+    "topic_question": "The question of the claim's topic.",
+}
+_PAIR = {
+    "topic": "Id of the topic both answers are to.",
+    "question": "The topic's question.",
+    "answer_{x}": "Answer {X}: a value, a range low..high, a date or a word.",
+    "unit_{x}": "Unit of answer {X}.",
+    "claims_{x}": "How many claims give answer {X}.",
+    "claimants_{x}": "JSON array of who gives answer {X}.",
+    "sources_{x}": "JSON array of the sources that give answer {X}.",
+    "first_date_{x}": "Earliest date of a claim giving answer {X}.",
+    "last_date_{x}": "Latest date of a claim giving answer {X}.",
+}
+VIEW_COLUMNS: dict[str, dict[str, str]] = {
+    "claims_view": {},  # filled below from the claims table and _NAMES
+    "corroborations": {
+        "question": "The topic's question.",
+        **{name: text for name, (_, text) in ANSWER_COLUMNS.items()},
+    },
+    "conflicts": {
+        key.format(x=x, X=x.upper()): text.format(x=x, X=x.upper())
+        for x in ("a", "b")
+        for key, text in _PAIR.items()
+    },
+    "places": {
+        "id": "Id of the place.",
+        "name": "Name of the place.",
+        "description": "What the place is.",
+        "latitude": "Latitude in decimal degrees (WGS 84).",
+        "longitude": "Longitude in decimal degrees (WGS 84).",
+        "claims": "How many claims are about the place.",
+    },
+    "coverage": {
+        "source": "Id of the source.",
+        "sentences": "How many sentences the source has.",
+        "covered": "Sentences that a claim quotes.",
+        "skipped": "Sentences listed as carrying no claim, each with a reason.",
+        "uncovered": "Sentences still to curate.",
+        "percent_accounted_for": "Share of sentences covered or skipped, in percent.",
+    },
+    "contested_topics": {
+        "topic": "Id of the topic.",
+        "question": "The topic's question.",
+        "kind": "How the topic's answers are compared.",
+        "conflicting_pairs": "How many pairs of its answers cannot both be true.",
+        "answers": "How many distinct answers it has.",
+        "claims": "How many claims answer it.",
+    },
+}
+
+
+def view_column_descriptions(view: str, columns: list[str]) -> dict[str, str]:
+    """Description of every column of a view, taken from the tables where the names match."""
+    known = {**column_descriptions("claims"), **_NAMES, **VIEW_COLUMNS[view]}
+    return {name: known[name] for name in columns if name in known}
+
+
+FTS_COLUMNS = {
+    "claims": ["statement", "quote", "notes"],
+    "sources": ["title", "publisher", "text"],
+    "entities": ["name", "aliases", "description"],
+}
+
+
+def insert_tuples(db: sqlite_utils.Database, table: str, columns: list[str], rows) -> None:
+    """Insert rows given as tuples of the columns' values, with one executemany."""
+    sql = "insert into [{}] ({}) values ({})".format(
+        table, ", ".join(f"[{c}]" for c in columns), ", ".join("?" for _ in columns)
+    )
+    db.conn.executemany(sql, rows)
+
+
+def create_tables(db: sqlite_utils.Database) -> None:
+    for table in ("sources", "entities", "topics", "claims"):
+        db[table].create(
+            table_columns(table),
+            pk="id",
+            foreign_keys=FOREIGN_KEYS.get(table, []),
+            not_null=["id"],
+        )
+    db["answers"].create(
+        {name: kind for name, (kind, _) in ANSWER_COLUMNS.items()},
+        pk=("topic", "answer"),
+        foreign_keys=[("topic", "topics", "id")],
+    )
+    db["sentences"].create(
+        {name: kind for name, (kind, _) in SENTENCE_COLUMNS.items()},
+        pk=("source_id", "position"),
+        foreign_keys=[("source_id", "sources", "id")],
+    )
+    for table, link in LINK_TABLES.items():
+        db[table].create(
+            {name: kind for name, (_, kind, _) in link.columns.items()},
+            pk=link.pk,
+            foreign_keys=[
+                (name, other, "id") for name, (other, _, _) in link.columns.items() if other
+            ],
+        )
+
+
+def create_indexes(db: sqlite_utils.Database) -> None:
+    """Indexes on the columns pages sort and filter claims by, then on every foreign key that
+    no index (a primary key's included) already starts with."""
+    for table, columns in (
+        ("claims", ["date_start", "date_end", "id"]),
+        ("claims", ["topic", "answer_key"]),
+        ("claims", ["topic", "date_start"]),
+        ("claims", ["assertion"]),
+        ("claims", ["date_precision"]),
+        ("claims", ["origin"]),
+    ):
+        db[table].create_index(columns, if_not_exists=True)
+    for table in db.tables:
+        leading = {index.columns[0] for index in table.indexes if index.columns}
+        for key in table.foreign_keys:
+            if key.column not in leading:
+                table.create_index([key.column], if_not_exists=True)

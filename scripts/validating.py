@@ -1,0 +1,45 @@
+"""Validating a fact tree: the one entry point, which chooses how the work is done.
+
+- With the cache (root/.cache/facts, see `caching`), a run after a small change parses and
+  checks only the changed files' records, while the registries and seeds are unchanged.
+- Otherwise every record is checked (`sharding`): in this process for a small tree, or with the
+  claim files shared among worker processes for a large one; the cache, where used, then spares
+  the parsing of unchanged files.
+
+Every way gives the same problems (tests compare them).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from factdb.caching import Cache
+from factdb.results import Validation
+from factdb.sharding import MIN_PARALLEL_FILES, check_tree
+
+
+def validate(
+    root: Path | str,
+    *,
+    cache: bool = True,
+    workers: int | None = None,
+    for_build: bool = False,
+) -> Validation:
+    """Load every fact file under `root` and run every rule; never raises on bad input.
+
+    cache: reuse what the last run found for unchanged files (kept in root/.cache/facts).
+    workers: processes for the claim files (default: the machine's cores, for large trees).
+    for_build: check every record, and keep what building needs of the claims (their rows,
+    where workers checked them); close the result, or use it in a `with`, when done.
+    """
+    root = Path(root)
+    if not cache:
+        return check_tree(root, workers=workers, prepare=for_build).validation
+    tree = Cache(root)
+    if not for_build and len(tree.changed) < MIN_PARALLEL_FILES:  # a cold cache goes to workers
+        result = tree.check_changed()
+        if result is not None:
+            return result
+    checked = check_tree(root, loader=tree.loader(), workers=workers, prepare=for_build)
+    tree.save(checked.validation, checked.ids)
+    return checked.validation
