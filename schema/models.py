@@ -7,7 +7,8 @@ columns, and the field documentation in metadata.yml.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from types import GenericAlias
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -419,3 +420,8 @@ __all__ = [
     "Source",
     "Topic",
 ]
+
+
+def list_of(model: type[Record]) -> Any:
+    """The type list[model], made at run time (to a type checker, a variable is no type)."""
+    return GenericAlias(list, (model,))

@@ -23,8 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from types import GenericAlias
-from typing import Any, Literal, TypedDict, get_args
+from typing import Literal, TypedDict, get_args
 
 CLAIMS_PER_FILE = 50
 SENTENCES_PER_SOURCE = 60
@@ -161,12 +160,8 @@ def floor_pipeline(root: Path, database: Path) -> int:
     import yaml_rs
     from pydantic import TypeAdapter
 
-    from factdb.schema.models import RECORD_MODELS, Record
+    from factdb.schema.models import RECORD_MODELS, Record, list_of
     from factdb.text import normalise_quote
-
-    def list_of(model: type[Record]) -> Any:
-        """list[model], made at run time: a variable is no type to a type checker."""
-        return GenericAlias(list, (model,))
 
     adapters: dict[str, TypeAdapter[list[Record]]] = {
         kind: TypeAdapter(list_of(model)) for kind, model in RECORD_MODELS.items()

@@ -18,6 +18,7 @@ import sqlite_utils
 
 from factdb.coverage import COLUMNS as SENTENCE_COLUMNS
 from factdb.coverage import source_sentences
+from factdb.processes import forked_pool, worker_count
 from factdb.progress import progress_bar
 from factdb.results import AnswerInput, PreparedRows, Row, Validation
 from factdb.rows import (
@@ -64,14 +65,12 @@ def build_database(validation: Validation, path: Path) -> Path:
         )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        _write(validation, Path(temporary))
+    with tempfile.TemporaryDirectory(
+        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+    ) as scratch:
+        temporary = Path(scratch) / path.name
+        _write(validation, temporary, Path(scratch))
         os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
     return path
 
 
@@ -125,18 +124,42 @@ def _write_claims(db: sqlite_utils.Database, validation: Validation) -> list[Ans
     return tables.answers
 
 
-def _write_prepared(db: sqlite_utils.Database, prepared: PreparedRows) -> list[AnswerInput]:
-    """The claims, their links and the sentences from rows the workers prepared: batch by batch
-    into temporary tables, then into the database in the order of a build made here."""
-    for table in PREPARED_TABLES:
-        db.execute(f"create temp table [{table}] as select * from main.[{table}] where 0")
-    for table, rows in prepared.tables():
-        if rows:
-            marks = ", ".join("?" * len(rows[0]))
-            db.conn.executemany(f"insert into temp.[{table}] values ({marks})", rows)
-    for table, order in PREPARED_TABLES.items():
-        db.execute(f"insert into main.[{table}] select * from temp.[{table}] order by {order}")
-        db.execute(f"drop table temp.[{table}]")
+def _write_shard(batches: list[Path], path: Path) -> Path:
+    """Write some batches of prepared rows into a database of their own (in a worker)."""
+    shard = sqlite_utils.Database(path, recreate=True)
+    shard.execute("pragma journal_mode = off")  # a scratch file, merged then deleted
+    shard.execute("pragma synchronous = off")
+    create_tables(shard)
+    with shard.conn:
+        for batch in batches:
+            for table, rows in PreparedRows.read(batch).items():
+                _insert_rows(shard, table, rows)
+    shard.close()
+    return path
+
+
+def _write_prepared(
+    db: sqlite_utils.Database, prepared: PreparedRows, scratch: Path
+) -> list[AnswerInput]:
+    """The claims, their links and the sentences from the rows the workers prepared: written
+    into shard databases by as many processes, then copied in the order of a build made here."""
+    workers = max(1, min(worker_count(), len(prepared.batches)))
+    shares = [prepared.batches[i::workers] for i in range(workers)]
+    paths = [scratch / f"shard-{i}.db" for i in range(workers)]
+    if workers == 1:
+        shards = [_write_shard(shares[0], paths[0])]
+    else:
+        with forked_pool(workers) as pool:
+            shards = list(pool.map(_write_shard, shares, paths))
+    db.conn.commit()  # databases are attached outside any transaction
+    for number, shard in enumerate(shards):
+        db.execute(f"attach database ? as shard{number}", [str(shard)])
+    with db.conn:
+        for table, order in PREPARED_TABLES.items():
+            union = " union all ".join(f"select * from shard{i}.[{table}]" for i in range(workers))
+            db.execute(f"insert into main.[{table}] select * from ({union}) order by {order}")
+    for number in range(workers):
+        db.execute(f"detach database shard{number}")
     return prepared.answers
 
 
@@ -154,15 +177,15 @@ class _Steps:
         self.bar.set_postfix_str(next(self.names, ""))
 
 
-def _write(validation: Validation, path: Path) -> None:
+def _write(validation: Validation, path: Path, scratch: Path) -> None:
     steps = _Steps(validation.count("claims"))
     try:
-        _write_steps(validation, path, steps)
+        _write_steps(validation, path, scratch, steps)
     finally:
         steps.bar.close()
 
 
-def _write_steps(validation: Validation, path: Path, steps: _Steps) -> None:
+def _write_steps(validation: Validation, path: Path, scratch: Path, steps: _Steps) -> None:
     db = sqlite_utils.Database(path, recreate=True)
     # a temporary file, thrown away on failure: no journal, no syncs until the end
     db.execute("pragma journal_mode = off")
@@ -171,11 +194,13 @@ def _write_steps(validation: Validation, path: Path, steps: _Steps) -> None:
     create_tables(db)
     with db.conn:
         _write_registries(db, validation)
-        steps.done()
-        if validation.prepared is not None:
-            answers = _write_prepared(db, validation.prepared)
-        else:
+    steps.done()
+    if validation.prepared is not None:
+        answers = _write_prepared(db, validation.prepared, scratch)
+    else:
+        with db.conn:
             answers = _write_claims(db, validation)
+    with db.conn:
         topics = {t.record.id: t.record for t in validation.facts.topics}
         names = {e.record.id: e.record.name for e in validation.facts.entities}
         _insert(db, "answers", answer_rows(topics, names, answers))
@@ -183,7 +208,7 @@ def _write_steps(validation: Validation, path: Path, steps: _Steps) -> None:
     create_indexes(db)  # after the rows: one sort per index, not a b-tree update per row
     steps.done()
     for table, columns in FTS_COLUMNS.items():
-        db[table].enable_fts(columns, fts_version="FTS5", create_triggers=False)
+        db.table(table).enable_fts(columns, fts_version="FTS5", create_triggers=False)
     steps.done()
     for name, sql in VIEWS.items():
         db.create_view(name, sql.strip())

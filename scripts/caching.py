@@ -200,10 +200,10 @@ def _seed_hashes(root: Path, facts: Facts, index: dict) -> dict[str, list]:
 
 def _fingerprint(registry_files: dict[str, str], seeds: dict[str, list]) -> str:
     digest = hashlib.sha256()
-    for name, value in sorted(registry_files.items()):
-        digest.update(f"{name}\0{value}\0".encode())
-    for name, value in sorted(seeds.items()):
-        digest.update(f"{name}\0{value[2]}\0".encode())
+    for name, file_hash in sorted(registry_files.items()):
+        digest.update(f"{name}\0{file_hash}\0".encode())
+    for seed, (_, _, seed_hash) in sorted(seeds.items()):
+        digest.update(f"{seed}\0{seed_hash}\0".encode())
     return digest.hexdigest()
 
 

@@ -8,7 +8,7 @@ always means "still to curate".
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from factdb.schema.models import Source
@@ -135,7 +135,7 @@ def summarise(sentences: list[Sentence]) -> dict[str, Counter]:
     return summary
 
 
-def id_list(ids: list[str]) -> str:
+def id_list(ids: Sequence[str]) -> str:
     """A JSON array of ids; ids are slugs, so nothing in them needs escaping."""
     return '["' + '", "'.join(ids) + '"]' if ids else "[]"
 

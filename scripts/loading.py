@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-try:  # pinned (0.1.x is young): without it, every file takes the exact path
-    import yaml_rs
-except ImportError:  # pragma: no cover - exercised by test_loading's fallback test
-    yaml_rs = None
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 
 from factdb.locating import (
     NodeLocator,
@@ -25,13 +24,32 @@ from factdb.locating import (
 )
 from factdb.problems import Problem
 from factdb.progress import progress
-from factdb.schema.models import RECORD_MODELS, Claim, Entity, Record, Source, Topic
+from factdb.schema.models import RECORD_MODELS, Claim, Entity, Record, Source, Topic, list_of
 
 if TYPE_CHECKING:  # ruamel.yaml is imported only where the exact path runs (it costs 10 ms)
     from ruamel.yaml import YAML
     from ruamel.yaml.constructor import RoundTripConstructor
 
+
+def _optional_yaml_rs() -> ModuleType | None:
+    """yaml-rs, pinned (0.1.x is young): without it, every file takes the exact path."""
+    try:
+        return importlib.import_module("yaml_rs")
+    except ImportError:  # pragma: no cover - exercised by test_loading's fallback test
+        return None
+
+
+yaml_rs = _optional_yaml_rs()
 Locator = NodeLocator | TextLocator
+
+
+class Positions(Protocol):
+    """Where a record, or a field of it, stands in its file."""
+
+    def record(self, key: RecordKey) -> tuple[int, int]: ...
+
+    def position(self, key: RecordKey, path: tuple, kind: str = "") -> tuple[int, int]: ...
+
 
 FACTS_DIR = "facts"
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -51,7 +69,7 @@ class Located(Generic[R]):
     path: str
     line: int
     column: int
-    locator: Locator | None = None
+    locator: Positions | None = None
     key: RecordKey | None = None
 
     def at(self, name: str | None = None, index: int | None = None) -> tuple[int, int]:
@@ -431,7 +449,7 @@ def _section_position(text: str, data: Any, key: Any, locator: Locator | None) -
 
 @cache
 def _adapter(model: type[Record]) -> TypeAdapter:
-    return TypeAdapter(list[model])
+    return TypeAdapter(list_of(model))
 
 
 def _validate_section(
@@ -513,7 +531,7 @@ _RULES = {
 }
 
 
-def _rule_name(detail: dict) -> str:
+def _rule_name(detail: ErrorDetails) -> str:
     kind = detail["type"]
     if kind in _RULES:
         return _RULES[kind]
@@ -522,7 +540,7 @@ def _rule_name(detail: dict) -> str:
     return "wrong-type" if kind.endswith(("_type", "_parsing")) else kind.replace("_", "-")
 
 
-def _error_message(detail: dict) -> str:
+def _error_message(detail: ErrorDetails) -> str:
     field_name = ".".join(str(part) for part in detail["loc"])
     message = detail["msg"]
     if detail["type"] == "missing":

@@ -9,7 +9,7 @@ import marshal
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
@@ -73,14 +73,11 @@ class PreparedRows:
         os.replace(temporary, path)
         return path
 
-    def read(self, batch: Path) -> dict[str, list[Row]]:
+    @staticmethod
+    def read(batch: Path) -> dict[str, list[Row]]:
         """The rows of one batch, table by table."""
-        return marshal.loads(batch.read_bytes())
-
-    def tables(self) -> Iterator[tuple[str, list[Row]]]:
-        """Every batch's rows, table by table, batch by batch."""
-        for batch in self.batches:
-            yield from self.read(batch).items()
+        rows: dict[str, list[Row]] = marshal.loads(batch.read_bytes())
+        return rows
 
     def close(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)

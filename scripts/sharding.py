@@ -14,11 +14,9 @@ MIN_PARALLEL_FILES claim files is checked in this process, by the same code, and
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import os
 import re
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -45,13 +43,13 @@ from factdb.loading import (
     relative_path,
 )
 from factdb.problems import Problem
+from factdb.processes import forked_pool, worker_count
 from factdb.progress import progress_bar
 from factdb.results import AnswerInput, PreparedRows, QuoteSpan, Validation
 from factdb.rows import claim_tables, sentence_table
 from factdb.text import NormalisedText
 
 MIN_PARALLEL_FILES = 64  # below this, forking costs more than it saves
-MAX_WORKERS = 8
 CHUNK_FILES = 20  # claim files a worker takes at a time
 SENTENCE_SOURCES = 50  # sources whose sentences a worker prepares at a time
 
@@ -165,20 +163,6 @@ def _in_worker(function: Callable[[Context, Any], T], task: Any) -> T:
     return function(_WORKER_CONTEXT, task)
 
 
-def worker_count() -> int:
-    """The cores this process may use, up to MAX_WORKERS; 1 where fork is not available; or
-    what the environment variable FACTS_WORKERS says (1: everything in this process)."""
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return 1
-    if os.environ.get("FACTS_WORKERS", "").isdigit():
-        return max(1, min(int(os.environ["FACTS_WORKERS"]), MAX_WORKERS))
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_WORKERS))
-
-
 def _chunks(items: list[T], size: int) -> list[list[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -189,10 +173,7 @@ def _pool(context: Context, workers: int) -> Iterator[Executor | None]:
     if context.in_process:
         yield None
         return
-    fork = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(
-        workers, mp_context=fork, initializer=_enter_worker, initargs=(context,)
-    ) as pool:
+    with forked_pool(workers, _enter_worker, (context,)) as pool:
         yield pool
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -316,7 +317,9 @@ FTS_COLUMNS = {
 }
 
 
-def insert_tuples(db: sqlite_utils.Database, table: str, columns: list[str], rows) -> None:
+def insert_tuples(
+    db: sqlite_utils.Database, table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]
+) -> None:
     """Insert rows given as tuples of the columns' values, with one executemany."""
     sql = "insert into [{}] ({}) values ({})".format(
         table, ", ".join(f"[{c}]" for c in columns), ", ".join("?" for _ in columns)
@@ -325,25 +328,26 @@ def insert_tuples(db: sqlite_utils.Database, table: str, columns: list[str], row
 
 
 def create_tables(db: sqlite_utils.Database) -> None:
+    """Every table, empty, with its columns, keys and foreign keys."""
     for table in ("sources", "entities", "topics", "claims"):
-        db[table].create(
+        db.table(table).create(
             table_columns(table),
             pk="id",
             foreign_keys=FOREIGN_KEYS.get(table, []),
             not_null=["id"],
         )
-    db["answers"].create(
+    db.table("answers").create(
         {name: kind for name, (kind, _) in ANSWER_COLUMNS.items()},
         pk=("topic", "answer"),
         foreign_keys=[("topic", "topics", "id")],
     )
-    db["sentences"].create(
+    db.table("sentences").create(
         {name: kind for name, (kind, _) in SENTENCE_COLUMNS.items()},
         pk=("source_id", "position"),
         foreign_keys=[("source_id", "sources", "id")],
     )
     for table, link in LINK_TABLES.items():
-        db[table].create(
+        db.table(table).create(
             {name: kind for name, (_, kind, _) in link.columns.items()},
             pk=link.pk,
             foreign_keys=[
@@ -363,9 +367,9 @@ def create_indexes(db: sqlite_utils.Database) -> None:
         ("claims", ["date_precision"]),
         ("claims", ["origin"]),
     ):
-        db[table].create_index(columns, if_not_exists=True)
-    for table in db.tables:
-        leading = {index.columns[0] for index in table.indexes if index.columns}
-        for key in table.foreign_keys:
-            if key.column not in leading:
-                table.create_index([key.column], if_not_exists=True)
+        db.table(table).create_index(columns, if_not_exists=True)
+    for each in db.tables:
+        leading = {index.columns[0] for index in each.indexes if index.columns}
+        for key in each.foreign_keys:
+            if key.column is not None and key.column not in leading:
+                each.create_index([key.column], if_not_exists=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import factdb.processes as processes
 import factdb.sharding as sharding
 from factdb import validate
 from factdb.benchmark import generate_corpus
@@ -124,6 +125,6 @@ def test_a_claims_file_that_defines_registries_after_all(tree: Path, tmp_path, m
 
 def test_the_number_of_workers_can_be_set(monkeypatch):
     monkeypatch.setenv("FACTS_WORKERS", "1")
-    assert sharding.worker_count() == 1
+    assert processes.worker_count() == 1
     monkeypatch.setenv("FACTS_WORKERS", "99")
-    assert sharding.worker_count() == sharding.MAX_WORKERS
+    assert processes.worker_count() == processes.MAX_WORKERS
