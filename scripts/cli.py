@@ -187,21 +187,41 @@ def publish_command(root: Path, output: Path, service: str) -> None:
 
 @cli.command()
 @root_option
-@click.option("--check", is_flag=True, help="Exit 1 if metadata.yml is not current; write nothing.")
+@click.option(
+    "--check", is_flag=True,
+    help="Exit 1 if metadata.yml or docs/cli.md is not current; write nothing.",
+)  # fmt: skip
 def docs(root: Path, check: bool) -> None:
-    """Regenerate the column descriptions in metadata.yml from the pydantic models."""
+    """Regenerate metadata.yml's column descriptions and docs/cli.md, the command reference.
+
+    A root without a docs/ folder (a tree of facts alone) gets metadata.yml only.
+    """
+    from factdb.clidocs import CLI_REFERENCE, cli_reference
     from factdb.publishing import documented_metadata
 
+    stale = False
     current = (root / METADATA_FILE).read_text(encoding="utf-8")
     wanted = documented_metadata(root)
     if current == wanted:
         click.echo(f"{METADATA_FILE} is current")
-        return
-    if check:
+    elif check:
         click.echo(f"{METADATA_FILE} is stale: run 'facts docs'")
+        stale = True
+    else:
+        (root / METADATA_FILE).write_text(wanted, encoding="utf-8")
+        click.echo(f"Updated {METADATA_FILE}")
+    reference = root / CLI_REFERENCE
+    if reference.parent.is_dir():
+        wanted = cli_reference()
+        if not reference.is_file() or reference.read_text(encoding="utf-8") != wanted:
+            if check:
+                click.echo(f"{CLI_REFERENCE.as_posix()} is stale: run 'facts docs'")
+                stale = True
+            else:
+                reference.write_text(wanted, encoding="utf-8")
+                click.echo(f"Updated {CLI_REFERENCE.as_posix()}")
+    if stale:
         raise SystemExit(1)
-    (root / METADATA_FILE).write_text(wanted, encoding="utf-8")
-    click.echo(f"Updated {METADATA_FILE}")
 
 
 @cli.command()

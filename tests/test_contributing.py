@@ -1,4 +1,4 @@
-"""CONTRIBUTING.md's walk-through, replayed: every command prints what the document shows."""
+"""docs/contributing.md's walk-through, replayed: every command prints what the document shows."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ FILLED = """\
 
 def _blocks() -> list[tuple[str, list[str]]]:
     """Each `$ facts ...` command of the document's text blocks, with the lines it prints."""
-    text = (REPO / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    text = (REPO / "docs" / "contributing.md").read_text(encoding="utf-8")
     steps: list[tuple[str, list[str]]] = []
     for block in re.findall(r"```text\n(.*?)```", text, re.S):
         for line in block.splitlines():
