@@ -7,11 +7,18 @@ import json
 import os
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from factdb.problems import format_problems
+from factdb.problems import Problem, format_problems
+
+if TYPE_CHECKING:
+    from factdb.results import Validation
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 # Each command imports what it needs when it runs, so that `facts validate` starts quickly. For
 # the same reason pydantic does not look for plugins of its own (10 ms of package metadata).
@@ -49,7 +56,7 @@ def cli() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-def output_option(help_text: str):
+def output_option(help_text: str) -> Callable[[F], F]:
     """The -o/--output option: the database file a command writes or reads."""
     return click.option(
         "-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
@@ -63,7 +70,9 @@ cache_option = click.option(
 )  # fmt: skip
 
 
-def _validated(root: Path, fmt: str = "text", cache: bool = False, for_build: bool = False):
+def _validated(
+    root: Path, fmt: str = "text", cache: bool = False, for_build: bool = False
+) -> Validation:
     """Validate (factdb.validate), print any problems, and exit 1 if there are some."""
     from factdb.validating import validate
 
@@ -80,7 +89,7 @@ def _validated(root: Path, fmt: str = "text", cache: bool = False, for_build: bo
     return result
 
 
-def _validate_and_build(root: Path, output: Path, cache: bool):
+def _validate_and_build(root: Path, output: Path, cache: bool) -> tuple[Validation, Path]:
     """Validate (exit 1 on problems, the old database untouched), then build the database."""
     from factdb.building import build_database
     from factdb.publishing import inspect_file
@@ -212,7 +221,7 @@ def docs(root: Path, check: bool) -> None:
         click.echo(f"Updated {METADATA_FILE}")
     reference = root / CLI_REFERENCE
     if reference.parent.is_dir():
-        wanted = cli_reference()
+        wanted = cli_reference(cli)
         if not reference.is_file() or reference.read_text(encoding="utf-8") != wanted:
             if check:
                 click.echo(f"{CLI_REFERENCE.as_posix()} is stale: run 'facts docs'")
@@ -233,7 +242,7 @@ def fmt(root: Path, check: bool, paths: tuple[Path, ...]) -> None:
     from factdb.editing import format_file
     from factdb.loading import discover, parse_yaml, read_text
 
-    problems = []
+    problems: list[Problem] = []
     files = list(paths) or discover(root)
     for path in files:
         text = read_text(path, str(path), problems)
@@ -273,7 +282,9 @@ def fmt(root: Path, check: bool, paths: tuple[Path, ...]) -> None:
 @click.option("--assertion", type=click.Choice(ASSERTIONS), help="How firmly it is asserted.")
 @click.option("--notes", help="Free notes.")
 @click.option("-y", "--yes", is_flag=True, help="Accept the closest passage without asking.")
-def new(root: Path, source_id: str, quote: str, yes: bool, claim_id: str | None, **options) -> None:
+def new(
+    root: Path, source_id: str, quote: str, yes: bool, claim_id: str | None, **options: Any
+) -> None:
     """Add a claim from a source and a quote to facts/claims/SOURCE.yaml."""
     from factdb.authoring import AuthoringError, draft_claim, locate_quote
     from factdb.editing import append_record
@@ -313,7 +324,7 @@ def new(root: Path, source_id: str, quote: str, yes: bool, claim_id: str | None,
 @click.option("--published", help="EDTF publication date; read from a 'Published ...' line.")
 @click.option("--published-basis", help="How the publication date was established.")
 @click.option("--language", default="en", show_default=True, help="BCP 47 language tag.")
-def add_source(root: Path, file: Path, source_id: str | None, **options) -> None:
+def add_source(root: Path, file: Path, source_id: str | None, **options: Any) -> None:
     """Copy a text into seeds/, and register it in facts/sources.yaml with its sha256."""
     from factdb.authoring import SOURCES_FILE, AuthoringError, draft_source
     from factdb.editing import append_record

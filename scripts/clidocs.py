@@ -21,10 +21,9 @@ this file is stale. Do not edit it by hand: change the command's help and run `f
 """
 
 
-def cli_reference() -> str:
-    """Markdown for every command of `facts`, sorted by name: usage, help text and options."""
-    from factdb.cli import cli
-
+def cli_reference(cli: click.Group) -> str:
+    """Markdown for every command of a click group (`facts`), sorted by name: usage, help text
+    and options."""
     root = _context(cli, PROGRAM, None)
     commands = sorted(_walk(cli, root), key=lambda pair: pair[1].command_path)
     lines = [HEADER, _paragraphs(cli.help), ""]

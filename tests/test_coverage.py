@@ -15,7 +15,6 @@ from factdb.text import sentence_spans
 REPO = Path(__file__).resolve().parent.parent
 
 
-
 def sentences_of_tree(result):
     """Every sentence of a validated tree's sources, with its status."""
     sources = [located.record for located in result.facts.sources]

@@ -42,19 +42,19 @@ def _anchors(path: Path) -> set[str]:
 
 
 def test_cli_reference_is_current():
-    assert (DOCS / "cli.md").read_text(encoding="utf-8") == cli_reference(), (
+    assert (DOCS / "cli.md").read_text(encoding="utf-8") == cli_reference(cli), (
         "docs/cli.md is stale: run 'facts docs'"
     )
 
 
 def test_cli_reference_does_not_depend_on_the_terminal(monkeypatch):
-    before = cli_reference()
+    before = cli_reference(cli)
     monkeypatch.setenv("COLUMNS", "40")
-    assert cli_reference() == before
+    assert cli_reference(cli) == before
 
 
 def test_cli_reference_has_every_command():
-    text = cli_reference()
+    text = cli_reference(cli)
     for name in _commands():
         assert f"\n## facts {name}\n" in text
 
@@ -84,7 +84,7 @@ def test_docs_check_fails_on_a_stale_cli_reference(tmp_path):
     shutil.copyfile(REPO / "metadata.yml", tmp_path / "metadata.yml")
     (tmp_path / "docs").mkdir()
     reference = tmp_path / "docs" / "cli.md"
-    reference.write_text(cli_reference().replace("Show this message and exit.", "Old text."))
+    reference.write_text(cli_reference(cli).replace("Show this message and exit.", "Old text."))
     runner = CliRunner()
 
     result = runner.invoke(cli, ["docs", "--root", str(tmp_path), "--check"])
@@ -97,7 +97,7 @@ def test_docs_check_fails_on_a_stale_cli_reference(tmp_path):
         0,
         "metadata.yml is current\nUpdated docs/cli.md\n",
     )
-    assert reference.read_text() == cli_reference()
+    assert reference.read_text() == cli_reference(cli)
     result = runner.invoke(cli, ["docs", "--root", str(tmp_path), "--check"])
     assert (result.exit_code, result.output) == (0, "metadata.yml is current\n")
 
