@@ -36,7 +36,7 @@ HIDDEN_CHARACTERS = (
     r"\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
     r"\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3"
     r"\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
-)  # fmt: skip
+)
 _HIDDEN = re.compile(f"[{HIDDEN_CHARACTERS}]")
 
 

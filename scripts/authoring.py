@@ -20,9 +20,19 @@ from factdb.schema.models import PLACEHOLDER, Entity, Source
 from factdb.text import closest_passage, find_quote, normalise, normalise_quote
 
 MONTHS = [
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-]  # fmt: skip
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 _MONTH = "(" + "|".join(MONTHS) + ")"
 _MONTH_DAY = re.compile(_MONTH + r" (\d{1,2})(?:, (\d{4}))?\b")

@@ -30,8 +30,16 @@ SENTENCES_PER_SOURCE = 60
 _FIRST = "Anna Boris Chen Dara Elif Farid Greta Hiro Ines Jonas Kira Luis Mira Nadia Omar".split()
 _LAST = "Petrov Kim Novak Haddad Silva Tanaka Weber Costa Ivanova Park Okafor Lindqvist".split()
 _PLACES = "Varna Orsk Tamsk Lyden Koral Mirny Sotka Uzen Belgor Dalmar Pesk Rovno".split()
-_ORGS = ["Ministry of Defence", "Foreign Ministry", "State Council", "Port Authority",
-         "Statistics Office", "Border Service", "Central Bank", "Health Agency"]  # fmt: skip
+_ORGS = [
+    "Ministry of Defence",
+    "Foreign Ministry",
+    "State Council",
+    "Port Authority",
+    "Statistics Office",
+    "Border Service",
+    "Central Bank",
+    "Health Agency",
+]
 _UNITS = ["soldiers", "ships", "tonnes", "deputies", "kilometres", "vehicles"]
 _VERBS = ["said", "told reporters", "confirmed", "estimated", "announced", "reported"]
 _PHRASES = {
@@ -80,8 +88,10 @@ def generate_corpus(root: Path, claims: int, seed: int = 20241024) -> Corpus:
     )
     topics = [(f"t-{unit}-{place.lower()}", unit, place) for unit in _UNITS for place in _PLACES]
     _write_registries(root, entities, topics)
-    pools = {ident: [rng.randrange(2, 400) * 25 for _ in range(rng.randrange(2, 6))]
-             for ident, _, _ in topics}  # fmt: skip
+    pools = {
+        ident: [rng.randrange(2, 400) * 25 for _ in range(rng.randrange(2, 6))]
+        for ident, _, _ in topics
+    }
     source_lines = ["sources:"]
     for number in range(files):
         source_lines += _write_source(root, number, rng, entities[: len(people)], topics, pools)
@@ -97,13 +107,23 @@ def _write_registries(
     lines = ["entities:"]
     for ident, name, kind in entities:
         description = _yaml_string(f"A {kind} named in the benchmark corpus.")
-        lines += [f"  - id: {ident}", f"    name: {_yaml_string(name)}", f"    kind: {kind}",
-                  f"    description: {description}", ""]  # fmt: skip
+        lines += [
+            f"  - id: {ident}",
+            f"    name: {_yaml_string(name)}",
+            f"    kind: {kind}",
+            f"    description: {description}",
+            "",
+        ]
     (root / "facts" / "entities.yaml").write_text("\n".join(lines), encoding="utf-8")
     lines = ["topics:"]
     for ident, unit, place in topics:
-        lines += [f"  - id: {ident}", f"    question: How many {unit} are in {place}?",
-                  "    kind: quantity", f"    unit: {unit}", ""]  # fmt: skip
+        lines += [
+            f"  - id: {ident}",
+            f"    question: How many {unit} are in {place}?",
+            "    kind: quantity",
+            f"    unit: {unit}",
+            "",
+        ]
     (root / "facts" / "topics.yaml").write_text("\n".join(lines), encoding="utf-8")
 
 
@@ -133,14 +153,21 @@ def _write_source(
         statement = f"{person} said {fragment}."
         basis = f"on {weekday}, {back} days before publication"
         claim_lines += [
-                f"  - id: c{number:05d}-{index:03d}", f"    source: s{number:05d}",
-                f"    statement: {_yaml_string(statement)}",
-                f"    quote: {_yaml_string(fragment)}", f"    date: '{day.isoformat()}'",
-                f"    date_basis: {_yaml_string(basis)}",
-                f"    claimant: {person_id}", "    about: [" + f"pl-{_PLACES.index(place)}]",
-                f"    topic: {topic_id}", f"    value: {value}", "    approximate: true",
-                f"    unit: {unit}", "    assertion: stated", "",
-        ]  # fmt: skip
+            f"  - id: c{number:05d}-{index:03d}",
+            f"    source: s{number:05d}",
+            f"    statement: {_yaml_string(statement)}",
+            f"    quote: {_yaml_string(fragment)}",
+            f"    date: '{day.isoformat()}'",
+            f"    date_basis: {_yaml_string(basis)}",
+            f"    claimant: {person_id}",
+            "    about: [" + f"pl-{_PLACES.index(place)}]",
+            f"    topic: {topic_id}",
+            f"    value: {value}",
+            "    approximate: true",
+            f"    unit: {unit}",
+            "    assertion: stated",
+            "",
+        ]
     text = "\n\n".join(" ".join(sentences[i : i + 3]) for i in range(0, len(sentences), 3))
     seed_path = root / "seeds" / f"s{number:05d}.txt"
     seed_path.write_text(text + "\n", encoding="utf-8")
@@ -148,11 +175,16 @@ def _write_source(
     claims_file = root / "facts" / "claims" / f"{number:05d}.yaml"
     claims_file.write_text("\n".join(claim_lines), encoding="utf-8")
     return [
-        f"  - id: s{number:05d}", f"    seed: seeds/s{number:05d}.txt", f"    sha256: {digest}",
-        f"    title: Report {number}", "    publisher: null",
-        f"    published: '{published.isoformat()}'", "    published_basis: Generated.",
-        "    language: en", "",
-    ]  # fmt: skip
+        f"  - id: s{number:05d}",
+        f"    seed: seeds/s{number:05d}.txt",
+        f"    sha256: {digest}",
+        f"    title: Report {number}",
+        "    publisher: null",
+        f"    published: '{published.isoformat()}'",
+        "    published_basis: Generated.",
+        "    language: en",
+        "",
+    ]
 
 
 def floor_pipeline(root: Path, database: Path) -> int:
@@ -187,11 +219,15 @@ def floor_pipeline(root: Path, database: Path) -> int:
     with db:
         db.executemany(
             "insert into claims values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            ((c.id, c.source, c.statement, c.quote, c.date, c.claimant, c.topic, c.value, c.unit)
-             for c in records["claims"]),
-        )  # fmt: skip
-        db.execute("create virtual table claims_fts using fts5(statement, quote, "
-                   "content=claims, content_rowid=rowid)")  # fmt: skip
+            (
+                (c.id, c.source, c.statement, c.quote, c.date, c.claimant, c.topic, c.value, c.unit)
+                for c in records["claims"]
+            ),
+        )
+        db.execute(
+            "create virtual table claims_fts using fts5(statement, quote, "
+            "content=claims, content_rowid=rowid)"
+        )
         db.execute("insert into claims_fts(claims_fts) values ('rebuild')")
     db.close()
     return missing
@@ -246,8 +282,9 @@ def run_process(
 
     started = time.perf_counter()
     env = process_environment() if env is None else env
-    process = subprocess.Popen(arguments, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)  # fmt: skip
+    process = subprocess.Popen(
+        arguments, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     peak, done = [0], threading.Event()
 
     def sample() -> None:
@@ -356,8 +393,14 @@ def bench_size(size: int, runs: int, workdir: Path) -> SizeResults:
     }
 
 
-PeakKey = Literal["validate", "build", "build_one_core", "build_cached", "validate_first_cached",
-                  "validate_touched"]  # fmt: skip
+PeakKey = Literal[
+    "validate",
+    "build",
+    "build_one_core",
+    "build_cached",
+    "validate_first_cached",
+    "validate_touched",
+]
 PEAK_KEYS: tuple[PeakKey, ...] = get_args(PeakKey)
 
 
@@ -393,17 +436,21 @@ def goals(r: SizeResults) -> list[tuple[str, bool, str]]:
     peak = max(r[k].peak_mib for k in PEAK_KEYS)  # every run, the table's figure
     return [
         ("validate + build at most 1.5x the floor", build <= 1.5, f"{build:.2f}x"),
-        ("validate after touching one file at most 10% of a cold validate", touched <= 0.10,
-         f"{touched:.1%}"),
+        (
+            "validate after touching one file at most 10% of a cold validate",
+            touched <= 0.10,
+            f"{touched:.1%}",
+        ),
         ("peak memory under 1 GiB", peak < 1024, f"{peak:.0f} MiB"),
-    ]  # fmt: skip
+    ]
 
 
 LATENCY_REQUESTS = 400  # p99 is then the 5th slowest request (of 200, the 3rd: one stall moves it)
 
 
-def serve_latency(database: Path, requests: int = LATENCY_REQUESTS, clients: int = 2
-                  ) -> tuple[str, dict]:  # fmt: skip
+def serve_latency(
+    database: Path, requests: int = LATENCY_REQUESTS, clients: int = 2
+) -> tuple[str, dict]:
     """p50/p99 of each of our pages against Datasette's plain claims table page, on the same
     database: the report, and each page's figures.
 
@@ -430,8 +477,11 @@ def latency_goal(stats: dict) -> tuple[str, bool, str]:
     from factdb.loadtest import ASKED, slowest
 
     name, ratio = slowest(stats)
-    return (f"every page of ours (not '{ASKED}'): p99 at most 2x Datasette's plain claims "
-            "table page", ratio <= 2.0, f"slowest {name}, {ratio:.2f}x")  # fmt: skip
+    return (
+        f"every page of ours (not '{ASKED}'): p99 at most 2x Datasette's plain claims table page",
+        ratio <= 2.0,
+        f"slowest {name}, {ratio:.2f}x",
+    )
 
 
 def goal_line(goal: str, met: bool, figure: str) -> str:
@@ -457,9 +507,11 @@ def run_benchmark(
         echo(goal_line(*goal))
     if serve:
         echo("")
-        echo(f"Datasette on the {rows[-1]['size']:,}-claim database (loopback, each page on its "
-             f"own: its first request, then {LATENCY_REQUESTS}, 2 at a time), p99 against "
-             "Datasette's plain claims table page (`?_nofacet=1`):")  # fmt: skip
+        echo(
+            f"Datasette on the {rows[-1]['size']:,}-claim database (loopback, each page on its "
+            f"own: its first request, then {LATENCY_REQUESTS}, 2 at a time), p99 against "
+            "Datasette's plain claims table page (`?_nofacet=1`):"
+        )
         text, stats = serve_latency(rows[-1]["database"])
         echo(text)
         echo("")

@@ -32,7 +32,7 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
-from factdb.checks import check_record_rules, id_entries, unique_id_problems
+from factdb.checks import check_record_rules, unique_id_problems
 from factdb.loading import (
     KINDS,
     REGISTRY_KINDS,
@@ -230,9 +230,12 @@ def _write_index(
     root: Path, tree: _Tree, entries: dict, seeds: dict, fingerprint: str, unique: list[Problem]
 ) -> None:
     index = {
-        "format": FORMAT, "files": entries, "seeds": seeds,
-        "registry": fingerprint, "unique": _problem_tuples(unique),
-    }  # fmt: skip
+        "format": FORMAT,
+        "files": entries,
+        "seeds": seeds,
+        "registry": fingerprint,
+        "unique": _problem_tuples(unique),
+    }
     _write_atomic(_cache(root) / "index.marshal", marshal.dumps(index))
 
 
@@ -404,4 +407,4 @@ def _unique_ids(
         ids[relative] = record_ids(per_file[relative])
     ids = {relative: ids.get(relative, {}) for relative in tree.files}
     _write_ids(root, ids)
-    return list(unique_id_problems(id_entries(root, ids)))
+    return list(unique_id_problems(root, ids))

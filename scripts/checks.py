@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from functools import partial
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import NamedTuple
 
 from factdb.loading import Facts, FileLocator, Ids, Located, read_text
 from factdb.problems import Problem
@@ -56,53 +54,31 @@ def _problem(located: Located, name: str | None, rule: str, message: str) -> Pro
 
 def id_key(identifier: str) -> str:
     """Ids that differ only in case or Unicode normalisation count as the same id."""
+    if identifier.isascii():  # NFKC leaves ASCII as it is, and casefold is lower there
+        return identifier.lower()
     return unicodedata.normalize("NFKC", identifier).casefold()
 
 
-class IdEntry(NamedTuple):
-    """A record's id where unique-id looks for it; `where` gives its column, asked when needed."""
-
-    kind: str
-    id: str
-    path: str
-    line: int
-    where: Callable[[], tuple[int, int]]
-
-
-def unique_id_problems(entries: Iterable[IdEntry]) -> Iterator[Problem]:
-    """unique-id over (kind, id, file, line, where) entries in file order; the later is blamed.
-
-    `where` gives the line and column of the id, asked only for a duplicate.
-    """
-    first: dict[tuple[str, str], IdEntry] = {}
-    for entry in entries:
-        key = (entry.kind, id_key(entry.id))
-        if key not in first:
-            first[key] = entry
-            continue
-        other = first[key]
-        message = f"{entry.kind[:-1]} id '{entry.id}' is already used at {other.path}:{other.line}"
-        yield Problem(entry.path, *entry.where(), "unique-id", message, entry.id)
-
-
-def id_entries(root: Path, files: dict[str, Ids]) -> Iterator[IdEntry]:
-    """unique_id_problems' entries for files known by their ids, in file order; a file is read
-    again only if one of its ids is a duplicate."""
+def unique_id_problems(root: Path, files: Mapping[str, Ids]) -> Iterator[Problem]:
+    """unique-id: no two records of a kind share an id, over files known by their ids (in file
+    order); the later is blamed. A file is read again only to place a repeated id's column."""
+    first: dict[str, dict[str, tuple[str, int]]] = {}  # kind -> id key -> (file, line)
     for relative, ids in files.items():
-        locator = FileLocator(root / relative)
+        locator: FileLocator | None = None
         for kind, kind_ids in ids.items():
+            seen = first.setdefault(kind, {})
             for index, (identifier, line, _column) in enumerate(kind_ids):
-                where = partial(locator.position, (kind, index), ("id",))
-                yield IdEntry(kind, identifier, relative, line, where)
-
-
-def check_unique_ids(facts: Facts) -> Iterator[Problem]:
-    """unique-id: no two records of a kind share an id, in any file."""
-    yield from unique_id_problems(
-        IdEntry(kind, x.record.id, x.path, x.line, partial(x.at, "id"))
-        for kind in ("sources", "entities", "topics", "claims")
-        for x in getattr(facts, kind)
-    )
+                key = id_key(identifier)
+                if key not in seen:
+                    seen[key] = (relative, line)
+                    continue
+                locator = locator or FileLocator(root / relative)
+                other_path, other_line = seen[key]
+                message = (
+                    f"{kind[:-1]} id '{identifier}' is already used at {other_path}:{other_line}"
+                )
+                position = locator.position((kind, index), ("id",))
+                yield Problem(relative, *position, "unique-id", message, identifier)
 
 
 def _did_you_mean(name: str, known: Iterable[str]) -> str:

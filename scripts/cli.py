@@ -32,7 +32,7 @@ ASSERTIONS = [
     "denied",
     "expected",
     "scheduled",
-]  # fmt: skip; the same as schema.models.Assertion (a test checks it)
+]  # the same as schema.models.Assertion (a test checks it)
 DATABASE_NAME = "facts"
 METADATA_FILE = "metadata.yml"
 DEFAULT_DATABASE = "facts.db"
@@ -59,15 +59,21 @@ def cli() -> None:
 def output_option(help_text: str) -> Callable[[F], F]:
     """The -o/--output option: the database file a command writes or reads."""
     return click.option(
-        "-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-        default=DEFAULT_DATABASE, show_default=True, help=help_text,
-    )  # fmt: skip
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=DEFAULT_DATABASE,
+        show_default=True,
+        help=help_text,
+    )
 
 
 cache_option = click.option(
-    "--no-cache", "no_cache", is_flag=True,
+    "--no-cache",
+    "no_cache",
+    is_flag=True,
     help="Parse and check every file afresh, ignoring .cache/facts.",
-)  # fmt: skip
+)
 
 
 def _validated(
@@ -197,9 +203,10 @@ def publish_command(root: Path, output: Path, service: str) -> None:
 @cli.command()
 @root_option
 @click.option(
-    "--check", is_flag=True,
+    "--check",
+    is_flag=True,
     help="Exit 1 if metadata.yml or docs/cli.md is not current; write nothing.",
-)  # fmt: skip
+)
 def docs(root: Path, check: bool) -> None:
     """Regenerate metadata.yml's column descriptions and docs/cli.md, the command reference.
 
@@ -393,12 +400,20 @@ def _default_workdir() -> Path:
 
 
 @cli.command()
-@click.option("--sizes", default="1000,10000,100000", show_default=True,
-              help="Corpus sizes in claims, comma-separated.")  # fmt: skip
+@click.option(
+    "--sizes",
+    default="1000,10000,100000",
+    show_default=True,
+    help="Corpus sizes in claims, comma-separated.",
+)
 @click.option("--runs", default=3, show_default=True, help="Runs per measurement (median).")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
-              default=_default_workdir, show_default="facts-bench in the temporary folder",
-              help="Where the corpora and databases are written.")  # fmt: skip
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=_default_workdir,
+    show_default="facts-bench in the temporary folder",
+    help="Where the corpora and databases are written.",
+)
 @click.option("--no-serve", is_flag=True, help="Skip the Datasette latency measurement.")
 def bench(sizes: str, runs: int, workdir: Path, no_serve: bool) -> None:
     """Time validate and build on generated corpora against a floor pipeline, in one run."""

@@ -109,10 +109,18 @@ def _sentences_of(source: Source, text: str, quotes: list[tuple[int, int, str]])
         counted = start
         out.append(
             Sentence(
-                source.id, position, start, end, line, text[start:end], status,
-                reason if status == "skipped" else None, claims, round(quoted / (end - start), 3),
+                source.id,
+                position,
+                start,
+                end,
+                line,
+                text[start:end],
+                status,
+                reason if status == "skipped" else None,
+                claims,
+                round(quoted / (end - start), 3),
             )
-        )  # fmt: skip
+        )
     return out
 
 

@@ -147,8 +147,9 @@ class Server:
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> Server:
-        self.process = subprocess.Popen(self.arguments, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE)  # fmt: skip
+        self.process = subprocess.Popen(
+            self.arguments, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -239,15 +240,18 @@ def report(stats: dict[str, PageStats], elapsed: float, baseline: str | None = N
     (for scale) the narrowest table's."""
     total = sum(len(s.latencies) for s in stats.values())
     ratios = baseline is not None and NARROWEST in stats
-    lines = [f"{'page':<24} {'requests':>8} {'errors':>6} {'first ms':>8} {'p50 ms':>8} "
-             f"{'p99 ms':>8}" + ("  p99/baseline  p99/narrowest" if ratios else "")]  # fmt: skip
+    lines = [
+        f"{'page':<24} {'requests':>8} {'errors':>6} {'first ms':>8} {'p50 ms':>8} "
+        f"{'p99 ms':>8}" + ("  p99/baseline  p99/narrowest" if ratios else "")
+    ]
     for name, s in stats.items():
         first = f"{s.first * 1000:>8.1f}" if s.first is not None else f"{'':>8}"
-        line = (f"{name:<24} {len(s.latencies):>8} {s.errors:>6} {first} {s.p50 * 1000:>8.1f} "
-                f"{s.p99 * 1000:>8.1f}")  # fmt: skip
+        line = (
+            f"{name:<24} {len(s.latencies):>8} {s.errors:>6} {first} {s.p50 * 1000:>8.1f} "
+            f"{s.p99 * 1000:>8.1f}"
+        )
         if ratios and baseline is not None:
-            line += (f"  {s.p99 / stats[baseline].p99:>12.2f}"
-                     f"  {s.p99 / stats[NARROWEST].p99:>13.2f}")  # fmt: skip
+            line += f"  {s.p99 / stats[baseline].p99:>12.2f}  {s.p99 / stats[NARROWEST].p99:>13.2f}"
         lines.append(line)
     lines.append(f"{total} requests in {elapsed:.1f}s: {total / elapsed:.0f} requests/s")
     return "\n".join(lines)

@@ -152,11 +152,17 @@ def setting_arguments() -> list[str]:
 def publish_arguments(database: Path, root: Path, service: str) -> list[str]:
     """The `datasette publish cloudrun` command line, with the same metadata and settings."""
     arguments = [
-        "datasette", "publish", "cloudrun", str(database),
-        "--service", service,
-        "--metadata", str(root / METADATA_FILE),
-        "--extra-options", shlex.join(setting_arguments()),
-    ]  # fmt: skip
+        "datasette",
+        "publish",
+        "cloudrun",
+        str(database),
+        "--service",
+        service,
+        "--metadata",
+        str(root / METADATA_FILE),
+        "--extra-options",
+        shlex.join(setting_arguments()),
+    ]
     for plugin in PLUGINS:
         arguments += ["--install", plugin]
     return arguments

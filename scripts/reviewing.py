@@ -38,8 +38,9 @@ def checkout(root: Path, revision: str, target: Path) -> Path:
     """Write facts/ and seeds/ as they are at a git revision into target."""
     listing = subprocess.run(
         ["git", "-C", str(root), "ls-tree", "--name-only", revision],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
     if listing.returncode != 0:
         raise ReviewError(f"no git revision '{revision}': {listing.stderr.strip()}")
     paths = [p for p in TRACKED if p in listing.stdout.split()]
@@ -49,7 +50,7 @@ def checkout(root: Path, revision: str, target: Path) -> Path:
     archive = subprocess.run(
         ["git", "-C", str(root), "archive", "--format=tar", revision, "--", *paths],
         capture_output=True,
-    )  # fmt: skip
+    )
     if archive.returncode != 0:
         raise ReviewError(archive.stderr.decode(errors="replace").strip())
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
@@ -126,15 +127,23 @@ def compare(before: Snapshot, after: Snapshot) -> str:
             )
             out.append("")
     out += _differences(
-        "Conflicts", before.conflicts, after.conflicts,
-        lambda r: f"`{r['topic']}`: {r['answer_a']} ({', '.join(json.loads(r['claimants_a']))}) vs "
-        f"{r['answer_b']} ({', '.join(json.loads(r['claimants_b']))})",
-    )  # fmt: skip
+        "Conflicts",
+        before.conflicts,
+        after.conflicts,
+        lambda r: (
+            f"`{r['topic']}`: {r['answer_a']} ({', '.join(json.loads(r['claimants_a']))}) vs "
+            f"{r['answer_b']} ({', '.join(json.loads(r['claimants_b']))})"
+        ),
+    )
     out += _differences(
-        "Corroborations", before.corroborations, after.corroborations,
-        lambda r: f"`{r['topic']}` = {r['answer']}: {r['articles']} article(s), "
-        f"{r['independent_origins']} independent origin(s)",
-    )  # fmt: skip
+        "Corroborations",
+        before.corroborations,
+        after.corroborations,
+        lambda r: (
+            f"`{r['topic']}` = {r['answer']}: {r['articles']} article(s), "
+            f"{r['independent_origins']} independent origin(s)"
+        ),
+    )
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -92,20 +92,22 @@ def claim_rows(
         claim = located.record
         span = spans.get(claim.id, _NO_SPAN)
         topic = topics.get(claim.topic) if claim.topic else None
-        rows.append((
-            *fields(claim),
-            *_date_columns(claim.date),  # date_start, date_end, date_precision, date_qualifier
-            id_list(claim.about),  # about
-            id_list(claim.via),  # via
-            claim.via[0] if claim.via else claim.source,  # origin
-            answer_key(claim, topic),  # answer_key
-            claim.value_min if claim.value_min is not None else claim.value,  # value_low
-            claim.value_max if claim.value_max is not None else claim.value,  # value_high
-            span.start,  # quote_start
-            span.end,  # quote_end
-            located.path,  # file
-            located.line,  # line
-        ))  # fmt: skip
+        rows.append(
+            (
+                *fields(claim),
+                *_date_columns(claim.date),  # date_start, date_end, date_precision, date_qualifier
+                id_list(claim.about),  # about
+                id_list(claim.via),  # via
+                claim.via[0] if claim.via else claim.source,  # origin
+                answer_key(claim, topic),  # answer_key
+                claim.value_min if claim.value_min is not None else claim.value,  # value_low
+                claim.value_max if claim.value_max is not None else claim.value,  # value_high
+                span.start,  # quote_start
+                span.end,  # quote_end
+                located.path,  # file
+                located.line,  # line
+            )
+        )
     return rows
 
 

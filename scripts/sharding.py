@@ -25,7 +25,6 @@ from factdb.checks import (
     check_claims,
     check_skipped,
     check_source_references,
-    id_entries,
     load_seeds,
     unique_id_problems,
 )
@@ -274,8 +273,9 @@ def _check(
         workers = worker_count() if len(claim_paths) >= min_parallel else 1
     in_process = workers <= 1
     validation.prepared = PreparedRows.create() if prepare and not in_process else None
-    context = Context(root, facts, validation.texts, normalised, loader, validation.prepared,
-                      in_process)  # fmt: skip
+    context = Context(
+        root, facts, validation.texts, normalised, loader, validation.prepared, in_process
+    )
     claims_in_main = len(facts.claims)
     with _pool(context, workers) as pool:
         outcomes = _check_claim_files(pool, context, claim_paths, workers)
@@ -301,7 +301,7 @@ def _finish(
         batch, answers = _prepare_claims(context, validation.facts.claims, validation.spans)
         prepared.batches.append(batch)
         prepared.answers += answers
-    validation.problems += unique_id_problems(id_entries(context.root, ids))
+    validation.problems += unique_id_problems(context.root, ids)
     validation.problems += check_skipped(validation.facts, validation.texts, validation.spans)
     if prepared is not None and validation.ok:
         prepared.batches += [future.result() for future in pending]

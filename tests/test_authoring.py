@@ -18,9 +18,15 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 def _source(published: str) -> Source:
     return Source(
-        id="s", seed="seeds/x.txt", sha256="0" * 64, title=None, publisher=None,
-        published=published, published_basis="b", language="en",
-    )  # fmt: skip
+        id="s",
+        seed="seeds/x.txt",
+        sha256="0" * 64,
+        title=None,
+        publisher=None,
+        published=published,
+        published_basis="b",
+        language="en",
+    )
 
 
 def run(*args: str, input: str | None = None):
@@ -79,11 +85,28 @@ def test_dates_read_from_the_passage(passage, published, expected):
 
 def test_new_with_every_field_validates(tree: Path):
     result = run(
-        "new", "--root", str(tree), "--source", "sample", "--quote", "nine ships sailed",
-        "--statement", "A second paragraph says nine ships sailed.", "--date", "../2024-10-24",
-        "--date-basis", "Undated; on or before publication.", "--claimant", "null",
-        "--value", "9", "--unit", "ships", "--assertion", "stated",
-    )  # fmt: skip
+        "new",
+        "--root",
+        str(tree),
+        "--source",
+        "sample",
+        "--quote",
+        "nine ships sailed",
+        "--statement",
+        "A second paragraph says nine ships sailed.",
+        "--date",
+        "../2024-10-24",
+        "--date-basis",
+        "Undated; on or before publication.",
+        "--claimant",
+        "null",
+        "--value",
+        "9",
+        "--unit",
+        "ships",
+        "--assertion",
+        "stated",
+    )
     assert result.exit_code == 0, result.output
     assert (
         result.output
@@ -96,8 +119,7 @@ def test_new_with_every_field_validates(tree: Path):
 
 
 def test_new_leaves_placeholders_that_validation_refuses(tree: Path):
-    result = run("new", "--root", str(tree), "--source", "sample",
-                 "--quote", "was signed in June")  # fmt: skip
+    result = run("new", "--root", str(tree), "--source", "sample", "--quote", "was signed in June")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         "Added claim signed-june to facts/claims/sample.yaml",
@@ -117,8 +139,16 @@ def test_new_leaves_placeholders_that_validation_refuses(tree: Path):
 
 
 def test_new_with_a_typo_asks_and_takes_the_closest_passage(tree: Path):
-    result = run("new", "--root", str(tree), "--source", "sample",
-                 "--quote", "about 3,000 soldeirs had arrived", input="y\n")  # fmt: skip
+    result = run(
+        "new",
+        "--root",
+        str(tree),
+        "--source",
+        "sample",
+        "--quote",
+        "about 3,000 soldeirs had arrived",
+        input="y\n",
+    )
     assert result.exit_code == 0, result.output
     assert 'Closest passage (97%):\n  "about 3,000 soldiers had arrived"' in result.output
     assert (
@@ -131,8 +161,16 @@ def test_new_with_a_typo_asks_and_takes_the_closest_passage(tree: Path):
 
 def test_new_with_a_typo_declined_adds_nothing(tree: Path):
     before = (tree / "facts" / "claims" / "sample.yaml").read_text()
-    result = run("new", "--root", str(tree), "--source", "sample",
-                 "--quote", "about 3,000 soldeirs had arrived", input="n\n")  # fmt: skip
+    result = run(
+        "new",
+        "--root",
+        str(tree),
+        "--source",
+        "sample",
+        "--quote",
+        "about 3,000 soldeirs had arrived",
+        input="n\n",
+    )
     assert result.exit_code == 1
     assert "Error: no claim added: correct the quote and try again" in result.output
     assert (tree / "facts" / "claims" / "sample.yaml").read_text() == before

@@ -26,8 +26,11 @@ def test_the_bench_command_prints_ratios_and_goals(tmp_path: Path):
     table = result.output.splitlines()
     row = next(line for line in table if line.split()[:1] == ["200"])
     assert row.count("x") >= 4  # a ratio for validate, build, build on 1 core, cached build
-    for goal in ("validate + build at most 1.5x the floor", "peak memory under 1 GiB",
-                 "validate after touching one file at most 10% of a cold validate"):  # fmt: skip
+    for goal in (
+        "validate + build at most 1.5x the floor",
+        "peak memory under 1 GiB",
+        "validate after touching one file at most 10% of a cold validate",
+    ):
         assert goal in result.output
 
 

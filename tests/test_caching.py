@@ -101,11 +101,13 @@ def test_registry_and_seed_changes(tree: Path):
 
 def test_a_claim_quoting_a_skipped_sentence(tree: Path):
     registry = tree / "facts" / "registry.yaml"
-    registry.write_text(registry.read_text().replace(
-        "    reports_from: [agency]\n",
-        "    reports_from: [agency]\n    skipped:\n"
-        "      - text: A second paragraph says nine ships sailed.\n        reason: Test.\n",
-    ))  # fmt: skip
+    registry.write_text(
+        registry.read_text().replace(
+            "    reports_from: [agency]\n",
+            "    reports_from: [agency]\n    skipped:\n"
+            "      - text: A second paragraph says nine ships sailed.\n        reason: Test.\n",
+        )
+    )
     assert same_as_uncached(tree) == []
     (tree / "facts" / "claims" / "more.yaml").write_text(MORE_CLAIMS)
     assert [p.rule for p in same_as_uncached(tree)] == ["skipped-but-quoted"]

@@ -228,8 +228,9 @@ def test_a_command_runs_the_cyclic_collector_rarely(tree: Path):
 
 def facts_process(*args: str) -> subprocess.CompletedProcess:
     """`facts ...` as a real process: the entry point `main`, which ends with os._exit."""
-    return subprocess.run([sys.executable, "-m", "factdb.cli", *args], capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "factdb.cli", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_the_real_command_flushes_everything_and_keeps_its_exit_status(tree):
@@ -242,8 +243,10 @@ def test_the_real_command_flushes_everything_and_keeps_its_exit_status(tree):
         assert process.stderr == expected.stderr and "Traceback" not in process.stderr
     shutil.rmtree(tree / "facts" / "claims")
     (tree / "facts" / "claims").mkdir()
-    shutil.copyfile(REPO / "tests" / "fixtures" / "tree" / "facts" / "claims" / "sample.yaml",
-                    tree / "facts" / "claims" / "sample.yaml")  # fmt: skip
+    shutil.copyfile(
+        REPO / "tests" / "fixtures" / "tree" / "facts" / "claims" / "sample.yaml",
+        tree / "facts" / "claims" / "sample.yaml",
+    )
     ok = facts_process("validate", "--root", str(tree))
     assert ok.returncode == 0 and ok.stdout.startswith("OK: 2 claims")
     usage = facts_process("no-such-command")

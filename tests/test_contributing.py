@@ -48,8 +48,13 @@ def clone(tmp_path: Path) -> Path:
     target = tmp_path / "repo"
     for name in ("facts", "seeds", "schema"):
         shutil.copytree(REPO / name, target / name)
-    env = {**os.environ, "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@e.org",
-           "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@e.org"}  # fmt: skip
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "T",
+        "GIT_AUTHOR_EMAIL": "t@e.org",
+        "GIT_COMMITTER_NAME": "T",
+        "GIT_COMMITTER_EMAIL": "t@e.org",
+    }
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "base"]):
         subprocess.run(["git", "-C", str(target), *args], check=True, env=env)
     return target
@@ -67,9 +72,15 @@ def test_the_walk_through_prints_what_it_says(clone: Path, monkeypatch):
     steps = _blocks()
     commands = [command for command, _ in steps]
     assert commands == [
-        commands[0], commands[1], "facts validate", "facts validate", "facts validate",
-        "facts fmt --check", "pytest -q", "facts diff main",
-    ]  # fmt: skip
+        commands[0],
+        commands[1],
+        "facts validate",
+        "facts validate",
+        "facts validate",
+        "facts fmt --check",
+        "pytest -q",
+        "facts diff main",
+    ]
     claims = clone / CLAIMS
 
     for index, (command, expected) in enumerate(steps):

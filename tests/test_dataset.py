@@ -46,10 +46,12 @@ def test_troop_numbers_conflict(repo_db: Path):
     assert frozenset({"3000", "10000"}) in pairs("nk-troops-in-russia")
     kursk = pairs("nk-troops-in-kursk")
     assert {frozenset({"8000", "11000"}), frozenset({"10000", "11000"})} <= kursk
-    row = next(db.query(
-        "select * from conflicts where topic = 'nk-troops-in-russia' "
-        "and answer_a = '10000' and answer_b = '3000'"
-    ))  # fmt: skip
+    row = next(
+        db.query(
+            "select * from conflicts where topic = 'nk-troops-in-russia' "
+            "and answer_a = '10000' and answer_b = '3000'"
+        )
+    )
     assert set(json.loads(row["claimants_a"])) == {
         "Antony Blinken",
         "South Korean Ministry of Defense",

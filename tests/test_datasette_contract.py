@@ -92,8 +92,17 @@ def _parameters(function: Any) -> list[tuple[str, Any, Any]]:
 
 def test_facet_classes_take_and_have_what_the_override_uses():
     init = [name for name, _, _ in _parameters(Facet.__init__)]
-    expected = ["self", "ds", "request", "database", "sql", "table", "params", "metadata",
-                "row_count"]  # fmt: skip
+    expected = [
+        "self",
+        "ds",
+        "request",
+        "database",
+        "sql",
+        "table",
+        "params",
+        "metadata",
+        "row_count",
+    ]
     assert init == expected, changed(f"Facet.__init__ takes {init}, not {expected}")
     for cls in (ColumnFacet, DateFacet, ArrayFacet):
         assert cls.__init__ is Facet.__init__, changed(f"{cls.__name__} has its own __init__")
@@ -142,11 +151,13 @@ def things(tmp_path: Path) -> Path:
     path = tmp_path / "data.db"
     db = sqlite_utils.Database(path)
     db["things"].insert_all(
-        [{"id": 1, "kind": "a", "group": "x", "day": "2024-10-24", "tags": '["p", "q"]'},
-         {"id": 2, "kind": "a", "group": "y", "day": "2024-10-24", "tags": '["p"]'},
-         {"id": 3, "kind": "b", "group": "x", "day": "2024-11-06", "tags": "[]"}],
+        [
+            {"id": 1, "kind": "a", "group": "x", "day": "2024-10-24", "tags": '["p", "q"]'},
+            {"id": 2, "kind": "a", "group": "y", "day": "2024-10-24", "tags": '["p"]'},
+            {"id": 3, "kind": "b", "group": "x", "day": "2024-11-06", "tags": "[]"},
+        ],
         pk="id",
-    )  # fmt: skip
+    )
     db["things"].enable_fts(["kind"])
     db.close()
     return path
@@ -174,8 +185,16 @@ async def test_datasette_s_facets_write_the_queries_the_override_expects(things:
     )
     for cls, expected in EXPECTED_SQL.items():
         recorder = Recorder(ds)
-        facet = cls(recorder, request, "data", sql=TABLE_SQL, table="things", params={},
-                    metadata={}, row_count=3)  # fmt: skip
+        facet = cls(
+            recorder,
+            request,
+            "data",
+            sql=TABLE_SQL,
+            table="things",
+            params={},
+            metadata={},
+            row_count=3,
+        )
         results, timed_out = await facet.facet_results()
         assert results and not timed_out, changed(f"{cls.__name__} counted nothing")
         ran = [" ".join(sql.split()) for sql in recorder.queries]
@@ -225,8 +244,10 @@ async def test_a_table_page_makes_every_facet_before_it_counts_any(things: Path)
         "the table page no longer makes every facet before counting any, so a search's facets "
         f"are not counted in one query: it ran {ran}"
     )
-    counts = {name: [(r["value"], r["count"]) for r in facet["results"]]
-              for name, facet in data["facet_results"].items()}  # fmt: skip
+    counts = {
+        name: [(r["value"], r["count"]) for r in facet["results"]]
+        for name, facet in data["facet_results"].items()
+    }
     assert counts == {"kind": [("a", 2)], "tags": [("p", 2), ("q", 1)]}
 
 

@@ -17,10 +17,22 @@ REPO = Path(__file__).resolve().parent.parent
 
 def _build(root: Path, database: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "factdb.cli", "build", "--root", str(root), "-o", str(database),
-         "--no-cache", *extra],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "factdb.cli",
+            "build",
+            "--root",
+            str(root),
+            "-o",
+            str(database),
+            "--no-cache",
+            *extra,
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def test_kill_9_in_the_middle_of_a_build_leaves_the_previous_database(tmp_path: Path):

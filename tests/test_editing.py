@@ -95,6 +95,8 @@ def test_fmt_refuses_broken_yaml_without_touching_it(tree: Path):
 def test_yamllint_passes_on_the_fact_files():
     result = subprocess.run(
         [sys.executable, "-m", "yamllint", "-s", "facts", "metadata.yml", "tests/fixtures/tree"],
-        cwd=REPO, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout

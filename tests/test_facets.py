@@ -131,9 +131,18 @@ async def test_each_facet_once_datasette_own_classes_blocked(immutable: Datasett
     """Were Datasette's own column facet still registered, every column facet would be twice."""
     results, _ = await traced(immutable, "_facet=unit&_facet_array=about")
     names = sorted((facet["name"], facet["type"]) for facet in results.values())
-    assert names == sorted([("topic", "column"), ("source", "column"), ("claimant", "column"),
-                            ("assertion", "column"), ("date_precision", "column"),
-                            ("about", "ids"), ("unit", "column"), ("about", "array")])  # fmt: skip
+    assert names == sorted(
+        [
+            ("topic", "column"),
+            ("source", "column"),
+            ("claimant", "column"),
+            ("assertion", "column"),
+            ("date_precision", "column"),
+            ("about", "ids"),
+            ("unit", "column"),
+            ("about", "array"),
+        ]
+    )
 
 
 async def test_the_least_recent_query_goes_first(immutable: Datasette, monkeypatch):
@@ -215,8 +224,11 @@ def _pass_and_column_queries(ran: list[str]) -> tuple[list[str], list[str]]:
     """The one query of a search's facets, and the column facets' own queries."""
     from factdb.site.facet_override import COLUMN_FACET_SQL
 
-    columns = [sql for sql in ran if (match := COLUMN_FACET_SQL.fullmatch(sql))
-               and "(" not in match["column"]]  # not the date facet's date(column)  # fmt: skip
+    columns = [
+        sql
+        for sql in ran
+        if (match := COLUMN_FACET_SQL.fullmatch(sql)) and "(" not in match["column"]
+    ]  # not the date facet's date(column)
     return [sql for sql in ran if sql.startswith("with page as")], columns
 
 
@@ -291,8 +303,11 @@ async def test_a_search_that_matches_more_rows_than_the_limit_is_not_counted(rep
 
 
 def counted(results: dict) -> dict[str, list[tuple]]:
-    return {name: [(r["value"], r["count"]) for r in facet["results"]]
-            for name, facet in results.items() if "not_counted" not in facet}  # fmt: skip
+    return {
+        name: [(r["value"], r["count"]) for r in facet["results"]]
+        for name, facet in results.items()
+        if "not_counted" not in facet
+    }
 
 
 async def test_counted_anyway_when_asked_and_within_the_limit(repo_db: Path):

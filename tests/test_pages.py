@@ -17,8 +17,10 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def ds(repo_db: Path) -> Datasette:
     return Datasette(
-        [str(repo_db)], metadata=read_metadata(REPO), settings=SETTINGS,
-    )  # fmt: skip
+        [str(repo_db)],
+        metadata=read_metadata(REPO),
+        settings=SETTINGS,
+    )
 
 
 def text_of(html: str) -> str:
@@ -38,16 +40,24 @@ def test_marked_paragraphs_split_overlapping_quotes():
     text = "Alpha beta gamma.\nDelta."
     paragraphs = marked_paragraphs(text, [(0, 10, "a"), (6, 16, "b"), (18, 23, "c")])
     assert paragraphs == [
-        [{"text": "Alpha ", "claims": ["a"]}, {"text": "beta", "claims": ["a", "b"]},
-         {"text": " gamma", "claims": ["b"]}, {"text": ".", "claims": []}],
+        [
+            {"text": "Alpha ", "claims": ["a"]},
+            {"text": "beta", "claims": ["a", "b"]},
+            {"text": " gamma", "claims": ["b"]},
+            {"text": ".", "claims": []},
+        ],
         [{"text": "Delta", "claims": ["c"]}, {"text": ".", "claims": []}],
-    ]  # fmt: skip
+    ]
 
 
 def test_answers_read_as_people_write_them():
     assert [display_answer(a) for a in ("10000", "2000..", "200..999", "yes", None)] == [
-        "10,000", "at least 2,000", "200 to 999", "yes", None,
-    ]  # fmt: skip
+        "10,000",
+        "at least 2,000",
+        "200 to 999",
+        "yes",
+        None,
+    ]
 
 
 async def test_claim_page(ds):

@@ -54,8 +54,12 @@ def claims(draw) -> list[dict]:
             "notes": draw(st.none() | TEXT),
         }
         if quote.startswith("about 3,000"):
-            claim.update(topic="soldiers-arrived", value=3000, unit="soldiers",
-                         approximate=draw(st.booleans()))  # fmt: skip
+            claim.update(
+                topic="soldiers-arrived",
+                value=3000,
+                unit="soldiers",
+                approximate=draw(st.booleans()),
+            )
         out.append(claim)
     return out
 
@@ -95,10 +99,14 @@ def test_a_valid_file_always_passes_and_round_trips_through_the_build(tmp_path, 
 
 
 MUTATIONS = st.lists(
-    st.tuples(st.sampled_from(["delete", "insert", "duplicate-line", "swap-lines"]),
-              st.integers(0, 10_000), st.binary(min_size=1, max_size=4)),
-    min_size=1, max_size=5,
-)  # fmt: skip
+    st.tuples(
+        st.sampled_from(["delete", "insert", "duplicate-line", "swap-lines"]),
+        st.integers(0, 10_000),
+        st.binary(min_size=1, max_size=4),
+    ),
+    min_size=1,
+    max_size=5,
+)
 
 
 def _mutate(data: bytes, mutations) -> bytes:
@@ -142,8 +150,11 @@ def _comments(text: str) -> list[str]:
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.sampled_from(discover(REPO)), st.lists(st.integers(0, 10**6), max_size=5),
-       st.text(st.characters(categories=("L", "N")), min_size=1, max_size=12))  # fmt: skip
+@given(
+    st.sampled_from(discover(REPO)),
+    st.lists(st.integers(0, 10**6), max_size=5),
+    st.text(st.characters(categories=("L", "N")), min_size=1, max_size=12),
+)
 def test_formatting_never_loses_a_comment_or_a_field(path, positions, word):
     lines = path.read_text(encoding="utf-8").split("\n")
     for n, position in enumerate(positions):
@@ -194,8 +205,16 @@ _ONE_EXPRESSION = re.compile(
     r"|[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 )
 _PIECES = list("ab: -\n\t[]{},!&*#'\"") + [
-    "\x00", "\x0b", "\x7f", "\x85", "\u2019", "\ufeff", "\ud800", "\U0001f600", " " * 32,
-]  # fmt: skip
+    "\x00",
+    "\x0b",
+    "\x7f",
+    "\x85",
+    "\u2019",
+    "\ufeff",
+    "\ud800",
+    "\U0001f600",
+    " " * 32,
+]
 _YAMLISH = st.lists(st.sampled_from(_PIECES), max_size=40).map("".join)
 
 

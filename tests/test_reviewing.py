@@ -13,9 +13,11 @@ from click.testing import CliRunner
 from factdb.cli import cli
 
 GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "t@example.org",
-    "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "t@example.org",
-}  # fmt: skip
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "t@example.org",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "t@example.org",
+}
 
 
 def git(repo: Path, *args: str) -> str:
@@ -39,10 +41,28 @@ def run(*args: str):
 
 def test_diff_of_an_added_claim(repo: Path):
     added = run(
-        "new", "--root", str(repo), "--source", "sample", "--quote", "nine ships sailed",
-        "--statement", "Nine ships sailed.", "--date", "../2024-10-24", "--date-basis", "Undated.",
-        "--claimant", "null", "--value", "9", "--unit", "ships", "--assertion", "stated",
-    )  # fmt: skip
+        "new",
+        "--root",
+        str(repo),
+        "--source",
+        "sample",
+        "--quote",
+        "nine ships sailed",
+        "--statement",
+        "Nine ships sailed.",
+        "--date",
+        "../2024-10-24",
+        "--date-basis",
+        "Undated.",
+        "--claimant",
+        "null",
+        "--value",
+        "9",
+        "--unit",
+        "ships",
+        "--assertion",
+        "stated",
+    )
     assert added.exit_code == 0, added.output
     git(repo, "commit", "-q", "-am", "add a claim")
     result = run("diff", "--root", str(repo), "HEAD~1", "HEAD")

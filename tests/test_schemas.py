@@ -21,12 +21,29 @@ SCHEMA = REPO / "schema" / "factfile.schema.json"
 
 # Per-record rules: a JSON Schema validator should refuse each on its own.
 PER_RECORD = {
-    "missing-field", "unknown-field", "wrong-type", "bad-format", "bad-choice", "date-invalid",
-    "invisible-character", "repeated-item", "unit-missing", "coordinates-incomplete",
-    "placeholder", "not-a-mapping", "not-a-list", "unknown-section", "empty-file", "not-utf8",
-    "yaml-syntax", "yaml-duplicate-key", "yaml-tag", "yaml-too-deep", "string-too-long",
+    "missing-field",
+    "unknown-field",
+    "wrong-type",
+    "bad-format",
+    "bad-choice",
+    "date-invalid",
+    "invisible-character",
+    "repeated-item",
+    "unit-missing",
+    "coordinates-incomplete",
+    "placeholder",
+    "not-a-mapping",
+    "not-a-list",
+    "unknown-section",
+    "empty-file",
+    "not-utf8",
+    "yaml-syntax",
+    "yaml-duplicate-key",
+    "yaml-tag",
+    "yaml-too-deep",
+    "string-too-long",
     "yaml-character",
-}  # fmt: skip
+}
 # Per-record rules JSON Schema cannot express (documented in README.md): an order between two
 # fields, NaN (a number to JSON Schema validators), and anchors (a validator sees the expansion).
 NOT_EXPRESSIBLE = {"value-bounds", "not-finite", "yaml-anchor"}
@@ -35,9 +52,15 @@ NOT_EXPRESSIBLE = {"value-bounds", "not-finite", "yaml-anchor"}
 def _check_jsonschema(files: list[Path]) -> dict[str, bool]:
     """Run the real check-jsonschema over files; return file -> passed."""
     command = [
-        sys.executable, "-m", "check_jsonschema", "--schemafile", str(SCHEMA),
-        "--output-format", "json", *map(str, files),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "check_jsonschema",
+        "--schemafile",
+        str(SCHEMA),
+        "--output-format",
+        "json",
+        *map(str, files),
+    ]
     result = subprocess.run(command, capture_output=True, text=True)
     report = json.loads(result.stdout)
     failed = {e["filename"] for e in report.get("errors", [])}

@@ -87,8 +87,10 @@ def hostile_ds(tree: Path, tmp_path: Path) -> Datasette:
     assert result.problems == []
     database = build_database(result, tmp_path / "facts.db")
     return Datasette(
-        [str(database)], metadata=read_metadata(REPO), settings=SETTINGS,
-    )  # fmt: skip
+        [str(database)],
+        metadata=read_metadata(REPO),
+        settings=SETTINGS,
+    )
 
 
 PAGES = [

@@ -37,8 +37,12 @@ def imported(path: Path, name: str, known: set[str]) -> dict[str, tuple[int, lis
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join([*package.split(".")[: len(package.split(".")) - node.level + 1],
-                                 *([base] if base else [])])  # fmt: skip
+                base = ".".join(
+                    [
+                        *package.split(".")[: len(package.split(".")) - node.level + 1],
+                        *([base] if base else []),
+                    ]
+                )
             names = [alias.name for alias in node.names]
             submodules = [(f"{base}.{n}", []) for n in names if f"{base}.{n}" in known]
             targets = [(base, [n for n in names if f"{base}.{n}" not in known]), *submodules]

@@ -20,8 +20,12 @@ BIN = str(Path(sys.executable).parent)
 
 def _run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
-    env.update(GIT_AUTHOR_NAME="T", GIT_AUTHOR_EMAIL="t@e.org", GIT_COMMITTER_NAME="T",
-               GIT_COMMITTER_EMAIL="t@e.org")  # fmt: skip
+    env.update(
+        GIT_AUTHOR_NAME="T",
+        GIT_AUTHOR_EMAIL="t@e.org",
+        GIT_COMMITTER_NAME="T",
+        GIT_COMMITTER_EMAIL="t@e.org",
+    )
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=env)
 
 

@@ -141,9 +141,14 @@ class KeptQueries:
             if answered is not None:
                 return answered
             return await datasette.execute(
-                db_name, sql, params, truncate=truncate, custom_time_limit=custom_time_limit,
-                page_size=page_size, log_sql_errors=log_sql_errors,
-            )  # fmt: skip
+                db_name,
+                sql,
+                params,
+                truncate=truncate,
+                custom_time_limit=custom_time_limit,
+                page_size=page_size,
+                log_sql_errors=log_sql_errors,
+            )
 
         key: QueryKey = (db_name, sql, _params_key(params), truncate, page_size)
         try:
@@ -189,16 +194,22 @@ class PagePass:
         facet: KeptCounts, facets: list[tuple[str, str]], limit: int
     ) -> dict[tuple[str, str], Results] | None:
         columns = ", ".join(dict.fromkeys(escape_sqlite(column) for _, column in facets))
-        parts = [(PASS_IDS if kind == "ids" else PASS_COLUMN).format(
-                     number=number, column=escape_sqlite(column), limit=limit)
-                 for number, (kind, column) in enumerate(facets)]  # fmt: skip
+        parts = [
+            (PASS_IDS if kind == "ids" else PASS_COLUMN).format(
+                number=number, column=escape_sqlite(column), limit=limit
+            )
+            for number, (kind, column) in enumerate(facets)
+        ]
         sql = f"with page as (select {columns} from ({facet.sql}))\n" + "\nunion all\n".join(parts)
         try:
             results = await facet.ds.datasette.execute(
-                facet.database, sql, facet.params, truncate=False,
+                facet.database,
+                sql,
+                facet.params,
+                truncate=False,
                 custom_time_limit=facet.ds.setting("facet_time_limit_ms"),
                 log_sql_errors=False,  # each facet's own query then runs, and says what failed
-            )  # fmt: skip
+            )
         except QueryInterrupted:
             raise
         except Exception:  # e.g. a value json_each cannot read: each facet says so itself
@@ -252,9 +263,12 @@ class KeptCounts(Facet):
     def too_broad(self) -> bool:
         """Whether the rows are a search's, too many for their facets to be counted (and they
         were not asked for)."""
-        return (searched(self.request) and self.row_count is not None
-                and self.row_count > self.search_facet_limit()
-                and not self.request.args.get(COUNT_ALL))  # fmt: skip
+        return (
+            searched(self.request)
+            and self.row_count is not None
+            and self.row_count > self.search_facet_limit()
+            and not self.request.args.get(COUNT_ALL)
+        )
 
     async def facet_results(self) -> FacetResults:
         if self.too_broad():
@@ -278,11 +292,17 @@ class KeptCounts(Facet):
         for source_and_config in self.get_configs():
             column = config_column(source_and_config["config"])
             toggle = path_with_removed_args(self.request, {arg: column})
-            results.append({
-                "name": column, "type": self.type, "results": [], "truncated": False,
-                "hideable": source_and_config["source"] != "metadata",
-                "toggle_url": self.ds.urls.path(toggle), "not_counted": reason,
-            })  # fmt: skip
+            results.append(
+                {
+                    "name": column,
+                    "type": self.type,
+                    "results": [],
+                    "truncated": False,
+                    "hideable": source_and_config["source"] != "metadata",
+                    "toggle_url": self.ds.urls.path(toggle),
+                    "not_counted": reason,
+                }
+            )
         return results
 
 
@@ -316,9 +336,12 @@ class IdsFacet(KeptCounts):
             sql = self._sql(config, column, size + 1)
             try:
                 rows = await self.ds.execute(
-                    self.database, sql, self.params, truncate=False,
+                    self.database,
+                    sql,
+                    self.params,
+                    truncate=False,
                     custom_time_limit=self.ds.setting("facet_time_limit_ms"),
-                )  # fmt: skip
+                )
             except QueryInterrupted:
                 timed_out.append(column)
                 continue
@@ -330,21 +353,27 @@ class IdsFacet(KeptCounts):
                 toggle = (path_with_removed_args if selected else path_with_added_args)(
                     self.request, arg
                 )
-                values.append({
-                    "value": value, "label": value, "count": row["count"],
-                    "toggle_url": self.ds.absolute_url(self.request, toggle),
-                    "selected": selected,
-                })  # fmt: skip
-            results.append({
-                "name": column,
-                "type": self.type,
-                "results": values,
-                "hideable": source_and_config["source"] != "metadata",
-                "toggle_url": self.ds.urls.path(
-                    path_with_removed_args(self.request, {"_facet_ids": column})
-                ),
-                "truncated": len(rows) > size,
-            })  # fmt: skip
+                values.append(
+                    {
+                        "value": value,
+                        "label": value,
+                        "count": row["count"],
+                        "toggle_url": self.ds.absolute_url(self.request, toggle),
+                        "selected": selected,
+                    }
+                )
+            results.append(
+                {
+                    "name": column,
+                    "type": self.type,
+                    "results": values,
+                    "hideable": source_and_config["source"] != "metadata",
+                    "toggle_url": self.ds.urls.path(
+                        path_with_removed_args(self.request, {"_facet_ids": column})
+                    ),
+                    "truncated": len(rows) > size,
+                }
+            )
         return results, timed_out
 
     def _sql(self, config: dict[str, Any], column: str, limit: int) -> str:

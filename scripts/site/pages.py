@@ -143,8 +143,13 @@ async def claim_page(datasette: Any, claim_id: str) -> dict | None:
         {"id": claim_id},
     )
     answers = await topic_answers(datasette, claim["topic"], claim["answer_key"])
-    return {"claim": claim, "passage": passage, "entities": entities, "via": via,
-            "answers": answers}  # fmt: skip
+    return {
+        "claim": claim,
+        "passage": passage,
+        "entities": entities,
+        "via": via,
+        "answers": answers,
+    }
 
 
 async def topic_answers(datasette: Any, topic: str | None, answer: str | None) -> list[dict]:
@@ -254,19 +259,28 @@ async def entity_page(datasette: Any, entity_id: str) -> dict | None:
     )
     relayed = await _rows(
         datasette,
-        CLAIM_LIST_SQL + " where c.id in (select claim_id from claim_via where entity_id = :id)"
+        CLAIM_LIST_SQL
+        + " where c.id in (select claim_id from claim_via where entity_id = :id)"
         + order,
         params,
-    )  # fmt: skip
-    counts = (await _rows(
-        datasette,
-        "select (select count(*) from claims where claimant = :id) as asserts, "
-        "(select count(*) from claim_entities where entity_id = :id) as about, "
-        "(select count(*) from claim_via where entity_id = :id) as relayed",
-        {"id": entity_id},
-    ))[0]  # fmt: skip
-    return {"entity": entity, "asserts": asserts, "about": about, "relayed": relayed,
-            "counts": counts, "limit": LIST_LIMIT}  # fmt: skip
+    )
+    counts = (
+        await _rows(
+            datasette,
+            "select (select count(*) from claims where claimant = :id) as asserts, "
+            "(select count(*) from claim_entities where entity_id = :id) as about, "
+            "(select count(*) from claim_via where entity_id = :id) as relayed",
+            {"id": entity_id},
+        )
+    )[0]
+    return {
+        "entity": entity,
+        "asserts": asserts,
+        "about": about,
+        "relayed": relayed,
+        "counts": counts,
+        "limit": LIST_LIMIT,
+    }
 
 
 async def topic_page(datasette: Any, topic_id: str) -> dict | None:
@@ -280,13 +294,21 @@ async def topic_page(datasette: Any, topic_id: str) -> dict | None:
         " limit :limit",
         {"id": topic_id, "limit": LIST_LIMIT},
     )
-    total = (await _rows(datasette, "select count(*) as n from claims where topic = :id",
-                         {"id": topic_id}))[0]["n"]  # fmt: skip
+    total = (
+        await _rows(
+            datasette, "select count(*) as n from claims where topic = :id", {"id": topic_id}
+        )
+    )[0]["n"]
     by_answer = {a["answer"]: a for a in answers}
     for claim in claims:
         claim["answer_row"] = by_answer.get(claim["answer_key"])
-    return {"topic": rows[0], "answers": answers, "claims": claims, "total": total,
-            "limit": LIST_LIMIT}  # fmt: skip
+    return {
+        "topic": rows[0],
+        "answers": answers,
+        "claims": claims,
+        "total": total,
+        "limit": LIST_LIMIT,
+    }
 
 
 async def home_page(datasette: Any) -> dict:
@@ -392,8 +414,12 @@ def register_routes() -> list[tuple[str, Callable[[Datasette, Request], Awaitabl
     return [(r"^/-/search$", search_view)]
 
 
-PAGES = {"claims": claim_page, "sources": source_page, "entities": entity_page,
-         "topics": topic_page}  # fmt: skip
+PAGES = {
+    "claims": claim_page,
+    "sources": source_page,
+    "entities": entity_page,
+    "topics": topic_page,
+}
 
 
 @hookimpl
