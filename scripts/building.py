@@ -8,9 +8,10 @@ the rows of every table are written in the same order whichever way they were ma
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from operator import itemgetter
 from pathlib import Path
 
@@ -138,29 +139,44 @@ def _write_shard(batches: list[Path], path: Path) -> Path:
     return path
 
 
-def _write_prepared(
-    db: sqlite_utils.Database, prepared: PreparedRows, scratch: Path
-) -> list[AnswerInput]:
-    """The claims, their links and the sentences from the rows the workers prepared: written
-    into shard databases by as many processes, then copied in the order of a build made here."""
+@contextlib.contextmanager
+def _shards_written(
+    prepared: PreparedRows | None, scratch: Path
+) -> Iterator[Callable[[], list[Path]]]:
+    """Start writing the prepared rows into shard databases, one per process, while this
+    process goes on; the function given waits for them (none for a validation that holds its
+    claims)."""
+    if prepared is None:
+        yield list
+        return
     workers = max(1, min(worker_count(), len(prepared.batches)))
     shares = [prepared.batches[i::workers] for i in range(workers)]
     paths = [scratch / f"shard-{i}.db" for i in range(workers)]
     if workers == 1:
-        shards = [_write_shard(shares[0], paths[0])]
-    else:
-        with forked_pool(workers) as pool:
-            shards = list(pool.map(_write_shard, shares, paths))
+        yield lambda: [_write_shard(shares[0], paths[0])]
+        return
+    with forked_pool(workers) as pool:
+        futures = [
+            pool.submit(_write_shard, share, path)
+            for share, path in zip(shares, paths, strict=True)
+        ]
+        yield lambda: [future.result() for future in futures]
+
+
+def _merge_shards(db: sqlite_utils.Database, shards: list[Path]) -> None:
+    """Copy the claims, their links and the sentences from the shards, in the order of a build
+    made in one process."""
     db.conn.commit()  # databases are attached outside any transaction
     for number, shard in enumerate(shards):
         db.execute(f"attach database ? as shard{number}", [str(shard)])
     with db.conn:
         for table, order in PREPARED_TABLES.items():
-            union = " union all ".join(f"select * from shard{i}.[{table}]" for i in range(workers))
+            union = " union all ".join(
+                f"select * from shard{i}.[{table}]" for i in range(len(shards))
+            )
             db.execute(f"insert into main.[{table}] select * from ({union}) order by {order}")
-    for number in range(workers):
+    for number in range(len(shards)):
         db.execute(f"detach database shard{number}")
-    return prepared.answers
 
 
 class _Steps:
@@ -192,18 +208,17 @@ def _write_steps(validation: Validation, path: Path, scratch: Path, steps: _Step
     db.execute("pragma synchronous = off")
     db.execute("pragma foreign_keys = on")
     create_tables(db)
-    with db.conn:
-        _write_registries(db, validation)
-    steps.done()
-    if validation.prepared is not None:
-        answers = _write_prepared(db, validation.prepared, scratch)
-    else:
+    prepared = validation.prepared
+    with _shards_written(prepared, scratch) as shards:  # meanwhile, the rest here
         with db.conn:
-            answers = _write_claims(db, validation)
-    with db.conn:
-        topics = {t.record.id: t.record for t in validation.facts.topics}
-        names = {e.record.id: e.record.name for e in validation.facts.entities}
-        _insert(db, "answers", answer_rows(topics, names, answers))
+            _write_registries(db, validation)
+            steps.done()
+            answers = prepared.answers if prepared else _write_claims(db, validation)
+            topics = {t.record.id: t.record for t in validation.facts.topics}
+            names = {e.record.id: e.record.name for e in validation.facts.entities}
+            _insert(db, "answers", answer_rows(topics, names, answers))
+        if prepared is not None:
+            _merge_shards(db, shards())
     steps.done()
     create_indexes(db)  # after the rows: one sort per index, not a b-tree update per row
     steps.done()
