@@ -517,3 +517,21 @@ def run_benchmark(
         echo("")
         echo(goal_line(*latency_goal(stats)))
     return rows
+
+
+DOCS_START, DOCS_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def write_figures(document: Path, printed: list[str], command: str, when: str) -> None:
+    """Put what a run printed between the bench markers of a Markdown file, saying how it ran;
+    the rest of the file is kept as it is."""
+    text = document.read_text(encoding="utf-8")
+    start, end = text.find(DOCS_START), text.find(DOCS_END)
+    if start < 0 or end < start:
+        raise ValueError(f"{document} has no {DOCS_START} ... {DOCS_END} block")
+    figures = "\n".join(line for line in printed if not line.startswith("Measuring "))
+    block = (
+        f"{DOCS_START}\nPrinted by `{command}` on {when}; the machine is shared and noisy, so "
+        f"a second run can differ by a tenth or more.\n\n```text\n{figures.strip()}\n```\n"
+    )
+    document.write_text(text[:start] + block + text[end:], encoding="utf-8")

@@ -415,12 +415,31 @@ def _default_workdir() -> Path:
     help="Where the corpora and databases are written.",
 )
 @click.option("--no-serve", is_flag=True, help="Skip the Datasette latency measurement.")
-def bench(sizes: str, runs: int, workdir: Path, no_serve: bool) -> None:
+@click.option(
+    "--docs",
+    "document",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Also write the figures between the bench markers of this file (docs/performance.md).",
+)
+def bench(sizes: str, runs: int, workdir: Path, no_serve: bool, document: Path | None) -> None:
     """Time validate and build on generated corpora against a floor pipeline, in one run."""
-    from factdb.benchmark import run_benchmark
+    import datetime
+
+    from factdb.benchmark import run_benchmark, write_figures
 
     numbers = [int(size) for size in sizes.split(",") if size.strip()]
-    run_benchmark(numbers, runs, workdir, serve=not no_serve, echo=click.echo)
+    printed: list[str] = []
+
+    def echo(line: str) -> None:
+        printed.append(line)
+        click.echo(line)
+
+    run_benchmark(numbers, runs, workdir, serve=not no_serve, echo=echo)
+    if document is not None:
+        serving = "" if not no_serve else " --no-serve"
+        command = f"facts bench --sizes {sizes} --runs {runs}{serving}"
+        write_figures(document, printed, command, datetime.date.today().isoformat())
+        click.echo(f"Wrote the figures into {document}")
 
 
 def main() -> None:

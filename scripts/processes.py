@@ -9,10 +9,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported when a pool is made: a run that checks one file needs none
+    from concurrent.futures import ProcessPoolExecutor
 
 MAX_WORKERS = 8  # a build attaches one database per worker to merge them: SQLite allows 10
+MIN_PARALLEL_FILES = 64  # fewer claim files are checked in one process: forking costs more
 
 
 def worker_count() -> int:
@@ -34,5 +37,7 @@ def forked_pool(
 ) -> ProcessPoolExecutor:
     """A pool of `workers` processes forked from this one, each running `initializer` first
     (with fork, its arguments are inherited, not pickled)."""
+    from concurrent.futures import ProcessPoolExecutor
+
     fork = multiprocessing.get_context("fork")
     return ProcessPoolExecutor(workers, mp_context=fork, initializer=initializer, initargs=initargs)

@@ -42,13 +42,12 @@ from factdb.loading import (
     relative_path,
 )
 from factdb.problems import Problem
-from factdb.processes import forked_pool, worker_count
+from factdb.processes import MIN_PARALLEL_FILES, forked_pool, worker_count
 from factdb.progress import progress_bar
 from factdb.results import AnswerInput, PreparedRows, QuoteSpan, Validation
 from factdb.rows import claim_tables, sentence_table
 from factdb.text import NormalisedText
 
-MIN_PARALLEL_FILES = 64  # below this, forking costs more than it saves
 CHUNK_FILES = 20  # claim files a worker takes at a time
 SENTENCE_SOURCES = 50  # sources whose sentences a worker prepares at a time
 

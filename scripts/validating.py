@@ -14,8 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from factdb.caching import Cache
+from factdb.processes import MIN_PARALLEL_FILES
 from factdb.results import Validation
-from factdb.sharding import MIN_PARALLEL_FILES, check_tree
 
 
 def validate(
@@ -33,13 +33,15 @@ def validate(
     where workers checked them); close the result, or use it in a `with`, when done.
     """
     root = Path(root)
-    if not cache:
-        return check_tree(root, workers=workers, prepare=for_build).validation
-    tree = Cache(root)
-    if not for_build and len(tree.changed) < MIN_PARALLEL_FILES:  # a cold cache goes to workers
-        result = tree.check_changed()
+    tree = Cache(root) if cache else None
+    if tree is not None and not for_build and len(tree.changed) < MIN_PARALLEL_FILES:
+        result = tree.check_changed()  # a cold cache goes to the workers instead
         if result is not None:
             return result
+    from factdb.sharding import check_tree  # imported only where every record is checked
+
+    if tree is None:
+        return check_tree(root, workers=workers, prepare=for_build).validation
     checked = check_tree(root, loader=tree.loader(), workers=workers, prepare=for_build)
     tree.save(checked.validation, checked.ids)
     return checked.validation

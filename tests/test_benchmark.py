@@ -19,10 +19,18 @@ def test_a_generated_corpus_is_valid_and_the_floor_finds_every_quote(tmp_path: P
 
 
 def test_the_bench_command_prints_ratios_and_goals(tmp_path: Path):
-    result = CliRunner().invoke(
-        cli, ["bench", "--sizes", "200", "--runs", "1", "--no-serve", "--workdir", str(tmp_path)]
+    document = tmp_path / "performance.md"
+    document.write_text(
+        "# Performance\n\n<!-- bench:start -->\nold figures\n<!-- bench:end -->\nAfter.\n"
     )
+    arguments = ["--sizes", "200", "--runs", "1", "--no-serve", "--workdir", str(tmp_path)]
+    result = CliRunner().invoke(cli, ["bench", *arguments, "--docs", str(document)])
     assert result.exit_code == 0, result.output
+    written = document.read_text()
+    assert "old figures" not in written and written.endswith("<!-- bench:end -->\nAfter.\n")
+    assert "Printed by `facts bench --sizes 200 --runs 1 --no-serve` on " in written
+    printed = result.output.split("\n\n", 1)[1].rsplit("\nWrote the figures", 1)[0].strip()
+    assert f"```text\n{printed}\n```" in written  # what the command printed, as it printed it
     table = result.output.splitlines()
     row = next(line for line in table if line.split()[:1] == ["200"])
     assert row.count("x") >= 4  # a ratio for validate, build, build on 1 core, cached build

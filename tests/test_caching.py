@@ -185,6 +185,7 @@ def test_many_changed_files_are_parsed_by_the_workers_not_first_by_this_process(
     """A cold cache (a fresh checkout, CI) parsed every file in the main process before the
     workers started: 4.1 s at 100k claims against 1.6 s without the cache. Now the tree goes
     straight to the sharded check, whose workers parse through the cache."""
+    import factdb.sharding as sharding
     import factdb.validating as validating
 
     monkeypatch.setattr(validating, "MIN_PARALLEL_FILES", 2)
@@ -195,9 +196,9 @@ def test_many_changed_files_are_parsed_by_the_workers_not_first_by_this_process(
         (BROKEN / "unknown-field.yaml").read_text()
     )
     calls = []
-    check_tree, check_changed = validating.check_tree, caching.Cache.check_changed
+    check_tree, check_changed = sharding.check_tree, caching.Cache.check_changed
     monkeypatch.setattr(
-        validating, "check_tree", lambda *a, **k: calls.append("full") or check_tree(*a, **k)
+        sharding, "check_tree", lambda *a, **k: calls.append("full") or check_tree(*a, **k)
     )
     monkeypatch.setattr(
         caching.Cache,
