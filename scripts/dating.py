@@ -1,0 +1,820 @@
+"""Relative dates ("yesterday", "on Wednesday", "32 months after x"), and what a dataset implies.
+
+Pure: no I/O, no YAML, no database. Days are `date.toordinal()` ints inside, dates at the edges.
+
+Grammar of `parse_when`: case-insensitive, spaces do not matter, N is a whole number, <event> an
+event id (lowercase letters and digits joined by hyphens). A claim looks back from its article
+(past: reported) or ahead (future: scheduled); the direction only matters where it says so.
+
+    today | yesterday | tomorrow             the publication day, the day before, the day after
+    [on] <weekday>                           past: the last such day on or before publication;
+                                             future: the first on or after it
+    last <weekday> | next <weekday>          the last such day strictly before publication / the
+                                             first strictly after it
+    last week                                the Monday-to-Sunday week before publication's week
+    this week                                past: its Monday to publication; future: publication
+                                             to its Sunday
+    [in] <month>                             past: the last such month that began on or before
+                                             publication, up to publication; future: the first
+                                             that ends on or after publication, from publication
+    [on] <month> <day> | [on] <day> <month>  past: the last such day on or before publication;
+                                             future: the first on or after it
+    N days ago | N weeks ago                 exactly N (N*7) days before publication
+    N months after <event>                   [E + N months, E + N+1 months - 1 day], the day
+                                             clamped to the month (Jan 31 + 1 month = Feb 28/29)
+    N days after <event> | N days before <event> | same day as <event>
+
+Every relation reads: x lies in [g(y), h(y)], g and h monotone non-decreasing (`DayFunction`),
+optionally on an allowed set of days (`DaySet`: a weekday). The solver (`Network`) propagates bounds
+to a fixed point; since the solutions of such constraints are closed under componentwise min and
+max, the fixed point is each variable's exact range over all solutions. Every bound keeps the reason
+that set it and the bound it came from, so a proof is a walk back along that chain.
+
+Dates live in 1800-01-01..2100-12-31. A side no fact bounds stays open (None) and is not propagated
+(every function here maps an open end to an open end); a bound pushed beyond the window is a
+contradiction.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+
+LOWEST = date(1800, 1, 1)
+HIGHEST = date(2100, 12, 31)
+_LO = LOWEST.toordinal()
+_HI = HIGHEST.toordinal()
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MONTHS = tuple(name.lower() for name in calendar.month_name[1:])
+
+
+_LENGTHS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _month_length(year: int, month: int) -> int:
+    return 29 if month == 2 and calendar.isleap(year) else _LENGTHS[month - 1]
+
+
+def _weekday(day: int) -> int:
+    """0 for Monday: ordinal 1 (0001-01-01) was a Monday."""
+    return (day - 1) % 7
+
+
+class DaySet:
+    """Allowed days, known by their nearest members: `up` (least >= day), `down` (greatest <=)."""
+
+    def up(self, day: int) -> int:
+        raise NotImplementedError
+
+    def down(self, day: int) -> int:
+        raise NotImplementedError
+
+    def contains(self, day: int) -> bool:
+        return self.up(day) == day
+
+
+@dataclass(frozen=True)
+class Weekday(DaySet):
+    """Every Monday (0), ..., every Sunday (6)."""
+
+    weekday: int
+
+    def up(self, day: int) -> int:
+        return day + (self.weekday - _weekday(day)) % 7
+
+    def down(self, day: int) -> int:
+        return day - (_weekday(day) - self.weekday) % 7
+
+
+@lru_cache(maxsize=1 << 16)
+def _nearest_yearly(month: int, day: int, ordinal: int, forward: bool) -> int:
+    """The nearest `month`-`day` (day 0: the month's last) on or after / on or before ordinal."""
+    year = date.fromordinal(ordinal).year
+    while True:
+        length = _month_length(year, month)
+        if day <= length:
+            found = date(year, month, day or length).toordinal()
+            if found >= ordinal if forward else found <= ordinal:
+                return found
+        year += 1 if forward else -1
+
+
+class _Yearly(DaySet):
+    """At most one day a year: `month` and `day_in_month()` (0 for the month's last day)."""
+
+    month: int
+
+    def day_in_month(self) -> int:
+        raise NotImplementedError
+
+    def up(self, day: int) -> int:
+        return _nearest_yearly(self.month, self.day_in_month(), day, True)
+
+    def down(self, day: int) -> int:
+        return _nearest_yearly(self.month, self.day_in_month(), day, False)
+
+
+@dataclass(frozen=True)
+class YearlyDay(_Yearly):
+    """One calendar day every year, such as October 24 (February 29: leap years only)."""
+
+    month: int
+    day: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.month <= 12 or not 1 <= self.day <= _month_length(2000, self.month):
+            raise ValueError(f"no such calendar day: month {self.month}, day {self.day}")
+
+    def day_in_month(self) -> int:
+        return self.day
+
+
+@dataclass(frozen=True)
+class MonthEnd(_Yearly):
+    """The last day of one month every year (February 28 or 29)."""
+
+    month: int
+
+    def day_in_month(self) -> int:
+        return 0
+
+
+class DayFunction:
+    """A monotone non-decreasing map from day to day, with its two generalised inverses.
+
+    The default inverses search by bisection within `spread()`: (low, high) with
+    low <= f(y) - y <= high for every y.
+    """
+
+    def __call__(self, day: int) -> int:
+        raise NotImplementedError
+
+    def spread(self) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def least_at_least(self, value: int) -> int:
+        """The least y with f(y) >= value."""
+        low, high = self.spread()
+        below, good = value - high - 1, value - low
+        while good - below > 1:
+            middle = (below + good) // 2
+            if self(middle) >= value:
+                good = middle
+            else:
+                below = middle
+        return good
+
+    def greatest_at_most(self, value: int) -> int:
+        """The greatest y with f(y) <= value."""
+        low, high = self.spread()
+        good, above = value - high, value - low + 1
+        while above - good > 1:
+            middle = (good + above) // 2
+            if self(middle) <= value:
+                good = middle
+            else:
+                above = middle
+        return good
+
+
+@dataclass(frozen=True)
+class Shift(DayFunction):
+    """y + days."""
+
+    days: int
+
+    def __call__(self, day: int) -> int:
+        return day + self.days
+
+    def spread(self) -> tuple[int, int]:
+        return self.days, self.days
+
+    def least_at_least(self, value: int) -> int:
+        return value - self.days
+
+    def greatest_at_most(self, value: int) -> int:
+        return value - self.days
+
+
+@dataclass(frozen=True)
+class Nearest(DayFunction):
+    """The nearest allowed day on or before y (on or after it if `forward`), plus `days`."""
+
+    allowed: DaySet
+    forward: bool
+    days: int = 0
+
+    def __call__(self, day: int) -> int:
+        nearest = self.allowed.up(day) if self.forward else self.allowed.down(day)
+        return nearest + self.days
+
+    def least_at_least(self, value: int) -> int:
+        # down(y) >= v iff a member lies in [v, y]; up(y) >= v iff none lies in [y, v - 1].
+        target = value - self.days
+        return self.allowed.down(target - 1) + 1 if self.forward else self.allowed.up(target)
+
+    def greatest_at_most(self, value: int) -> int:
+        target = value - self.days
+        return self.allowed.down(target) if self.forward else self.allowed.up(target + 1) - 1
+
+
+def _add_months(day: int, months: int) -> int:
+    start = date.fromordinal(day)
+    year, month = divmod(start.year * 12 + start.month - 1 + months, 12)
+    return date(year, month + 1, min(start.day, _month_length(year, month + 1))).toordinal()
+
+
+@dataclass(frozen=True)
+class AddMonths(DayFunction):
+    """The same day `months` later (clamped to the month's length), plus `days`."""
+
+    months: int
+    days: int = 0
+
+    def __call__(self, day: int) -> int:
+        return _add_months(day, self.months) + self.days
+
+    def spread(self) -> tuple[int, int]:
+        return 28 * self.months - 3 + self.days, 31 * self.months + self.days
+
+
+@dataclass(frozen=True)
+class MonthUpTo(DayFunction):
+    """min(y, the last day of the last `month` that began on or before y)."""
+
+    month: int
+    starts: YearlyDay = field(init=False, repr=False, compare=False)
+    ends: MonthEnd = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "starts", YearlyDay(self.month, 1))
+        object.__setattr__(self, "ends", MonthEnd(self.month))
+
+    def __call__(self, day: int) -> int:
+        return min(day, self.ends.up(self.starts.down(day)))
+
+    def least_at_least(self, value: int) -> int:
+        # Inside such a month, value itself; after its end, not before the next month begins.
+        return value if value <= self.ends.up(self.starts.down(value)) else self.starts.up(value)
+
+    def greatest_at_most(self, value: int) -> int:
+        # Before such a month's last day, value itself; from it on, up to the next month's eve.
+        if value < self.ends.up(self.starts.down(value)):
+            return value
+        return self.starts.up(value + 1) - 1
+
+
+@dataclass(frozen=True)
+class MonthFrom(DayFunction):
+    """max(y, the first day of the first `month` that ends on or after y)."""
+
+    month: int
+    starts: YearlyDay = field(init=False, repr=False, compare=False)
+    ends: MonthEnd = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "starts", YearlyDay(self.month, 1))
+        object.__setattr__(self, "ends", MonthEnd(self.month))
+
+    def __call__(self, day: int) -> int:
+        return max(day, self.starts.down(self.ends.up(day)))
+
+    def least_at_least(self, value: int) -> int:
+        # After such a month's first day (and in it), value itself; else just after the last one.
+        start = self.starts.down(value)
+        return value if start < value <= self.ends.up(start) else self.ends.down(value - 1) + 1
+
+    def greatest_at_most(self, value: int) -> int:
+        # In such a month, value itself; between two, the end of the last one.
+        return value if value <= self.ends.up(self.starts.down(value)) else self.ends.down(value)
+
+
+@dataclass(frozen=True)
+class Relation:
+    """x lies in [lower(y), upper(y)] (None: no bound on that side), on a day in `days` if given.
+
+    `text` describes x in English, "{}" standing for y.
+    """
+
+    lower: DayFunction | None
+    upper: DayFunction | None
+    days: DaySet | None = None
+    text: str = "related to {}"
+
+    def holds(self, x: int, y: int) -> bool:
+        """Whether days x and y (ordinals) satisfy the relation."""
+        return (
+            (self.lower is None or x >= self.lower(y))
+            and (self.upper is None or x <= self.upper(y))
+            and (self.days is None or self.days.contains(x))
+        )
+
+    def interval(self, y: date) -> tuple[date | None, date | None]:
+        """The first and last allowed x for this y (None where unbounded)."""
+        day = y.toordinal()
+        start = None if self.lower is None else self.lower(day)
+        end = None if self.upper is None else self.upper(day)
+        if self.days is not None:
+            start = None if start is None else self.days.up(start)
+            end = None if end is None else self.days.down(end)
+        return (
+            None if start is None else date.fromordinal(start),
+            None if end is None else date.fromordinal(end),
+        )
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if abs(n) == 1 else f"{n} days"
+
+
+@lru_cache(maxsize=1024)
+def offset(first: int, last: int, text: str | None = None) -> Relation:
+    """x in [y + first, y + last]; `text` replaces the generated description."""
+    if first > last:
+        raise ValueError(f"offset({first}, {last}): the first day is after the last")
+    if text is None and first == last == 0:
+        text = "the same day as {}"
+    elif text is None and first == last:
+        text = f"{_days(abs(first))} {'after' if first > 0 else 'before'} {{}}"
+    text = text or f"{first:+d} to {last:+d} days from {{}}"
+    return Relation(Shift(first), Shift(last), None, text)
+
+
+@lru_cache(maxsize=1)
+def same_day() -> Relation:
+    return offset(0, 0)
+
+
+@lru_cache(maxsize=1)
+def on_or_before() -> Relation:
+    return Relation(None, Shift(0), None, "on or before {}")
+
+
+@lru_cache(maxsize=1)
+def on_or_after() -> Relation:
+    return Relation(Shift(0), None, None, "on or after {}")
+
+
+def weekday_relation(weekday: int, future: bool, strict: bool) -> Relation:
+    """The last such weekday on or before y (strictly before if `strict`), or the first after."""
+    name = WEEKDAYS[weekday].capitalize()
+    side = (
+        ("after" if strict else "on or after")
+        if future
+        else ("before" if strict else "on or before")
+    )
+    first, last = (1, 7) if strict else (0, 6)
+    bounds = (first, last) if future else (-last, -first)
+    text = f"the {'first' if future else 'last'} {name} {side} {{}}"
+    return Relation(Shift(bounds[0]), Shift(bounds[1]), Weekday(weekday), text)
+
+
+def week_before() -> Relation:
+    monday = Weekday(0)
+    text = "the Monday-to-Sunday week before the week of {}"
+    return Relation(Nearest(monday, False, -7), Nearest(monday, False, -1), None, text)
+
+
+def week_of(future: bool) -> Relation:
+    if future:
+        return Relation(
+            Shift(0), Nearest(Weekday(0), False, 6), None, "{}, up to that week's Sunday"
+        )
+    return Relation(Nearest(Weekday(0), False), Shift(0), None, "that week's Monday up to {}")
+
+
+def month_relation(month: int, future: bool) -> Relation:
+    """The last such month begun on or before y, to y; or the first ending on or after y, from y."""
+    name = MONTHS[month - 1].capitalize()
+    if future:
+        text = f"the days of the first {name} that ends on or after {{}}, from it"
+        return Relation(MonthFrom(month), Nearest(MonthEnd(month), True), None, text)
+    text = f"the days of the last {name} that began on or before {{}}, up to it"
+    return Relation(Nearest(YearlyDay(month, 1), False), MonthUpTo(month), None, text)
+
+
+def calendar_day_relation(month: int, day: int, future: bool) -> Relation:
+    """The last such calendar day on or before y, or the first on or after it."""
+    anchor = Nearest(YearlyDay(month, day), future)
+    which = "first" if future else "last"
+    side = "after" if future else "before"
+    text = f"the {which} {MONTHS[month - 1].capitalize()} {day} on or {side} {{}}"
+    return Relation(anchor, anchor, None, text)
+
+
+def months_after(months: int) -> Relation:
+    """[y + months, y + months + 1 - 1 day]: "the war has been going on for 32 months"."""
+    if not 0 <= months <= 12 * (HIGHEST.year - LOWEST.year + 1):
+        raise ValueError(f"{months} months: outside 0 to the 1800-2100 window's length")
+    span = f"{months} month{'' if months == 1 else 's'}"
+    text = f"at least {span} and less than {months + 1} months after {{}}"
+    return Relation(AddMonths(months), AddMonths(months + 1, -1), None, text)
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A parsed date expression: relative to the publication (event None) or to an event's date."""
+
+    text: str
+    event: str | None
+    in_past: Relation
+    in_future: Relation
+
+    @property
+    def relative_to(self) -> str:
+        return "publication" if self.event is None else self.event
+
+    def relation(self, future: bool) -> Relation:
+        """The relation of the claim's date to the reference, for a past or a future claim."""
+        return self.in_future if future else self.in_past
+
+
+Forms = tuple[Relation, Relation]  # (past, future)
+_N = r"(?P<n>\d{1,6})"
+_EVENT = r"(?P<event>(?-i:[a-z0-9]+(?:-[a-z0-9]+)*))"
+_WD = "(?P<weekday>" + "|".join(WEEKDAYS) + ")"
+_MO = "(?P<month>" + "|".join(MONTHS) + ")"
+
+
+def _n_days(match: re.Match[str], per: int = 1) -> int:
+    days = int(match["n"]) * per
+    if days > _HI - _LO:
+        raise ValueError(f"'{match.string}': {days} days reach beyond the 1800-2100 window")
+    return days
+
+
+def _same(relation: Relation) -> Forms:
+    return relation, relation
+
+
+def _weekday_of(match: re.Match[str]) -> int:
+    return WEEKDAYS.index(match["weekday"].lower())
+
+
+def _month_of(match: re.Match[str]) -> int:
+    return MONTHS.index(match["month"].lower()) + 1
+
+
+def _calendar_day(match: re.Match[str]) -> Forms:
+    month, day = _month_of(match), int(match["day"])
+    if not 1 <= day <= _month_length(2000, month):
+        raise ValueError(f"'{match.string}': {MONTHS[month - 1].capitalize()} has no day {day}")
+    return calendar_day_relation(month, day, False), calendar_day_relation(month, day, True)
+
+
+_FORMS: list[tuple[str, Callable[[re.Match[str]], Forms]]] = [
+    ("today", lambda m: _same(offset(0, 0, "the day of {}"))),
+    ("yesterday", lambda m: _same(offset(-1, -1, "the day before {}"))),
+    ("tomorrow", lambda m: _same(offset(1, 1, "the day after {}"))),
+    (
+        "(?:on )?" + _WD,
+        lambda m: (
+            weekday_relation(_weekday_of(m), False, False),
+            weekday_relation(_weekday_of(m), True, False),
+        ),
+    ),
+    ("last " + _WD, lambda m: _same(weekday_relation(_weekday_of(m), False, True))),
+    ("next " + _WD, lambda m: _same(weekday_relation(_weekday_of(m), True, True))),
+    ("last week", lambda m: _same(week_before())),
+    ("this week", lambda m: (week_of(False), week_of(True))),
+    (
+        "(?:in )?" + _MO,
+        lambda m: (month_relation(_month_of(m), False), month_relation(_month_of(m), True)),
+    ),
+    (r"(?:on )?" + _MO + r" (?P<day>\d{1,2})", _calendar_day),
+    (r"(?:on )?(?P<day>\d{1,2}) " + _MO, _calendar_day),
+    (_N + " days? ago", lambda m: _same(offset(-_n_days(m), -_n_days(m)))),
+    (_N + " weeks? ago", lambda m: _same(offset(-_n_days(m, 7), -_n_days(m, 7)))),
+    (_N + " months? after " + _EVENT, lambda m: _same(months_after(int(m["n"])))),
+    (_N + " days? after " + _EVENT, lambda m: _same(offset(_n_days(m), _n_days(m)))),
+    (_N + " days? before " + _EVENT, lambda m: _same(offset(-_n_days(m), -_n_days(m)))),
+    ("same day as " + _EVENT, lambda m: _same(same_day())),
+]
+_COMPILED = [(re.compile(pattern, re.IGNORECASE), build) for pattern, build in _FORMS]
+_KEYWORDS = {"on", "in", "last", "next", "this", "week", "weeks", "day", "days", "month"}
+_KEYWORDS |= {"months", "ago", "after", "before", "same", "as", "today", "yesterday", "tomorrow"}
+_KEYWORDS |= set(WEEKDAYS) | set(MONTHS)
+GRAMMAR = (
+    "today, yesterday, tomorrow, [on|last|next] <weekday>, last week, this week, [in] <month>, "
+    "[on] <month> <day>, [on] <day> <month>, N days ago, N weeks ago, N months after <event>, "
+    "N days after <event>, N days before <event>, same day as <event>"
+)
+
+
+@lru_cache(maxsize=4096)
+def parse_when(text: str) -> Expression:
+    """Parse a date expression of the grammar in this module's docstring; ValueError otherwise.
+
+    Memoised: the same text gives the same (frozen) Expression, whose relations `Network` then
+    recognises without inspecting them again.
+    """
+    written = " ".join(text.split())
+    for pattern, build in _COMPILED:
+        if match := pattern.fullmatch(written):
+            past, future = build(match)
+            return Expression(written, match.groupdict().get("event"), past, future)
+    raise ValueError(_not_understood(written))
+
+
+def _not_understood(written: str) -> str:
+    expected = f"expected one of: {GRAMMAR}"
+    if not written:
+        return f"an empty date expression ({expected})"
+    words = written.split(" ")
+    if words[-1].lower() in {"after", "before", "as"}:
+        return f"'{written}': no event id after '{words[-1]}'"
+    if len(words) > 1 and words[-2].lower() in {"after", "before", "as"}:
+        if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", words[-1]):
+            return f"'{written}': '{words[-1]}' is not an event id (lowercase words joined by -)"
+        words = words[:-1]
+    unknown = [word for word in words if word.lower() not in _KEYWORDS and not word.isdigit()]
+    if unknown:
+        return f"'{written}': '{unknown[0]}' is not understood ({expected})"
+    return f"'{written}' is not one of the forms understood ({expected})"
+
+
+def describe(item: Relation | Expression, future: bool = False, reference: str = "y") -> str:
+    """One line of English: "'on Wednesday': the last Wednesday on or before the article's ..."."""
+    if isinstance(item, Relation):
+        return item.text.format(reference)
+    subject = "the article's publication" if item.event is None else f"the date of '{item.event}'"
+    return f"'{item.text}': {item.relation(future).text.format(subject)}"
+
+
+def to_edtf(start: date | None, end: date | None) -> str:
+    """The narrowest EDTF that states [start, end]: a day, a month, a year or an interval."""
+    if start is None and end is None:
+        raise ValueError("an interval open at both ends states no date")
+    if start is None or end is None:
+        return f"{start or '..'}/{end or '..'}"
+    if start > end:
+        raise ValueError(f"{start}/{end}: the interval ends before it starts")
+    if start == end:
+        return start.isoformat()
+    last = calendar.monthrange(start.year, start.month)[1]
+    if start.day == 1 and end == start.replace(day=last):
+        return f"{start.year:04d}-{start.month:02d}"
+    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year:
+        return f"{start.year:04d}"
+    return f"{start.isoformat()}/{end.isoformat()}"
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    """No date satisfies every constraint on `variable`; `reasons` are all the labels involved."""
+
+    variable: str
+    lower: date | None
+    upper: date | None
+    reasons: tuple[str, ...]
+
+    def __str__(self) -> str:
+        bounds = [f"on or after {self.lower}"] if self.lower else []
+        bounds += [f"on or before {self.upper}"] if self.upper else []
+        because = ", ".join(self.reasons) or "no cited reason"
+        return f"'{self.variable}' would have to be {' and '.join(bounds)}: {because}"
+
+
+# A constraint as the solver runs it: x, y, reason, g and h with their shifts (None: not a shift).
+_Compiled = tuple[
+    int, int, str | None, DayFunction | None, int | None, DayFunction | None, int | None
+]
+
+
+def _shift(function: DayFunction | None) -> int | None:
+    return function.days if isinstance(function, Shift) else None
+
+
+class Network:
+    """Day variables, unary facts and binary relations; `solve()` gives the tightest intervals.
+
+    A name used in `within` or `relate` is declared on the way.
+    """
+
+    def __init__(self) -> None:
+        self._index: dict[str, int] = {}
+        self._facts: list[tuple[int, int | None, int | None, str | None]] = []
+        self._constraints: list[_Compiled] = []
+        self._touching: list[list[int]] = []  # per variable, the constraints it is in
+        self._allowed: dict[int, list[tuple[DaySet, str | None]]] = {}
+        self._shifts: dict[int, tuple[Relation, int | None, int | None]] = {}
+
+    def variable(self, name: str, start: date | None = None, end: date | None = None) -> None:
+        """Declare a variable, optionally narrowed to [start, end] (with no reason to cite)."""
+        self._declare(name)
+        if start is not None or end is not None:
+            self.within(name, start, end, None)
+
+    def _declare(self, name: str) -> int:
+        index = self._index.get(name)
+        if index is None:
+            index = self._index[name] = len(self._touching)
+            self._touching.append([])
+        return index
+
+    def within(self, name: str, start: date | None, end: date | None, reason: str | None) -> None:
+        """Evidence: the variable lies in [start, end] (None: that side open)."""
+        first = None if start is None else start.toordinal()
+        last = None if end is None else end.toordinal()
+        self._facts.append((self._declare(name), first, last, reason))
+
+    def relate(self, x: str, relation: Relation, y: str, reason: str | None) -> None:
+        """x lies in relation(y)."""
+        first, second = self._declare(x), self._declare(y)
+        known = self._shifts.get(id(relation))
+        if known is None or known[0] is not relation:
+            known = relation, _shift(relation.lower), _shift(relation.upper)
+            self._shifts[id(relation)] = known
+        lower, upper = relation.lower, relation.upper
+        self._touching[first].append(len(self._constraints))
+        if second != first:
+            self._touching[second].append(len(self._constraints))
+        self._constraints.append((first, second, reason, lower, known[1], upper, known[2]))
+        if relation.days is not None:
+            self._allowed.setdefault(first, []).append((relation.days, reason))
+
+    def solve(self) -> Solution:
+        """Propagate to the fixed point, or stop at the first variable left with no day."""
+        return _Propagation(self).run()
+
+
+class _Propagation:
+    """One run of the worklist: bounds only tighten; each keeps the record that set it.
+
+    A record is (reason, the record of the bound it was computed from, or -1 for evidence).
+    """
+
+    def __init__(self, network: Network) -> None:
+        count = len(network._touching)
+        self.index, self.facts = network._index, network._facts
+        self.constraints, self.touching = network._constraints, network._touching
+        self.allowed = network._allowed
+        self.lo, self.hi = [_LO] * count, [_HI] * count
+        self.lo_rec, self.hi_rec = [-1] * count, [-1] * count
+        self.reasons: list[str | None] = []
+        self.deps: list[int] = []
+        self.queue: deque[int] = deque()
+        self.queued = bytearray(len(self.constraints))
+        self.current = -1  # the constraint being run: it reruns itself, unqueued
+        self.conflict = -1
+
+    def raise_lo(self, v: int, value: int, reason: str | None, dep: int) -> bool:
+        """Set v's lower bound (snapped up to v's allowed days); False on a contradiction."""
+        self.reasons.append(reason)
+        self.deps.append(dep)
+        self.lo[v] = value if value <= _HI else _HI + 1
+        self.lo_rec[v] = len(self.deps) - 1
+        if v in self.allowed:
+            self.snap(v, self.lo, self.lo_rec, True)
+        return self.changed(v)
+
+    def lower_hi(self, v: int, value: int, reason: str | None, dep: int) -> bool:
+        """Set v's upper bound (snapped down to v's allowed days); False on a contradiction."""
+        self.reasons.append(reason)
+        self.deps.append(dep)
+        self.hi[v] = value if value >= _LO else _LO - 1
+        self.hi_rec[v] = len(self.deps) - 1
+        if v in self.allowed:
+            self.snap(v, self.hi, self.hi_rec, False)
+        return self.changed(v)
+
+    def snap(self, v: int, bounds: list[int], records: list[int], up: bool) -> None:
+        """Move a bound to a day every restriction on v allows (or out of the window)."""
+        moved = True
+        while moved and self.lo[v] <= self.hi[v]:
+            moved = False
+            for days, why in self.allowed[v]:
+                snapped = days.up(bounds[v]) if up else days.down(bounds[v])
+                if snapped != bounds[v]:
+                    self.reasons.append(why)
+                    self.deps.append(records[v])
+                    bounds[v] = min(max(snapped, _LO - 1), _HI + 1)
+                    records[v] = len(self.deps) - 1
+                    moved = True
+
+    def changed(self, v: int) -> bool:
+        if self.lo[v] > self.hi[v]:
+            self.conflict = v
+            return False
+        queued, queue, current = self.queued, self.queue, self.current
+        for number in self.touching[v]:
+            if not queued[number] and number != current:
+                queued[number] = 1
+                queue.append(number)
+        return True
+
+    def apply_facts(self) -> bool:
+        for v, first, last, reason in self.facts:
+            if first is not None and (self.lo_rec[v] < 0 or first > self.lo[v]):
+                if not self.raise_lo(v, max(first, _LO), reason, -1):
+                    return False
+            if last is not None and (self.hi_rec[v] < 0 or last < self.hi[v]):
+                if not self.lower_hi(v, min(last, _HI), reason, -1):
+                    return False
+        return True
+
+    def run(self) -> Solution:
+        if self.apply_facts():
+            self.propagate()
+        return Solution(self)
+
+    def propagate(self) -> None:
+        """Run queued constraints x in [g(y), h(y)] until none changes anything or one empties.
+
+        Each runs until it changes nothing: x.lo >= g(y.lo), x.hi <= h(y.hi), then back to y:
+        y.hi <= max{y: g(y) <= x.hi}, y.lo >= min{y: h(y) >= x.lo}; a change to y (or to x, if
+        x is y) runs it again. Open bounds are not propagated; shifts are inlined.
+        """
+        lo, hi, lo_rec, hi_rec = self.lo, self.hi, self.lo_rec, self.hi_rec
+        queue, queued, constraints = self.queue, self.queued, self.constraints
+        raise_lo, lower_hi = self.raise_lo, self.lower_hi
+        while queue:
+            number = queue.popleft()
+            queued[number], self.current = 0, number
+            x, y, reason, g, g_shift, h, h_shift = constraints[number]
+            again = True
+            while again:
+                again = False
+                if g is not None and (dep := lo_rec[y]) >= 0:
+                    value = lo[y] + g_shift if g_shift is not None else g(lo[y])
+                    if value > lo[x]:
+                        if not raise_lo(x, value, reason, dep):
+                            return
+                        again = x == y
+                if h is not None and (dep := hi_rec[y]) >= 0:
+                    value = hi[y] + h_shift if h_shift is not None else h(hi[y])
+                    if value < hi[x]:
+                        if not lower_hi(x, value, reason, dep):
+                            return
+                        again = again or x == y
+                if g is not None and (dep := hi_rec[x]) >= 0:
+                    value = hi[x] - g_shift if g_shift is not None else g.greatest_at_most(hi[x])
+                    if value < hi[y]:
+                        if not lower_hi(y, value, reason, dep):
+                            return
+                        again = True
+                if h is not None and (dep := lo_rec[x]) >= 0:
+                    value = lo[x] - h_shift if h_shift is not None else h.least_at_least(lo[x])
+                    if value > lo[y]:
+                        if not raise_lo(y, value, reason, dep):
+                            return
+                        again = True
+
+
+def _date(day: int, record: int) -> date | None:
+    return None if record < 0 else date.fromordinal(day)
+
+
+class Solution:
+    """The intervals `solve()` reached, their proofs, and the contradiction that stopped it if any.
+
+    After a contradiction the other intervals are those of that moment: sound, not tightest.
+    """
+
+    def __init__(self, run: _Propagation) -> None:
+        self._index, self._reasons, self._deps = run.index, run.reasons, run.deps
+        self._lo, self._hi, self._lo_rec, self._hi_rec = run.lo, run.hi, run.lo_rec, run.hi_rec
+        self.contradiction: Contradiction | None = None
+        if run.conflict >= 0:
+            name = next(name for name, index in run.index.items() if index == run.conflict)
+            start, end = self.interval(name)
+            self.contradiction = Contradiction(name, start, end, tuple(self.proof(name)))
+
+    def interval(self, name: str) -> tuple[date | None, date | None]:
+        """The first and last possible day; None on a side nothing bounds."""
+        v = self._index[name]
+        return _date(self._lo[v], self._lo_rec[v]), _date(self._hi[v], self._hi_rec[v])
+
+    def edtf(self, name: str) -> str | None:
+        """The interval as the narrowest EDTF (see `to_edtf`); None if open at both ends."""
+        start, end = self.interval(name)
+        return None if start is None and end is None else to_edtf(start, end)
+
+    def proof_lower(self, name: str) -> list[str]:
+        """The reasons that established the lower bound, oldest first."""
+        return self._cite(self._chain(self._lo_rec[self._index[name]]))
+
+    def proof_upper(self, name: str) -> list[str]:
+        """The reasons that established the upper bound, oldest first."""
+        return self._cite(self._chain(self._hi_rec[self._index[name]]))
+
+    def proof(self, name: str) -> list[str]:
+        """The reasons behind both bounds, deduplicated, in the order they were established."""
+        v = self._index[name]
+        return self._cite(sorted(self._chain(self._lo_rec[v]) + self._chain(self._hi_rec[v])))
+
+    def _chain(self, record: int) -> list[int]:
+        chain = []
+        while record >= 0:
+            chain.append(record)
+            record = self._deps[record]
+        return chain[::-1]
+
+    def _cite(self, records: list[int]) -> list[str]:
+        reasons = (self._reasons[record] for record in records)
+        return list(dict.fromkeys(reason for reason in reasons if reason is not None))

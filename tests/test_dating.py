@@ -1,0 +1,492 @@
+"""factdb.dating: relative date expressions, and the solver's intervals checked by brute force."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from factdb.dating import (
+    AddMonths,
+    DayFunction,
+    MonthFrom,
+    MonthUpTo,
+    Nearest,
+    Network,
+    Relation,
+    Shift,
+    Solution,
+    Weekday,
+    YearlyDay,
+    calendar_day_relation,
+    describe,
+    month_relation,
+    months_after,
+    offset,
+    on_or_after,
+    on_or_before,
+    parse_when,
+    same_day,
+    to_edtf,
+    week_before,
+    week_of,
+    weekday_relation,
+)
+from factdb.schema.dates import parse_edtf
+
+D = date.fromisoformat
+
+# (expression, publication or event date, future?, first day, last day)
+KNOWN = [
+    ("today", "2024-10-24", False, "2024-10-24", "2024-10-24"),
+    ("yesterday", "2024-03-01", False, "2024-02-29", "2024-02-29"),  # leap year
+    ("yesterday", "2023-03-01", False, "2023-02-28", "2023-02-28"),
+    ("yesterday", "2025-01-01", False, "2024-12-31", "2024-12-31"),
+    ("tomorrow", "2024-01-31", False, "2024-02-01", "2024-02-01"),  # across a month end
+    ("tomorrow", "2024-02-28", True, "2024-02-29", "2024-02-29"),
+    ("tomorrow", "2024-12-31", True, "2025-01-01", "2025-01-01"),
+    ("on Wednesday", "2024-10-24", False, "2024-10-23", "2024-10-23"),  # a Thursday
+    ("wednesday", "2024-10-23", False, "2024-10-23", "2024-10-23"),  # the day itself
+    ("Wednesday", "2025-01-02", False, "2025-01-01", "2025-01-01"),  # across a year
+    ("on Wednesday", "2024-10-24", True, "2024-10-30", "2024-10-30"),
+    ("on wednesday", "2024-10-23", True, "2024-10-23", "2024-10-23"),
+    ("last Wednesday", "2024-10-23", False, "2024-10-16", "2024-10-16"),  # strictly before
+    ("last wednesday", "2024-10-24", True, "2024-10-23", "2024-10-23"),  # direction-free
+    ("next Wednesday", "2024-10-23", False, "2024-10-30", "2024-10-30"),  # strictly after
+    ("next wednesday", "2024-10-22", True, "2024-10-23", "2024-10-23"),
+    ("last week", "2024-10-24", False, "2024-10-14", "2024-10-20"),
+    ("last week", "2024-10-21", False, "2024-10-14", "2024-10-20"),  # a Monday
+    ("last week", "2024-10-20", False, "2024-10-07", "2024-10-13"),  # a Sunday
+    ("last week", "2025-01-01", False, "2024-12-23", "2024-12-29"),
+    ("this week", "2024-10-24", False, "2024-10-21", "2024-10-24"),
+    ("this week", "2024-10-24", True, "2024-10-24", "2024-10-27"),
+    ("this week", "2024-10-27", False, "2024-10-21", "2024-10-27"),
+    ("in June", "2024-06-15", False, "2024-06-01", "2024-06-15"),  # published in June
+    ("in June", "2024-10-24", False, "2024-06-01", "2024-06-30"),  # published in October
+    ("june", "2024-05-31", False, "2023-06-01", "2023-06-30"),
+    ("in June", "2024-06-15", True, "2024-06-15", "2024-06-30"),
+    ("in June", "2024-10-24", True, "2025-06-01", "2025-06-30"),
+    ("in June", "2024-05-31", True, "2024-06-01", "2024-06-30"),
+    ("in February", "2024-03-10", False, "2024-02-01", "2024-02-29"),  # leap year
+    ("in February", "2023-03-10", False, "2023-02-01", "2023-02-28"),
+    ("in February", "2023-03-10", True, "2024-02-01", "2024-02-29"),
+    ("in December", "2025-01-10", False, "2024-12-01", "2024-12-31"),
+    ("October 24", "2024-10-24", False, "2024-10-24", "2024-10-24"),
+    ("october 24", "2024-10-23", False, "2023-10-24", "2023-10-24"),
+    ("24 October", "2024-10-25", True, "2025-10-24", "2025-10-24"),
+    ("on November 6", "2024-10-24", True, "2024-11-06", "2024-11-06"),  # scheduled
+    ("February 29", "2025-06-01", False, "2024-02-29", "2024-02-29"),
+    ("29 february", "2024-02-28", False, "2020-02-29", "2020-02-29"),
+    ("February 29", "2024-03-01", True, "2028-02-29", "2028-02-29"),
+    ("3 days ago", "2024-03-02", False, "2024-02-28", "2024-02-28"),
+    ("1 day ago", "2024-03-01", False, "2024-02-29", "2024-02-29"),
+    ("0 days ago", "2024-03-01", False, "2024-03-01", "2024-03-01"),
+    ("2 weeks ago", "2024-01-10", False, "2023-12-27", "2023-12-27"),
+    ("32 months after russian-invasion", "2022-02-24", False, "2024-10-24", "2024-11-23"),
+    ("1 month after x", "2024-01-31", False, "2024-02-29", "2024-03-30"),  # clamped
+    ("1 month after x", "2023-01-31", False, "2023-02-28", "2023-03-30"),
+    ("0 months after x", "2024-12-15", True, "2024-12-15", "2025-01-14"),
+    ("3 days after vote-1", "2024-02-27", False, "2024-03-01", "2024-03-01"),
+    ("3 days before vote-1", "2024-03-01", False, "2024-02-27", "2024-02-27"),
+    ("same day as the-signing", "2024-10-24", True, "2024-10-24", "2024-10-24"),
+    ("  ON   wednesday ", "2024-10-24", False, "2024-10-23", "2024-10-23"),
+]
+
+
+@pytest.mark.parametrize("text, reference, future, first, last", KNOWN)
+def test_expression_intervals(
+    text: str, reference: str, future: bool, first: str, last: str
+) -> None:
+    relation = parse_when(text).relation(future)
+    assert relation.interval(D(reference)) == (D(first), D(last))
+
+
+def test_what_an_expression_is_relative_to() -> None:
+    assert parse_when("yesterday").relative_to == "publication"
+    assert parse_when("yesterday").event is None
+    assert parse_when("32 months after russian-invasion").relative_to == "russian-invasion"
+    assert parse_when("Same Day As vote-2024").event == "vote-2024"
+    assert parse_when("  on   Wednesday ").text == "on Wednesday"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "an empty date expression"),
+        ("last fortnight", "'last fortnight': 'fortnight' is not understood"),
+        ("3 days after Foo_Bar", "'Foo_Bar' is not an event id"),
+        ("same day as", "no event id after 'as'"),
+        ("February 30", "February has no day 30"),
+        ("31 april", "April has no day 31"),
+        ("wednesday june", "'wednesday june' is not one of the forms understood"),
+        ("5 months ago", "'5 months ago' is not one of the forms understood"),
+        ("in 2024", "'in 2024' is not one of the forms understood"),
+        ("999999 days ago", "beyond the 1800-2100 window"),
+        ("9999 months after x", "outside 0 to the 1800-2100 window's length"),
+    ],
+)
+def test_unknown_expressions_are_refused_in_one_line(text: str, message: str) -> None:
+    with pytest.raises(ValueError) as error:
+        parse_when(text)
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_constructors_refuse_nonsense() -> None:
+    with pytest.raises(ValueError, match="after the last"):
+        offset(3, 1)
+    with pytest.raises(ValueError, match="months"):
+        months_after(-1)
+    with pytest.raises(ValueError, match="no such calendar day"):
+        YearlyDay(2, 30)
+
+
+def test_descriptions() -> None:
+    assert (
+        describe(parse_when("on Wednesday"))
+        == "'on Wednesday': the last Wednesday on or before the article's publication"
+    )
+    assert (
+        describe(parse_when("on Wednesday"), future=True)
+        == "'on Wednesday': the first Wednesday on or after the article's publication"
+    )
+    assert (
+        describe(parse_when("32 months after russian-invasion"))
+        == "'32 months after russian-invasion': at least 32 months and less than 33 months"
+        " after the date of 'russian-invasion'"
+    )
+    assert describe(on_or_before(), reference="the publication") == "on or before the publication"
+    assert describe(offset(-1, 2)) == "-1 to +2 days from y"
+    assert (
+        describe(parse_when("3 days ago"))
+        == "'3 days ago': 3 days before the article's publication"
+    )
+
+
+@pytest.mark.parametrize(
+    "start, end, text",
+    [
+        ("2024-10-24", "2024-10-24", "2024-10-24"),
+        ("2024-10-01", "2024-10-31", "2024-10"),
+        ("2024-02-01", "2024-02-29", "2024-02"),
+        ("2024-01-01", "2024-12-31", "2024"),
+        ("2024-10-01", "2024-11-05", "2024-10-01/2024-11-05"),
+        ("2024-10-01", "2024-10-30", "2024-10-01/2024-10-30"),
+        ("2023-01-01", "2024-12-31", "2023-01-01/2024-12-31"),
+        (None, "2024-11-05", "../2024-11-05"),
+        ("2024-11-05", None, "2024-11-05/.."),
+    ],
+)
+def test_narrowest_edtf(start: str | None, end: str | None, text: str) -> None:
+    first, last = (None if s is None else D(s) for s in (start, end))
+    assert to_edtf(first, last) == text
+
+
+def test_edtf_refuses_what_states_nothing() -> None:
+    with pytest.raises(ValueError, match="open at both ends"):
+        to_edtf(None, None)
+    with pytest.raises(ValueError, match="ends before it starts"):
+        to_edtf(D("2024-10-02"), D("2024-10-01"))
+
+
+@given(st.dates(date(1800, 1, 1), date(2100, 12, 31)), st.integers(0, 800), st.booleans())
+@settings(max_examples=150, deadline=None)
+def test_edtf_states_exactly_the_interval(start: date, days: int, open_start: bool) -> None:
+    end = min(start + timedelta(days=days), date(2100, 12, 31))
+    parsed = parse_edtf(to_edtf(None if open_start else start, end))
+    assert (parsed.start, parsed.end) == (None if open_start else start, end)
+
+
+# --- the solver on the cases the integration has ---
+
+
+def _publication_chain(a_says: str, b_says: str) -> Solution:
+    """Article A of 2024-10-24 and article B (undated) each report event E."""
+    network = Network()
+    network.within("source:a", D("2024-10-24"), D("2024-10-24"), "a.yaml: date")
+    for claim, source, says in (("claim:a1", "source:a", a_says), ("claim:b1", "source:b", b_says)):
+        network.relate(claim, parse_when(says).relation(False), source, claim)
+        network.relate(claim, on_or_before(), source, claim)
+        network.relate("event:e", same_day(), claim, claim)
+    network.within("claim:c1", D("2024-10-01"), D("2024-10-01"), "claim:c1")  # unrelated
+    network.relate("event:f", same_day(), "claim:c1", "claim:c1")
+    return network.solve()
+
+
+def test_an_absolute_date_pins_another_article_through_a_shared_event() -> None:
+    solution = _publication_chain("on Wednesday", "yesterday")
+    assert solution.contradiction is None
+    assert solution.interval("event:e") == (D("2024-10-23"), D("2024-10-23"))
+    assert solution.interval("source:b") == (D("2024-10-24"), D("2024-10-24"))
+    assert solution.edtf("source:b") == "2024-10-24"
+    assert solution.proof("source:b") == ["a.yaml: date", "claim:a1", "claim:b1"]
+    assert solution.proof_lower("source:b") == ["a.yaml: date", "claim:a1", "claim:b1"]
+    assert solution.proof_upper("source:b") == ["a.yaml: date", "claim:a1", "claim:b1"]
+    assert solution.proof("event:f") == ["claim:c1"]
+
+
+def test_a_weekday_bounds_the_other_article_to_the_week_after() -> None:
+    # "yesterday" in A (Thursday 24th) is Wednesday 23rd; "on Wednesday" in B then only says
+    # that B appeared within the six days from that Wednesday.
+    solution = _publication_chain("yesterday", "on Wednesday")
+    assert solution.interval("claim:b1") == (D("2024-10-23"), D("2024-10-23"))
+    assert solution.interval("source:b") == (D("2024-10-23"), D("2024-10-29"))
+    assert solution.edtf("source:b") == "2024-10-23/2024-10-29"
+    assert solution.proof("source:b") == ["a.yaml: date", "claim:a1", "claim:b1"]
+
+
+def test_two_absolute_dates_for_one_event_are_a_contradiction_naming_both_claims() -> None:
+    network = Network()
+    for claim, day in (("claim:1", "2024-10-23"), ("claim:2", "2024-10-25")):
+        network.within(claim, D(day), D(day), f"{claim} at a.yaml:7")
+        network.relate("event:e", same_day(), claim, f"{claim} at a.yaml:7")
+    network.within("claim:3", D("2024-10-01"), None, "claim:3")
+    network.relate("event:g", same_day(), "claim:3", "claim:3")
+    contradiction = network.solve().contradiction
+    assert contradiction is not None
+    assert set(contradiction.reasons) == {"claim:1 at a.yaml:7", "claim:2 at a.yaml:7"}
+    assert str(contradiction) == (
+        "'event:e' would have to be on or after 2024-10-25 and on or before 2024-10-23:"
+        " claim:1 at a.yaml:7, claim:2 at a.yaml:7"
+    )
+
+
+def test_the_war_has_been_going_on_for_32_months() -> None:
+    network = Network()
+    network.within("event:invasion", D("2022-02-24"), D("2022-02-24"), "claim:invasion")
+    network.relate("claim:war", parse_when("today").relation(False), "source:s", "claim:war")
+    relation = parse_when("32 months after event-invasion").relation(False)
+    network.relate("claim:war", relation, "event:invasion", "claim:war")
+    solution = network.solve()
+    assert solution.interval("source:s") == (D("2024-10-24"), D("2024-11-23"))
+    assert solution.proof("source:s") == ["claim:invasion", "claim:war"]
+
+
+def test_open_sides_stay_open_and_have_no_proof() -> None:
+    network = Network()
+    network.variable("x")
+    network.within("y", D("2024-10-24"), None, "y-from")
+    network.relate("z", on_or_before(), "y", "z-before-y")
+    solution = network.solve()
+    assert solution.interval("x") == (None, None)
+    assert solution.edtf("x") is None
+    assert solution.interval("z") == (None, None)
+    assert solution.interval("y") == (D("2024-10-24"), None)
+    assert solution.proof_upper("y") == []
+    with pytest.raises(KeyError):
+        solution.interval("unknown")
+
+
+def test_bounds_beyond_the_window_are_a_contradiction() -> None:
+    network = Network()
+    network.within("x", D("2100-12-30"), None, "late")
+    network.relate("y", offset(5, 5), "x", "five days later")
+    contradiction = network.solve().contradiction
+    assert contradiction is not None and contradiction.variable == "y"
+    assert contradiction.reasons == ("late", "five days later")
+
+
+# --- brute force: random small networks over a 40-day window ---
+
+WINDOW = 40
+
+
+def _relations(window: date) -> st.SearchStrategy[Relation]:
+    near = st.integers(-40, WINDOW + 40).map(lambda n: window + timedelta(days=n))
+    texts = st.sampled_from(["today", "yesterday", "tomorrow", "last week", "this week"])
+    texts |= st.builds("{} days ago".format, st.integers(0, 9))
+    futures = st.booleans()
+    return st.one_of(
+        st.tuples(st.integers(-9, 9), st.integers(0, 9)).map(lambda p: offset(p[0], p[0] + p[1])),
+        st.sampled_from([same_day(), on_or_before(), on_or_after(), week_before()]),
+        st.builds(weekday_relation, st.integers(0, 6), futures, futures),
+        st.builds(week_of, futures),
+        st.builds(lambda d, f: month_relation(d.month, f), near, futures),
+        st.builds(lambda d, f: calendar_day_relation(d.month, d.day, f), near, futures),
+        st.builds(months_after, st.integers(0, 1)),
+        st.builds(lambda t, f: parse_when(t).relation(f), texts, futures),
+    )
+
+
+@st.composite
+def _networks(draw: st.DrawFn) -> tuple[date, list, list]:
+    """(window start, facts (name, first, last, reason), constraints (x, relation, y, reason)).
+
+    Half the networks keep only what a hidden assignment satisfies, so that they have solutions.
+    """
+    window = draw(
+        st.sampled_from([D("2024-02-10"), D("2023-02-10"), D("2023-12-10")])
+        | st.dates(date(1999, 1, 1), date(2030, 12, 31))
+    )
+    names = [f"v{i}" for i in range(draw(st.integers(2, 4)))]
+    day = st.integers(0, WINDOW - 1).map(lambda n: window + timedelta(days=n))
+    hidden = None
+    if draw(st.booleans()):  # close together, so that more relations hold between them
+        centre = draw(st.integers(0, WINDOW - 13))
+        hidden = {
+            name: window + timedelta(days=centre + draw(st.integers(0, 12))) for name in names
+        }
+    facts: list[tuple[str, date | None, date | None, str]] = [
+        (name, window, window + timedelta(days=WINDOW - 1), f"w:{name}") for name in names
+    ]
+    for number in range(draw(st.integers(0, 4))):
+        name, first, width = draw(st.sampled_from(names)), draw(day), draw(st.integers(-2, WINDOW))
+        if hidden is not None:  # an interval around the hidden day
+            first = hidden[name] - timedelta(days=max(width, 0) // 2)
+        last = first + timedelta(days=width if hidden is None else abs(width))
+        start, end = draw(st.sampled_from([(first, last), (first, None), (None, last)]))
+        facts.append((name, start, end, f"f{number}"))
+    constraints = []
+    pairs = [(x, y) for x in names for y in names]
+    for number in range(draw(st.integers(0, 6))):
+        relation = draw(_relations(window))
+        if hidden is not None:
+            pairs = [(x, y) for x in names for y in names if relation.holds(*_days(hidden, x, y))]
+        if pairs:
+            x, y = draw(st.sampled_from(pairs))
+            constraints.append((x, relation, y, f"c{number}"))
+    return window, facts, constraints
+
+
+def _days(days: dict[str, date], x: str, y: str) -> tuple[int, int]:
+    return days[x].toordinal(), days[y].toordinal()
+
+
+def _solve(facts: list, constraints: list, names: list[str], keep: Callable) -> Solution:
+    network = Network()
+    for name in names:
+        network.variable(name)
+    for name, first, last, reason in facts:
+        if keep(reason):
+            network.within(name, first, last, reason)
+    for x, relation, y, reason in constraints:
+        if keep(reason):
+            network.relate(x, relation, y, reason)
+    return network.solve()
+
+
+def _brute_force(window: date, facts: list, constraints: list, names: list[str]) -> dict | None:
+    """Every variable's first and last day over all consistent assignments (None: there are none).
+
+    Exhaustive over the window, with each variable's days as a bit mask: the last variable's
+    allowed days for an assignment of the others is an AND of masks.
+    """
+    base, days = window.toordinal(), range(WINDOW)
+    unary = {name: (1 << WINDOW) - 1 for name in names}
+    for name, first, last, _ in facts:
+        for i in days:
+            day = base + i
+            if (first and day < first.toordinal()) or (last and day > last.toordinal()):
+                unary[name] &= ~(1 << i)
+    pairs = []  # (x, y, masks[j]: the x days allowed when y is day j)
+    for x, relation, y, _ in constraints:
+        if x == y:
+            for i in days:
+                if not relation.holds(base + i, base + i):
+                    unary[x] &= ~(1 << i)
+        else:
+            masks = [sum(1 << i for i in days if relation.holds(base + i, base + j)) for j in days]
+            pairs.append((x, y, masks))
+    support = {name: 0 for name in names}
+
+    def allowed(name: str, values: dict[str, int]) -> int:
+        mask = unary[name]
+        for x, y, masks in pairs:
+            if x == name and y in values:
+                mask &= masks[values[y]]
+            elif y == name and x in values:
+                mask &= sum(1 << j for j in days if masks[j] >> values[x] & 1)
+        return mask
+
+    def extend(values: dict[str, int]) -> None:
+        name = names[len(values)]
+        mask = allowed(name, values)
+        if len(values) == len(names) - 1:
+            if mask:
+                support[name] |= mask
+                for other, value in values.items():
+                    support[other] |= 1 << value
+            return
+        for i in days:
+            if mask >> i & 1:
+                extend({**values, name: i})
+
+    extend({})
+    if not support[names[0]]:
+        return None
+    return {
+        name: (
+            window + timedelta(days=(mask & -mask).bit_length() - 1),
+            window + timedelta(days=mask.bit_length() - 1),
+        )
+        for name, mask in support.items()
+    }
+
+
+@given(_networks())
+@settings(max_examples=150, deadline=None)
+def test_solver_intervals_equal_brute_force(network: tuple[date, list, list]) -> None:
+    window, facts, constraints = network
+    names = sorted({fact[0] for fact in facts})
+    solution = _solve(facts, constraints, names, lambda reason: True)
+    expected = _brute_force(window, facts, constraints, names)
+    if expected is None:
+        assert solution.contradiction is not None
+    else:
+        assert solution.contradiction is None
+        assert {name: solution.interval(name) for name in names} == expected
+
+
+@given(_networks())
+@settings(max_examples=150, deadline=None)
+def test_proofs_suffice(network: tuple[date, list, list]) -> None:
+    """The facts and constraints a proof cites, alone, give the same bound (or contradiction)."""
+    window, facts, constraints = network
+    names = sorted({fact[0] for fact in facts})
+    solution = _solve(facts, constraints, names, lambda reason: True)
+    if solution.contradiction is not None:
+        cited = set(solution.contradiction.reasons)
+        assert _solve(facts, constraints, names, cited.__contains__).contradiction is not None
+        return
+    for name in names:
+        for side, proof in ((0, solution.proof_lower), (1, solution.proof_upper)):
+            cited = set(proof(name))
+            alone = _solve(facts, constraints, names, cited.__contains__)
+            assert alone.interval(name)[side] == solution.interval(name)[side]
+        both = solution.proof(name)
+        assert len(both) == len(set(both))
+        assert set(both) == set(solution.proof_lower(name) + solution.proof_upper(name))
+
+
+_FUNCTIONS: list[DayFunction] = [
+    Shift(-3),
+    Nearest(Weekday(0), False, -7),
+    Nearest(Weekday(2), True, 6),
+    Nearest(YearlyDay(2, 29), False),
+    Nearest(YearlyDay(10, 24), True, -1),
+    Nearest(YearlyDay(2, 29), True, 3),
+    AddMonths(1),
+    AddMonths(33, -1),
+    MonthUpTo(2),
+    MonthUpTo(6),
+    MonthFrom(2),
+    MonthFrom(12),
+]
+
+
+@given(st.sampled_from(_FUNCTIONS), st.dates(date(1850, 1, 1), date(2050, 12, 31)))
+@settings(max_examples=150, deadline=None)
+def test_day_functions_are_monotone_and_their_inverses_exact(
+    function: DayFunction, day: date
+) -> None:
+    value = day.toordinal()
+    ys = range(value - 3000, value + 3000)  # every answer: February 29 can be 8 years away
+    images = [function(y) for y in ys]
+    assert images == sorted(images)
+    reaching = [y for y, image in zip(ys, images, strict=True) if image >= value]
+    within = [y for y, image in zip(ys, images, strict=True) if image <= value]
+    assert function.least_at_least(value) == reaching[0]
+    assert function.greatest_at_most(value) == within[-1]
