@@ -510,8 +510,7 @@ GRAMMAR = (
 def parse_when(text: str) -> Expression:
     """Parse a date expression of the grammar in this module's docstring; ValueError otherwise.
 
-    Memoised: the same text gives the same (frozen) Expression, whose relations `Network` then
-    recognises without inspecting them again.
+    Memoised: the same text gives the same (frozen) Expression.
     """
     written = " ".join(text.split())
     for pattern, build in _COMPILED:
@@ -580,12 +579,6 @@ class Contradiction:
         return f"'{self.variable}' would have to be {' and '.join(bounds)}: {because}"
 
 
-# A constraint as the solver runs it: x, y, reason, g and h with their shifts (None: not a shift).
-_Compiled = tuple[
-    int, int, str | None, DayFunction | None, int | None, DayFunction | None, int | None
-]
-
-
 def _shift(function: DayFunction | None) -> int | None:
     return function.days if isinstance(function, Shift) else None
 
@@ -593,16 +586,29 @@ def _shift(function: DayFunction | None) -> int | None:
 class Network:
     """Day variables, unary facts and binary relations; `solve()` gives the tightest intervals.
 
-    A name used in `within` or `relate` is declared on the way.
+    A name used in `within` or `relate` is declared on the way. Constraints are kept in flat
+    lists of ints (each variable's constraints as a linked list through them): adding one
+    allocates no object the garbage collector would have to walk.
     """
 
     def __init__(self) -> None:
         self._index: dict[str, int] = {}
         self._facts: list[tuple[int, int | None, int | None, str | None]] = []
-        self._constraints: list[_Compiled] = []
-        self._touching: list[list[int]] = []  # per variable, the constraints it is in
+        self._x: list[int] = []
+        self._y: list[int] = []
+        self._reason: list[str | None] = []
+        self._kind: list[int] = []  # an index into _kinds
+        self._kinds: list[
+            tuple[DayFunction | None, int | None, DayFunction | None, int | None]
+        ] = []
+        self._kind_of: dict[int, tuple[int, Relation]] = {}  # by id(relation)
+        # Each variable's constraints in the order added, as a linked list of slots (2 * the
+        # constraint's number, + 1 on y's side): _first and _last slot per variable (-1: none),
+        # _next per slot (-1: the last).
+        self._first: list[int] = []
+        self._last: list[int] = []
+        self._next: list[int] = []
         self._allowed: dict[int, list[tuple[DaySet, str | None]]] = {}
-        self._shifts: dict[int, tuple[Relation, int | None, int | None]] = {}
 
     def variable(self, name: str, start: date | None = None, end: date | None = None) -> None:
         """Declare a variable, optionally narrowed to [start, end] (with no reason to cite)."""
@@ -613,8 +619,9 @@ class Network:
     def _declare(self, name: str) -> int:
         index = self._index.get(name)
         if index is None:
-            index = self._index[name] = len(self._touching)
-            self._touching.append([])
+            index = self._index[name] = len(self._first)
+            self._first.append(-1)
+            self._last.append(-1)
         return index
 
     def within(self, name: str, start: date | None, end: date | None, reason: str | None) -> None:
@@ -625,18 +632,31 @@ class Network:
 
     def relate(self, x: str, relation: Relation, y: str, reason: str | None) -> None:
         """x lies in relation(y)."""
-        first, second = self._declare(x), self._declare(y)
-        known = self._shifts.get(id(relation))
-        if known is None or known[0] is not relation:
-            known = relation, _shift(relation.lower), _shift(relation.upper)
-            self._shifts[id(relation)] = known
-        lower, upper = relation.lower, relation.upper
-        self._touching[first].append(len(self._constraints))
+        first, second, number = self._declare(x), self._declare(y), len(self._x)
+        kind = self._kind_of.get(id(relation))
+        if kind is None or kind[1] is not relation:
+            lower, upper = relation.lower, relation.upper
+            kind = len(self._kinds), relation
+            self._kinds.append((lower, _shift(lower), upper, _shift(upper)))
+            self._kind_of[id(relation)] = kind
+        self._x.append(first)
+        self._y.append(second)
+        self._reason.append(reason)
+        self._kind.append(kind[0])
+        self._next += (-1, -1)
+        self._link(first, 2 * number)
         if second != first:
-            self._touching[second].append(len(self._constraints))
-        self._constraints.append((first, second, reason, lower, known[1], upper, known[2]))
+            self._link(second, 2 * number + 1)
         if relation.days is not None:
             self._allowed.setdefault(first, []).append((relation.days, reason))
+
+    def _link(self, variable: int, slot: int) -> None:
+        last = self._last[variable]
+        if last < 0:
+            self._first[variable] = slot
+        else:
+            self._next[last] = slot
+        self._last[variable] = slot
 
     def solve(self) -> Solution:
         """Propagate to the fixed point, or stop at the first variable left with no day."""
@@ -650,16 +670,14 @@ class _Propagation:
     """
 
     def __init__(self, network: Network) -> None:
-        count = len(network._touching)
-        self.index, self.facts = network._index, network._facts
-        self.constraints, self.touching = network._constraints, network._touching
-        self.allowed = network._allowed
+        count = len(network._first)
+        self.network, self.index, self.allowed = network, network._index, network._allowed
         self.lo, self.hi = [_LO] * count, [_HI] * count
         self.lo_rec, self.hi_rec = [-1] * count, [-1] * count
         self.reasons: list[str | None] = []
         self.deps: list[int] = []
         self.queue: deque[int] = deque()
-        self.queued = bytearray(len(self.constraints))
+        self.queued = bytearray(len(network._x))
         self.current = -1  # the constraint being run: it reruns itself, unqueued
         self.conflict = -1
 
@@ -690,26 +708,30 @@ class _Propagation:
             moved = False
             for days, why in self.allowed[v]:
                 snapped = days.up(bounds[v]) if up else days.down(bounds[v])
+                snapped = min(max(snapped, _LO - 1), _HI + 1)
                 if snapped != bounds[v]:
                     self.reasons.append(why)
                     self.deps.append(records[v])
-                    bounds[v] = min(max(snapped, _LO - 1), _HI + 1)
-                    records[v] = len(self.deps) - 1
+                    bounds[v], records[v] = snapped, len(self.deps) - 1
                     moved = True
 
     def changed(self, v: int) -> bool:
+        """Queue the constraints on v (but the one running), or note that v has no day left."""
         if self.lo[v] > self.hi[v]:
             self.conflict = v
             return False
         queued, queue, current = self.queued, self.queue, self.current
-        for number in self.touching[v]:
+        following, slot = self.network._next, self.network._first[v]
+        while slot >= 0:
+            number = slot >> 1
             if not queued[number] and number != current:
                 queued[number] = 1
                 queue.append(number)
+            slot = following[slot]
         return True
 
     def apply_facts(self) -> bool:
-        for v, first, last, reason in self.facts:
+        for v, first, last, reason in self.network._facts:
             if first is not None and (self.lo_rec[v] < 0 or first > self.lo[v]):
                 if not self.raise_lo(v, max(first, _LO), reason, -1):
                     return False
@@ -731,12 +753,20 @@ class _Propagation:
         x is y) runs it again. Open bounds are not propagated; shifts are inlined.
         """
         lo, hi, lo_rec, hi_rec = self.lo, self.hi, self.lo_rec, self.hi_rec
-        queue, queued, constraints = self.queue, self.queued, self.constraints
-        raise_lo, lower_hi = self.raise_lo, self.lower_hi
+        queue, queued, raise_lo, lower_hi = self.queue, self.queued, self.raise_lo, self.lower_hi
+        network = self.network
+        xs, ys, reasons, kind, kinds = (
+            network._x,
+            network._y,
+            network._reason,
+            network._kind,
+            network._kinds,
+        )
         while queue:
             number = queue.popleft()
             queued[number], self.current = 0, number
-            x, y, reason, g, g_shift, h, h_shift = constraints[number]
+            x, y, reason = xs[number], ys[number], reasons[number]
+            g, g_shift, h, h_shift = kinds[kind[number]]
             again = True
             while again:
                 again = False
@@ -785,9 +815,15 @@ class Solution:
             start, end = self.interval(name)
             self.contradiction = Contradiction(name, start, end, tuple(self.proof(name)))
 
+    def _variable(self, name: str) -> int:
+        v = self._index[name]
+        if v >= len(self._lo):  # declared after this solution was computed
+            raise KeyError(name)
+        return v
+
     def interval(self, name: str) -> tuple[date | None, date | None]:
         """The first and last possible day; None on a side nothing bounds."""
-        v = self._index[name]
+        v = self._variable(name)
         return _date(self._lo[v], self._lo_rec[v]), _date(self._hi[v], self._hi_rec[v])
 
     def edtf(self, name: str) -> str | None:
@@ -797,15 +833,15 @@ class Solution:
 
     def proof_lower(self, name: str) -> list[str]:
         """The reasons that established the lower bound, oldest first."""
-        return self._cite(self._chain(self._lo_rec[self._index[name]]))
+        return self._cite(self._chain(self._lo_rec[self._variable(name)]))
 
     def proof_upper(self, name: str) -> list[str]:
         """The reasons that established the upper bound, oldest first."""
-        return self._cite(self._chain(self._hi_rec[self._index[name]]))
+        return self._cite(self._chain(self._hi_rec[self._variable(name)]))
 
     def proof(self, name: str) -> list[str]:
         """The reasons behind both bounds, deduplicated, in the order they were established."""
-        v = self._index[name]
+        v = self._variable(name)
         return self._cite(sorted(self._chain(self._lo_rec[v]) + self._chain(self._hi_rec[v])))
 
     def _chain(self, record: int) -> list[int]:

@@ -278,6 +278,9 @@ def test_open_sides_stay_open_and_have_no_proof() -> None:
     assert solution.proof_upper("y") == []
     with pytest.raises(KeyError):
         solution.interval("unknown")
+    network.variable("later")
+    with pytest.raises(KeyError):
+        solution.proof("later")
 
 
 def test_bounds_beyond_the_window_are_a_contradiction() -> None:
