@@ -25,6 +25,7 @@ from factdb.results import AnswerInput, PreparedRows, Row, Validation
 from factdb.rows import (
     answer_rows,
     claim_tables,
+    comparison_rows,
     entity_rows,
     registry_link_rows,
     sentence_table,
@@ -217,6 +218,7 @@ def _write_steps(validation: Validation, path: Path, scratch: Path, steps: _Step
             topics = {t.record.id: t.record for t in validation.facts.topics}
             names = {e.record.id: e.record.name for e in validation.facts.entities}
             _insert(db, "answers", answer_rows(topics, names, answers))
+            _insert(db, "comparisons", comparison_rows(topics, answers))
         if prepared is not None:
             _merge_shards(db, shards())
     steps.done()

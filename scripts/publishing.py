@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 from factdb.coverage import COLUMNS as SENTENCE_COLUMNS
 from factdb.tables import (
     ANSWER_COLUMNS,
+    COMPARISON_COLUMNS,
     LINK_TABLES,
     MODELS,
     VIEWS,
@@ -80,6 +81,9 @@ def documented_metadata(root: Path) -> str:
         entry["columns"] = {name: text for name, (_, _, text) in link.columns.items()}
     tables.setdefault("answers", {})["columns"] = {
         name: text for name, (_, text) in ANSWER_COLUMNS.items()
+    }
+    tables.setdefault("comparisons", {})["columns"] = {
+        name: text for name, (_, text) in COMPARISON_COLUMNS.items()
     }
     tables.setdefault("sentences", {})["columns"] = {
         name: text for name, (_, text) in SENTENCE_COLUMNS.items()

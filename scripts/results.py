@@ -30,7 +30,7 @@ class QuoteSpan(NamedTuple):
 
 
 class AnswerInput(NamedTuple):
-    """What the answers table needs of one claim that answers a topic."""
+    """What the answers and comparisons tables need of one claim that answers a topic."""
 
     id: str
     topic: str
@@ -41,6 +41,7 @@ class AnswerInput(NamedTuple):
     unit: str | None
     value_low: float | None
     value_high: float | None
+    approximate: bool  # the claim hedges its value ('about'): see comparing
     date_start: str | None
     date_end: str | None
 

@@ -10,6 +10,7 @@ from datetime import date
 from functools import cache
 from operator import attrgetter
 
+from factdb.comparing import Answer, compare_answers
 from factdb.coverage import Sentence, id_list, sentence_rows
 from factdb.loading import Located
 from factdb.results import AnswerInput, QuoteSpan, Row
@@ -133,13 +134,18 @@ def answer_rows(
 
     `claims`: the claims that answer a topic, in id order; `names`: entity id -> name.
     """
+    return [
+        _answer_row(topics[topic_id], answer, members, names)
+        for (topic_id, answer), members in answer_groups(claims).items()
+    ]
+
+
+def answer_groups(claims: Iterable[AnswerInput]) -> dict[tuple[str, str], list[AnswerInput]]:
+    """The claims that give each answer, by (topic, answer key), in that order."""
     groups: dict[tuple[str, str], list[AnswerInput]] = {}
     for claim in claims:
         groups.setdefault((claim.topic, claim.answer_key), []).append(claim)
-    return [
-        _answer_row(topics[topic_id], answer, members, names)
-        for (topic_id, answer), members in sorted(groups.items())
-    ]
+    return dict(sorted(groups.items()))
 
 
 def _answer_row(
@@ -170,6 +176,43 @@ def _answer_row(
         "first_date": min(starts) if starts else None,
         "last_date": max(ends) if ends else None,
     }
+
+
+def comparison_rows(topics: Mapping[str, Topic], claims: Iterable[AnswerInput]) -> list[dict]:
+    """One row per topic and pair of its distinct answers (answer_a before answer_b): how the
+    two relate (conflict, unclear-time, update, close or compatible) and why; see `comparing`.
+
+    `claims`: the claims that answer a topic, as for answer_rows.
+    """
+    answers: dict[str, list[Answer]] = {}
+    for (topic_id, key), members in answer_groups(claims).items():
+        answers.setdefault(topic_id, []).append(Answer(key, members))
+    return [
+        _comparison_row(topics[topic_id], a, b)
+        for topic_id, given in answers.items()
+        for index, a in enumerate(given)
+        for b in given[index + 1 :]
+    ]
+
+
+def _comparison_row(topic: Topic, a: Answer, b: Answer) -> dict:
+    """The row of one pair of answers to a topic."""
+    relation, reason = compare_answers(topic, a, b)
+    row = {
+        "topic": topic.id,
+        "answer_a": a.key,
+        "answer_b": b.key,
+        "relation": relation,
+        "reason": reason,
+        "unit_a": a.claims[0].unit if topic.kind == "quantity" else None,
+        "unit_b": b.claims[0].unit if topic.kind == "quantity" else None,
+    }
+    for side, answer in (("a", a), ("b", b)):
+        starts = [c.date_start for c in answer.claims if c.date_start]
+        ends = [c.date_end for c in answer.claims if c.date_end]
+        row[f"first_date_{side}"] = min(starts) if starts else None
+        row[f"last_date_{side}"] = max(ends) if ends else None
+    return row
 
 
 def registry_link_rows(

@@ -138,6 +138,27 @@ ANSWER_COLUMNS: dict[str, tuple[type, str]] = {
     "last_date": (str, "Latest date of a claim giving it (ISO date)."),
 }
 
+# Every pair of different answers to a topic, and how they relate (factdb.comparing).
+COMPARISON_COLUMNS: dict[str, tuple[type, str]] = {
+    "topic": (str, "Id of the topic both answers are to."),
+    "answer_a": (str, "Answer A: a value, a range low..high, a date or a word."),
+    "answer_b": (str, "Answer B (after A in text order): a value, a range, a date or a word."),
+    "relation": (
+        str,
+        "conflict (they cannot both be true at the same time), unclear-time (their dates are "
+        "too vague to order them, on a topic that changes over time), update (at different "
+        "times, on a topic that changes over time), close (hedged and within the topic's "
+        "tolerance) or compatible (both can be true).",
+    ),
+    "reason": (str, "Why, in plain words: which values, at which times."),
+    "unit_a": (str, "Unit of answer A."),
+    "unit_b": (str, "Unit of answer B."),
+    "first_date_a": (str, "Earliest date of a claim giving answer A (ISO date)."),
+    "last_date_a": (str, "Latest date of a claim giving answer A (ISO date)."),
+    "first_date_b": (str, "Earliest date of a claim giving answer B (ISO date)."),
+    "last_date_b": (str, "Latest date of a claim giving answer B (ISO date)."),
+}
+
 MODELS: dict[str, type[Record]] = {
     "sources": Source,
     "entities": Entity,
@@ -219,17 +240,16 @@ from answers a join topics t on t.id = a.topic
 where a.articles >= 2
 """,
     "conflicts": """
-select a.topic, t.question,
-  a.answer as answer_a, a.unit as unit_a, a.claims as claims_a, a.claimants as claimants_a,
-  a.sources as sources_a, a.first_date as first_date_a, a.last_date as last_date_a,
-  b.answer as answer_b, b.unit as unit_b, b.claims as claims_b, b.claimants as claimants_b,
-  b.sources as sources_b, b.first_date as first_date_b, b.last_date as last_date_b
-from answers a
-join answers b on a.topic = b.topic and a.answer < b.answer
-join topics t on t.id = a.topic
-where (a.kind = 'quantity' and (a.high < b.low or b.high < a.low))
-  or (a.kind = 'date' and (a.date_end < b.date_start or b.date_end < a.date_start))
-  or (a.kind = 'text')
+select c.topic, t.question,
+  c.answer_a, c.unit_a, a.claims as claims_a, a.claimants as claimants_a,
+  a.sources as sources_a, c.first_date_a, c.last_date_a,
+  c.answer_b, c.unit_b, b.claims as claims_b, b.claimants as claimants_b,
+  b.sources as sources_b, c.first_date_b, c.last_date_b, c.reason
+from comparisons c
+join answers a on a.topic = c.topic and a.answer = c.answer_a
+join answers b on b.topic = c.topic and b.answer = c.answer_b
+join topics t on t.id = c.topic
+where c.relation = 'conflict'
 """,
     "coverage": COVERAGE_VIEW,
     "places": """
@@ -273,9 +293,12 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         **{name: text for name, (_, text) in ANSWER_COLUMNS.items()},
     },
     "conflicts": {
-        key.format(x=x, X=x.upper()): text.format(x=x, X=x.upper())
-        for x in ("a", "b")
-        for key, text in _PAIR.items()
+        **{
+            key.format(x=x, X=x.upper()): text.format(x=x, X=x.upper())
+            for x in ("a", "b")
+            for key, text in _PAIR.items()
+        },
+        "reason": "Why they cannot both be true: which values, at which times.",
     },
     "places": {
         "id": "Id of the place.",
@@ -339,6 +362,11 @@ def create_tables(db: sqlite_utils.Database) -> None:
     db.table("answers").create(
         {name: kind for name, (kind, _) in ANSWER_COLUMNS.items()},
         pk=("topic", "answer"),
+        foreign_keys=[("topic", "topics", "id")],
+    )
+    db.table("comparisons").create(
+        {name: kind for name, (kind, _) in COMPARISON_COLUMNS.items()},
+        pk=("topic", "answer_a", "answer_b"),
         foreign_keys=[("topic", "topics", "id")],
     )
     db.table("sentences").create(

@@ -52,6 +52,7 @@ def test_metadata_documents_every_column(repo_db: Path):
             "source_reports_from",
             "sentences",
             "answers",
+            "comparisons",
         ]
     )
     for name in names + db.view_names():
@@ -132,7 +133,10 @@ async def test_csv_export(ds):
     assert response.status_code == 200
     lines = response.text.splitlines()
     assert lines[0].startswith("question,answer_a,unit_a,claims_a")
-    assert any(",3000," in line and ",10000," in line for line in lines[1:])
+    assert lines[0].endswith(",reason,topic")
+    assert any(
+        ",no," in line and ",yes," in line and "cannot both be true" in line for line in lines
+    )
 
 
 async def test_writes_are_refused(ds):

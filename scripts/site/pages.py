@@ -162,14 +162,14 @@ async def topic_answers(datasette: Any, topic: str | None, answer: str | None) -
         "order by a.claims desc, a.answer limit :limit",
         {"topic": topic, "limit": LIST_LIMIT},
     )
-    conflicting = set()
+    relations: dict[str, str] = {}
     if answer is not None:
-        conflicting = {
-            r["other"]
+        relations = {
+            r["other"]: r["relation"]
             for r in await _rows(
                 datasette,
-                "select case when answer_a = :answer then answer_b else answer_a end as other "
-                "from conflicts where topic = :topic "
+                "select case when answer_a = :answer then answer_b else answer_a end as other, "
+                "relation from comparisons where topic = :topic "
                 "and (answer_a = :answer or answer_b = :answer)",
                 {"topic": topic, "answer": answer},
             )
@@ -189,11 +189,38 @@ async def topic_answers(datasette: Any, topic: str | None, answer: str | None) -
         if answer is not None:
             if row["answer"] == answer:
                 row["relation"] = "same answer"
-            elif row["answer"] in conflicting:
-                row["relation"] = "disagrees"
             else:
-                row["relation"] = "compatible"
+                row["relation"] = RELATION_WORDS[relations.get(row["answer"], "compatible")]
     return rows
+
+
+# How an answer relates to another (comparisons.relation), as a claim's page says it.
+RELATION_WORDS = {
+    "conflict": "disagrees",
+    "unclear-time": "unclear time",
+    "update": "update",
+    "close": "close",
+    "compatible": "compatible",
+}
+COMPARISONS_SQL = """
+select answer_a, answer_b, relation, reason from comparisons
+where topic = :topic and relation != 'compatible'
+order by case relation when 'conflict' then 0 when 'unclear-time' then 1 when 'update' then 2
+  else 3 end, answer_a, answer_b
+limit :limit
+"""
+
+
+async def topic_comparisons(datasette: Any, topic: str) -> dict[str, list[dict]]:
+    """A topic's pairs of answers that conflict, and those that are updates, close or unclear
+    in time, each with its reason (compatible pairs are left out)."""
+    rows = await _rows(datasette, COMPARISONS_SQL, {"topic": topic, "limit": LIST_LIMIT})
+    for row in rows:
+        row["relation_words"] = RELATION_WORDS[row["relation"]]
+    return {
+        "conflicts": [row for row in rows if row["relation"] == "conflict"],
+        "related": [row for row in rows if row["relation"] != "conflict"],
+    }
 
 
 async def source_page(datasette: Any, source_id: str) -> dict | None:
@@ -305,19 +332,33 @@ async def topic_page(datasette: Any, topic_id: str) -> dict | None:
     return {
         "topic": rows[0],
         "answers": answers,
+        "comparisons": await topic_comparisons(datasette, topic_id),
         "claims": claims,
         "total": total,
         "limit": LIST_LIMIT,
     }
 
 
+HOME_REASONS = 3  # conflicts the home page explains under each contested topic
+HOME_REASONS_SQL = """
+select topic, reason from (
+  select topic, reason, row_number() over (partition by topic order by answer_a, answer_b) as n
+  from conflicts where topic in (select value from json_each(:topics))
+) where n <= :each
+"""
+
+
 async def home_page(datasette: Any) -> dict:
     contested = await _rows(
         datasette,
-        "select topic as id, question, kind, claims, answers from contested_topics "
-        "order by kind = 'quantity' desc, claims desc, topic limit :limit",
+        "select topic as id, question, kind, claims, answers, conflicting_pairs "
+        "from contested_topics order by kind = 'quantity' desc, claims desc, topic limit :limit",
         {"limit": 20},
     )
+    topics = json.dumps([row["id"] for row in contested])
+    reasons = await _rows(datasette, HOME_REASONS_SQL, {"topics": topics, "each": HOME_REASONS})
+    for row in contested:
+        row["reasons"] = [r["reason"] for r in reasons if r["topic"] == row["id"]]
     agreed = await _rows(
         datasette,
         "select topic, question, answer, articles, independent_origins from corroborations "
