@@ -1,4 +1,5 @@
-"""Shared fixtures: a copy of the small valid tree, and the repository's real database."""
+"""Shared fixtures: a copy of the small valid tree, the repository's real database, and a
+database of dated events (tests/fixtures/dates and tests/fixtures/timeline)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,15 @@ def repo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = validate(REPO, cache=False)
     assert result.ok, [p.as_text() for p in result.problems]
     return build_database(result, tmp_path_factory.mktemp("db") / "facts.db")
+
+
+@pytest.fixture(scope="session")
+def timeline_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """facts.db of tests/fixtures/dates with tests/fixtures/timeline laid over it: four events
+    (a day, a week, one open at its start, one in 2023) and a quantity that changes over time."""
+    root = tmp_path_factory.mktemp("timeline") / "tree"
+    shutil.copytree(FIXTURES / "dates", root, ignore=shutil.ignore_patterns(".cache"))
+    shutil.copytree(FIXTURES / "timeline", root, dirs_exist_ok=True)
+    result = validate(root, cache=False)
+    assert result.ok, [p.as_text() for p in result.problems]
+    return build_database(result, root.parent / "facts.db")

@@ -86,18 +86,34 @@ def limited_server(repo_db: Path, tmp_path: Path):
 
 
 @pytest.fixture
-def page():
+def timeline_server(timeline_db: Path, tmp_path: Path):
+    """The server on the database of dated events (conftest.py: timeline_db)."""
+    yield from _serve(timeline_db, tmp_path)
+
+
+def _chromium_page(**context: str):
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, **context)
         page.errors = []
         page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
         page.on("pageerror", lambda e: page.errors.append(str(e)))
         yield page
         browser.close()
+
+
+@pytest.fixture
+def page():
+    yield from _chromium_page()
+
+
+@pytest.fixture
+def west_page():
+    """A page in Los Angeles' time zone: a day drawn in local time rather than UTC moves back."""
+    yield from _chromium_page(timezone_id="America/Los_Angeles")
 
 
 def test_a_reader_finds_a_claim_reads_it_in_its_source_and_sees_the_chart(server, page):
@@ -155,4 +171,80 @@ def test_a_reader_whose_search_matches_too_many_claims_is_told_and_counts_them_a
     assert page.locator(".facets-not-counted").count() == 0
     assert page.locator(".facet-info").count() == 6
     page.screenshot(path=ARTIFACTS / "6-broad-search-counted.png", full_page=True)
+    assert page.errors == []
+
+
+def inside(box: dict, frame: dict, slack: float = 0.5) -> bool:
+    return (
+        box["x"] >= frame["x"] - slack
+        and box["y"] >= frame["y"] - slack
+        and box["x"] + box["width"] <= frame["x"] + frame["width"] + slack
+        and box["y"] + box["height"] <= frame["y"] + frame["height"] + slack
+    )
+
+
+EVENTS_IN_DATE_ORDER = [  # tests/fixtures/timeline in the year up to its latest event: a day,
+    "The council approves the plan",  # a week, and one open at its start (2023's is outside)
+    "The troops cross the border",
+    "The plan is first proposed",
+]
+
+
+def test_a_reader_reads_an_event_and_its_proof_and_finds_every_event_on_the_timeline(
+    timeline_server, west_page
+):
+    page = west_page
+    page.goto(timeline_server + "/facts/events/council-vote")
+    assert page.locator("#event-date").inner_text().startswith("23 October 2024")
+    proof = page.locator("#event-proof li")
+    assert proof.count() == 2
+    assert "2024-10-24 that a prints" in proof.nth(0).inner_text()
+    assert "‘wednesday’ in a" in proof.nth(1).inner_text()
+    assert page.locator("#article-a li").count() == page.locator("#article-b li").count() == 1
+    page.screenshot(path=ARTIFACTS / "7-event.png", full_page=True)
+
+    page.locator("#event-proof a.facts-quote").click()  # the claim that dates it
+    page.wait_for_load_state()
+    assert page.url.endswith("/facts/claims/a-council-approved")
+    assert page.locator("#date-proof").inner_text().startswith("Dated 23 October 2024")
+    page.goto(timeline_server + "/facts/claims/b-council-approved")
+    assert "(this claim)" in page.locator("#date-proof").inner_text()
+    page.screenshot(path=ARTIFACTS / "8-claim-date-proof.png", full_page=True)
+    page.goto(timeline_server + "/facts/sources/b")
+    assert page.locator("#published-proof").inner_text().startswith("24 October 2024")
+    page.screenshot(path=ARTIFACTS / "9-source-proved-date.png", full_page=True)
+
+    page.goto(timeline_server + "/-/dashboards/timeline")
+    for chart in ("#chart-by-year", "#chart-events"):
+        page.locator(f"{chart} svg .role-mark path").first.wait_for(timeout=20_000)
+    page.wait_for_timeout(500)
+    for chart in ("#chart-by-year", "#chart-events"):  # every mark inside its plot area
+        plot = page.locator(f"{chart} svg .role-frame.root > g > path.background").bounding_box()
+        marks = page.locator(f"{chart} svg .role-mark path")
+        for i in range(marks.count()):
+            box = marks.nth(i).bounding_box()
+            assert plot and box and inside(box, plot), (chart, i, box, plot)
+    assert page.locator("#chart-by-year svg .role-mark path").count() == 3  # 2023, 2024, 2025
+    plot = page.locator("#chart-events svg .role-frame.root > g > path.background").bounding_box()
+    assert plot and plot["height"] >= 30 * len(EVENTS_IN_DATE_ORDER)  # a readable row each
+    marks = page.locator("#chart-events svg .role-mark path")
+    assert marks.count() == len(EVENTS_IN_DATE_ORDER)  # one mark per event
+    labels = [marks.nth(i).get_attribute("aria-label") or "" for i in range(marks.count())]
+    assert sorted(n for n in EVENTS_IN_DATE_ORDER for label in labels if n in label) == sorted(
+        EVENTS_IN_DATE_ORDER
+    )
+    vote = next(label for label in labels if "council" in label)
+    assert "Oct 23, 2024" in vote  # drawn in UTC, not moved a day back in Los Angeles
+    axis = page.locator("#chart-events svg .role-axis-label text").all_text_contents()
+    assert [t for t in axis if t in EVENTS_IN_DATE_ORDER] == EVENTS_IN_DATE_ORDER
+    assert any("2024" in t for t in axis) and any("2025" in t for t in axis)  # years shown
+    page.screenshot(path=ARTIFACTS / "10-events-timeline.png", full_page=True)
+
+    page.locator("#chart-events svg .role-mark.layer_0_marks path").first.click()  # the week
+    page.wait_for_url("**/facts/events/troops-cross")
+    assert page.locator("#event-date").inner_text().startswith("between 17 and 23 February 2025")
+
+    page.goto(timeline_server + "/facts/topics/troops-in-region")
+    assert page.locator("#over-time circle").count() == 2
+    page.screenshot(path=ARTIFACTS / "11-topic-over-time.png", full_page=True)
     assert page.errors == []

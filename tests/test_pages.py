@@ -171,7 +171,7 @@ async def test_dashboards_render_their_chart_definitions(ds):
     assert "Numbers over time, by claimant" in response.text
     assert "vega-lite.min.js" in response.text
     timeline = await ds.client.get("/-/dashboards/timeline")
-    assert timeline.status_code == 200 and "Timeline of dated claims" in timeline.text
+    assert timeline.status_code == 200 and "Timeline of events" in timeline.text
 
 
 async def test_chart_query_returns_the_troop_estimates(ds):

@@ -1,4 +1,4 @@
-"""The Datasette plugin behind the project's pages: claim, source, entity, topic and home.
+"""The Datasette plugin behind the project's pages: claim, source, entity, topic, event and home.
 
 Each page's data is gathered here with parameterised SQL and handed to the templates in
 templates/ as plain values. Stored text is never marked safe: highlighting is passed as a list
@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from datasette import hookimpl
 from datasette.utils import escape_fts, urlsafe_components
 from datasette.utils.asgi import Response
+
+from factdb.site.dated import claim_dating, event_page, source_dating, topic_over_time
 
 if TYPE_CHECKING:
     from datasette.app import Datasette
@@ -149,6 +151,7 @@ async def claim_page(datasette: Any, claim_id: str) -> dict | None:
         "entities": entities,
         "via": via,
         "answers": answers,
+        "dating": await claim_dating(datasette, claim),
     }
 
 
@@ -265,6 +268,7 @@ async def source_page(datasette: Any, source_id: str) -> dict | None:
         "skipped": skipped,
         "uncovered": uncovered,
         "reports_from": reports_from,
+        "dating": await source_dating(datasette, source),
     }
 
 
@@ -336,6 +340,7 @@ async def topic_page(datasette: Any, topic_id: str) -> dict | None:
         "claims": claims,
         "total": total,
         "limit": LIST_LIMIT,
+        "over_time": await topic_over_time(datasette, rows[0]),
     }
 
 
@@ -460,6 +465,7 @@ PAGES = {
     "sources": source_page,
     "entities": entity_page,
     "topics": topic_page,
+    "events": event_page,
 }
 
 
@@ -472,7 +478,7 @@ def extra_template_vars(
     request: Request | None,
     datasette: Datasette,
 ) -> Callable[[], Awaitable[dict[str, Any]]] | dict[str, Any]:
-    """Hand each of our pages its data: the row pages of the four tables, and the home page."""
+    """Hand each of our pages its data: the row pages of the five tables, and the home page."""
 
     page_for = PAGES.get(table) if table is not None else None
 
