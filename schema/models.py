@@ -197,6 +197,12 @@ class Source(Record):
         description="How the publication date was established: quoted from the text, or the "
         "reasoning that gives the range."
     )
+    published_stated: bool = Field(
+        default=False,
+        description="True where the text itself prints its publication date: `published` is "
+        "then evidence. Otherwise `published` is what the articles together prove, and the "
+        "validator checks it.",
+    )
     language: str = Field(
         pattern=r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$",
         description="Language of the text as a BCP 47 tag, e.g. 'en'.",
@@ -291,6 +297,60 @@ class Topic(Record):
         default=None, description="Unit every quantity answer uses, e.g. 'soldiers'."
     )
     description: Text | None = Field(default=None, description="What the question covers.")
+    changes_over_time: bool = Field(
+        default=False,
+        description="True where the true answer changes with time (troops keep arriving): "
+        "answers at different times then form a timeline, not a conflict.",
+    )
+    tolerance: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="For quantities: how far apart (a share of the larger, e.g. 0.1) two "
+        "estimates may be and still be 'close' rather than contradicting, where either is hedged "
+        "('about', 'around').",
+    )
+    exclusive: list[list[Text]] = Field(
+        default_factory=list,
+        description="For text topics: groups of answers that exclude each other; two answers "
+        "conflict only where one group holds both (answers in no common group are compatible).",
+    )
+
+
+EventKind = Literal[
+    "vote", "signing", "statement", "troop-movement", "launch", "meeting", "attack", "other"
+]
+
+
+class Event(Record):
+    """Something that happened, or is to happen, on a day: a vote, a signing, a statement, a
+    transfer of troops, a missile launch. Its date is never written: the validator derives it
+    from the claims that report it (and proves it from all the articles together)."""
+
+    id: Slug = Field(description="Stable identifier, e.g. 'duma-ratifies-treaty'.")
+    name: Text = Field(
+        description="What happened, in a few words: 'The State Duma ratifies the treaty'."
+    )
+    kind: EventKind = Field(description="What sort of event it is.")
+    about: SlugList = Field(
+        default_factory=list, description="Entity ids of who or what the event involves."
+    )
+    description: Text | None = Field(default=None, description="More on the event, if needed.")
+    notes: Text | None = Field(default=None, description="Free notes for curators and readers.")
+
+
+RelativeDate = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=80,
+        pattern=r"^[A-Za-z0-9 -]+$",
+        description="A date as the quote gives it, relative to the article's publication "
+        "('today', 'yesterday', 'wednesday', 'last week', 'june', 'october 24') or to an event "
+        "('32 months after russia-invades-ukraine'); the grammar is in docs/data-model.md.",
+        examples=["yesterday", "wednesday", "october 24", "32 months after full-scale-invasion"],
+    ),
+]
 
 
 Assertion = Annotated[
@@ -335,6 +395,16 @@ class Claim(Record):
     date_basis: FilledText = Field(
         description="How the date was established: the words of the source that state it, or how "
         "a relative date ('on Wednesday') was resolved from the article's own date."
+    )
+    when: list[RelativeDate] = Field(
+        default_factory=list,
+        description="How the quote dates it, relative to the article or to an event, e.g. "
+        "[yesterday] or [today, 32 months after full-scale-invasion]; each must hold. The "
+        "validator proves `date` from these, the events and all the articles together.",
+    )
+    event: Slug | None = Field(
+        default=None,
+        description="Id of the event the claim reports: its date is the event's date.",
     )
     claimant: FilledSlug | None = Field(
         description="Entity id of who asserts the claim (a minister, an agency); null when the "
@@ -399,6 +469,9 @@ class FactFile(Record):
         default_factory=list, description="People, organisations, places."
     )
     topics: list[Topic] = Field(default_factory=list, description="Questions that claims answer.")
+    events: list[Event] = Field(
+        default_factory=list, description="Things that happen, dated by the claims."
+    )
     claims: list[Claim] = Field(default_factory=list, description="Claims with verbatim quotes.")
 
 
@@ -406,6 +479,7 @@ RECORD_MODELS: dict[str, type[Record]] = {
     "sources": Source,
     "entities": Entity,
     "topics": Topic,
+    "events": Event,
     "claims": Claim,
 }
 
@@ -413,6 +487,7 @@ __all__ = [
     "Claim",
     "DateRange",
     "Entity",
+    "Event",
     "FactFile",
     "RECORD_MODELS",
     "Record",

@@ -226,6 +226,7 @@ def draft_source(
         raise AuthoringError(f"source id '{source_id}' is already used; give another with --id")
     published, basis = options.get("published"), options.get("published_basis")
     match = _PUBLISHED.search(text)
+    stated = bool(not published and match)  # the text prints it: evidence for the other dates
     if not published and match:
         published = date(int(match[3]), MONTHS.index(match[1]) + 1, int(match[2])).isoformat()
         basis = basis or f'The text says "{match[0]}".'
@@ -237,6 +238,7 @@ def draft_source(
         "publisher": options.get("publisher") or PLACEHOLDER,
         "published": published or PLACEHOLDER,
         "published_basis": basis or PLACEHOLDER,
+        "published_stated": stated,
         "language": options.get("language") or "en",
         "reports_from": [],
     }

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Literal, TypedDict, get_args
 
 CLAIMS_PER_FILE = 50
+EVENT_GROUPS = 10  # events a day: the claims on one day about one tenth of the questions
 SENTENCES_PER_SOURCE = 60
 _FIRST = "Anna Boris Chen Dara Elif Farid Greta Hiro Ines Jonas Kira Luis Mira Nadia Omar".split()
 _LAST = "Petrov Kim Novak Haddad Silva Tanaka Weber Costa Ivanova Park Okafor Lindqvist".split()
@@ -93,11 +94,27 @@ def generate_corpus(root: Path, claims: int, seed: int = 20241024) -> Corpus:
         for ident, _, _ in topics
     }
     source_lines = ["sources:"]
+    events: set[str] = set()
     for number in range(files):
-        source_lines += _write_source(root, number, rng, entities[: len(people)], topics, pools)
+        people_only = entities[: len(people)]
+        source_lines += _write_source(root, number, rng, people_only, topics, pools, events)
     (root / "facts" / "sources.yaml").write_text("\n".join(source_lines), encoding="utf-8")
+    _write_events(root, events)
     count = sum(1 for _ in (root / "facts" / "claims").glob("*.yaml")) * CLAIMS_PER_FILE
     return Corpus(root, min(count, claims), files, files)
+
+
+def _write_events(root: Path, events: set[str]) -> None:
+    """facts/events.yaml: every event the claims report, none dated (the claims date them)."""
+    lines = ["events:"]
+    for event in sorted(events):
+        lines += [
+            f"  - id: {event}",
+            f"    name: Statements of {event[2:12]}",
+            "    kind: statement",
+            "",
+        ]
+    (root / "facts" / "events.yaml").write_text("\n".join(lines), encoding="utf-8")
 
 
 def _write_registries(
@@ -134,8 +151,13 @@ def _write_source(
     people: list[tuple[str, str, str]],
     topics: list[tuple[str, str, str]],
     pools: dict[str, list[int]],
+    events: set[str],
 ) -> list[str]:
-    """One source's seed text and claim file; returns its record's lines for sources.yaml."""
+    """One source's seed text and claim file; returns its record's lines for sources.yaml.
+
+    Every claim dates itself "on <weekday>" from its article's printed publication day, and
+    reports an event: the statements made on one day about one of ten groups of questions, so
+    that claims of many articles date each event together (10,000 events at 100,000 claims)."""
     published = date(2022, 1, 1) + timedelta(days=rng.randrange(1000))
     sentences, claim_lines = [], ["claims:"]
     for index in range(SENTENCES_PER_SOURCE):
@@ -150,24 +172,15 @@ def _write_source(
         weekday = _WEEKDAYS[day.weekday()]
         fragment = "about " + _PHRASES[unit].format(n=f"{value:,}", place=place)
         sentences.append(f"{person} {rng.choice(_VERBS)} on {weekday} that {fragment}.")
-        statement = f"{person} said {fragment}."
-        basis = f"on {weekday}, {back} days before publication"
-        claim_lines += [
-            f"  - id: c{number:05d}-{index:03d}",
-            f"    source: s{number:05d}",
-            f"    statement: {_yaml_string(statement)}",
-            f"    quote: {_yaml_string(fragment)}",
-            f"    date: '{day.isoformat()}'",
-            f"    date_basis: {_yaml_string(basis)}",
-            f"    claimant: {person_id}",
-            "    about: [" + f"pl-{_PLACES.index(place)}]",
-            f"    topic: {topic_id}",
-            f"    value: {value}",
-            "    approximate: true",
-            f"    unit: {unit}",
-            "    assertion: stated",
-            "",
-        ]
+        event = f"e-{day.isoformat()}-{topics.index((topic_id, unit, place)) % EVENT_GROUPS}"
+        events.add(event)
+        claim_lines += _claim_lines(
+            f"c{number:05d}-{index:03d}",
+            f"s{number:05d}",
+            fragment,
+            (day, back, weekday, event),
+            (person, person_id, topic_id, value, unit, _PLACES.index(place)),
+        )
     text = "\n\n".join(" ".join(sentences[i : i + 3]) for i in range(0, len(sentences), 3))
     seed_path = root / "seeds" / f"s{number:05d}.txt"
     seed_path.write_text(text + "\n", encoding="utf-8")
@@ -182,7 +195,38 @@ def _write_source(
         "    publisher: null",
         f"    published: '{published.isoformat()}'",
         "    published_basis: Generated.",
+        "    published_stated: true",
         "    language: en",
+        "",
+    ]
+
+
+def _claim_lines(
+    claim_id: str,
+    source_id: str,
+    fragment: str,
+    when: tuple[date, int, str, str],
+    what: tuple[str, str, str, int, str, int],
+) -> list[str]:
+    """One generated claim's lines: dated "on <weekday>", `back` days before publication."""
+    day, back, weekday, event = when
+    person, person_id, topic_id, value, unit, place = what
+    return [
+        f"  - id: {claim_id}",
+        f"    source: {source_id}",
+        f"    statement: {_yaml_string(f'{person} said {fragment}.')}",
+        f"    quote: {_yaml_string(fragment)}",
+        f"    date: '{day.isoformat()}'",
+        f"    date_basis: {_yaml_string(f'on {weekday}, {back} days before publication')}",
+        f"    when: [{weekday.lower()}]",
+        f"    event: {event}",
+        f"    claimant: {person_id}",
+        f"    about: [pl-{place}]",
+        f"    topic: {topic_id}",
+        f"    value: {value}",
+        "    approximate: true",
+        f"    unit: {unit}",
+        "    assertion: stated",
         "",
     ]
 

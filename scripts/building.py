@@ -24,15 +24,18 @@ from factdb.progress import progress_bar
 from factdb.results import AnswerInput, PreparedRows, Row, Validation
 from factdb.rows import (
     answer_rows,
+    claim_date_rows,
     claim_tables,
     comparison_rows,
     entity_rows,
+    event_rows,
     registry_link_rows,
     sentence_table,
     source_rows,
     topic_rows,
 )
 from factdb.tables import (
+    CLAIM_DATE_COLUMNS,
     FTS_COLUMNS,
     LINK_TABLES,
     VIEWS,
@@ -91,11 +94,13 @@ def _insert_sorted(db: sqlite_utils.Database, table: str, rows: Iterable[dict]) 
 
 
 def _write_registries(db: sqlite_utils.Database, validation: Validation) -> None:
-    """The sources, entities and topics, and their link tables."""
+    """The sources, entities, topics and events, and their link tables."""
     facts = validation.facts
-    _insert_sorted(db, "sources", source_rows(facts.sources, validation.texts))
+    dates = validation.dates
+    _insert_sorted(db, "sources", source_rows(facts.sources, validation.texts, dates))
     _insert_sorted(db, "entities", entity_rows(facts.entities))
     _insert_sorted(db, "topics", topic_rows(facts.topics))
+    _insert_sorted(db, "events", event_rows(facts.events, dates, validation.reported))
     for table, rows in registry_link_rows(facts.sources, facts.entities).items():
         _insert_sorted(db, table, rows)
 
@@ -221,6 +226,10 @@ def _write_steps(validation: Validation, path: Path, scratch: Path, steps: _Step
             _insert(db, "comparisons", comparison_rows(topics, answers))
         if prepared is not None:
             _merge_shards(db, shards())
+        with db.conn:  # after the claims they refer to
+            insert_tuples(
+                db, "claim_dates", list(CLAIM_DATE_COLUMNS), claim_date_rows(validation.dates)
+            )
     steps.done()
     create_indexes(db)  # after the rows: one sort per index, not a b-tree update per row
     steps.done()

@@ -7,8 +7,8 @@ Under root/.cache/facts (ignored by git):
 - `index.marshal`: for each fact file, its content hash, size and modification time, how
   many records of each kind it holds, a digest of its ids and their positions,
   and its problems; the unique-id problems; for each seed, its size, modification time and
-  sha256; and a fingerprint of the registries (the files holding sources, entities or topics,
-  and the seeds);
+  sha256; and a fingerprint of the registries (the files holding sources, entities, topics
+  or events, and the seeds);
 - `ids.marshal`: every file's ids with their lines and columns, read only when the ids changed.
 
 A file whose size and modification time are those recorded, and older than the index, is not
@@ -48,11 +48,26 @@ from factdb.loading import (
     relative_path,
 )
 from factdb.problems import Problem
-from factdb.results import Validation
+from factdb.proving import claim_datings, prove
+from factdb.results import DatingInputs, PublicationBound, Validation
+from factdb.schema import models
 from factdb.text import normalise
 
 CACHE_DIR = ".cache/facts"
-FORMAT = "facts-cache-3"
+FORMAT_VERSION = "facts-cache-4"
+
+
+def _schema_digest() -> str:
+    """A digest of the record models' source: kept records are pickled model instances, so a
+    change to the models (a new field) makes every cached file stale."""
+    folder = Path(models.__file__).parent
+    digest = hashlib.sha256()
+    for name in ("models.py", "dates.py"):
+        digest.update((folder / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+FORMAT = f"{FORMAT_VERSION}-{_schema_digest()}"
 
 
 def _cache(root: Path) -> Path:
@@ -227,7 +242,13 @@ def _entry(tree: _Tree, relative: str, ids: Ids, problems: list[Problem]) -> dic
 
 
 def _write_index(
-    root: Path, tree: _Tree, entries: dict, seeds: dict, fingerprint: str, unique: list[Problem]
+    root: Path,
+    tree: _Tree,
+    entries: dict,
+    seeds: dict,
+    fingerprint: str,
+    unique: list[Problem],
+    dated: bool,
 ) -> None:
     index = {
         "format": FORMAT,
@@ -235,6 +256,7 @@ def _write_index(
         "seeds": seeds,
         "registry": fingerprint,
         "unique": _problem_tuples(unique),
+        "dating": dated,  # events or relative dates: a change anywhere can move any date
     }
     _write_atomic(_cache(root) / "index.marshal", marshal.dumps(index))
 
@@ -299,11 +321,14 @@ class Cache:
         if not self._incremental(facts, fingerprint, set(registry_files)):
             return None
         result = self._check_records(facts)
-        entries = self._entries(per_file, result.problems)
+        bounds = self._bounds(facts, per_file)
+        entries = self._entries(per_file, result.problems, bounds)
+        proof = prove(self.root, facts, [], [b for found in bounds.values() for b in found])
+        result.problems += proof.problems  # they span files: never kept as a file's own
         unique = _unique_ids(self.root, self.tree, self.index, entries, self.changed, per_file)
         result.problems += unique
         result.problems.sort()
-        _write_index(self.root, self.tree, entries, seeds, fingerprint, unique)
+        _write_index(self.root, self.tree, entries, seeds, fingerprint, unique, False)
         result.counts = {k: sum(e["counts"].get(k, 0) for e in entries.values()) for k in KINDS}
         return result
 
@@ -319,8 +344,12 @@ class Cache:
     def _incremental(self, facts: Facts, fingerprint: str, registry_files: set[str]) -> bool:
         """True if the unchanged files' results still stand."""
         with_skipped = {s.record.id for s in facts.sources if s.record.skipped}
+        dated = any(c.record.event is not None or c.record.when for c in facts.claims)
         return (
-            fingerprint == self.index.get("registry")
+            not self.index.get("dating", True)  # events and relative dates: every file again
+            and not dated
+            and not facts.events
+            and fingerprint == self.index.get("registry")
             and not (self.changed & registry_files)
             and all(rel in self.known for rel in set(self.tree.files) - self.changed)
             # a claim can make or clear a problem in its source's skipped list
@@ -345,20 +374,41 @@ class Cache:
         result.problems = problems
         return result
 
+    def _bounds(
+        self, facts: Facts, per_file: dict[str, dict[str, list[Located]]]
+    ) -> dict[str, list[PublicationBound]]:
+        """Each file's bounds on its sources' publication: the changed files' anew."""
+        published = {s.record.id: s.record.published for s in facts.sources}
+        bounds = {
+            rel: [PublicationBound(*bound) for bound in self.known[rel].get("bounds", [])]
+            for rel in self.tree.files
+            if rel not in self.changed
+        }
+        for relative in self.changed:
+            bounds[relative] = claim_datings(per_file[relative]["claims"], published)[1]
+        return bounds
+
     def _entries(
-        self, per_file: dict[str, dict[str, list[Located]]], problems: list[Problem]
+        self,
+        per_file: dict[str, dict[str, list[Located]]],
+        problems: list[Problem],
+        bounds: dict[str, list[PublicationBound]],
     ) -> dict[str, dict[str, Any]]:
         """The index entries: the changed files' anew, every file's stat as seen now."""
         entries = {rel: self.known[rel] for rel in self.tree.files if rel not in self.changed}
         for relative in self.changed:
             mine = [p for p in problems if p.path == relative]
             entries[relative] = _entry(self.tree, relative, record_ids(per_file[relative]), mine)
+            entries[relative]["bounds"] = [tuple(bound) for bound in bounds[relative]]
         for relative, entry in entries.items():
             entry["stat"] = self.tree.stats[relative]  # touched but unchanged: not read next time
         return entries
 
-    def save(self, result: Validation, ids: dict[str, Ids]) -> None:
-        """Write the index after a check of every record (`ids`: each file's ids)."""
+    def save(
+        self, result: Validation, ids: dict[str, Ids], dating: DatingInputs, spanning: list[Problem]
+    ) -> None:
+        """Write the index after a check of every record (`ids`: each file's ids; `spanning`: the
+        problems of the dates across files, which are never kept as a file's own)."""
         files = self.tree.files
         seeds = _seed_hashes(self.root, result.facts, self.index)
         registry_files = {
@@ -366,18 +416,23 @@ class Cache:
             for rel, kinds in ids.items()
             if any(k in kinds for k in REGISTRY_KINDS)
         }
+        across = set(spanning)
         problems: dict[str, list[Problem]] = {}
         for problem in result.problems:
-            if problem.rule != "unique-id":
+            if problem.rule != "unique-id" and problem not in across:
                 problems.setdefault(problem.path, []).append(problem)
-        entries = {
-            rel: _entry(self.tree, rel, kinds, problems.get(rel, [])) for rel, kinds in ids.items()
-        }
+        bounds: dict[str, list[tuple]] = {}
+        for bound in dating.bounds:
+            bounds.setdefault(bound.path, []).append(tuple(bound))
+        entries = {}
+        for rel, kinds in ids.items():
+            entries[rel] = _entry(self.tree, rel, kinds, problems.get(rel, []))
+            entries[rel]["bounds"] = bounds.get(rel, [])
         unique = [problem for problem in result.problems if problem.rule == "unique-id"]
+        dated = bool(dating.datings or result.facts.events)
+        fingerprint = _fingerprint(registry_files, seeds)
         _write_ids(self.root, ids)
-        _write_index(
-            self.root, self.tree, entries, seeds, _fingerprint(registry_files, seeds), unique
-        )
+        _write_index(self.root, self.tree, entries, seeds, fingerprint, unique, dated)
 
 
 def _seed_text(path: Path) -> str:

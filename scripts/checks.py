@@ -41,7 +41,7 @@ def check_record_rules(
 def check_claims(
     facts: Facts, normalised: Mapping[str, NormalisedText], result: Validation
 ) -> Iterator[Problem]:
-    """The rules on each claim of `facts`, against its registries (sources, entities, topics)."""
+    """The rules on each claim of `facts`, against its registries."""
     for rule in (check_claim_references, check_topics, check_dates):
         yield from rule(facts)
     yield from check_quotes(facts, normalised, result.texts, result.spans)
@@ -109,6 +109,7 @@ def check_claim_references(facts: Facts) -> Iterator[Problem]:
     sources = {s.record.id for s in facts.sources}
     entities = {e.record.id for e in facts.entities}
     topics = {t.record.id for t in facts.topics}
+    events = {e.record.id for e in facts.events}
     for claim in facts.claims:
         record = claim.record
         if record.source not in sources:
@@ -121,6 +122,8 @@ def check_claim_references(facts: Facts) -> Iterator[Problem]:
             yield from _missing(claim, "via", record.via, entities, "entity")
         if record.topic is not None and record.topic not in topics:
             yield from _missing(claim, "topic", [record.topic], topics, "topic")
+        if record.event is not None and record.event not in events:
+            yield from _missing(claim, "event", [record.event], events, "event")
 
 
 def check_topics(facts: Facts) -> Iterator[Problem]:

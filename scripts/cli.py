@@ -77,20 +77,30 @@ cache_option = click.option(
 
 
 def _validated(
-    root: Path, fmt: str = "text", cache: bool = False, for_build: bool = False
+    root: Path,
+    fmt: str = "text",
+    cache: bool = False,
+    for_build: bool = False,
+    strict: bool = False,
 ) -> Validation:
-    """Validate (factdb.validate), print any problems, and exit 1 if there are some."""
+    """Validate (factdb.validate) and print the problems; exit 1 if any is an error, or with
+    `strict`, if there is any problem at all (a warning included)."""
     from factdb.validating import validate
 
     if not (root / "facts").is_dir():
         raise click.ClickException(f"no facts/ folder in {root.resolve()}; use --root")
     result = validate(root, cache=cache, for_build=for_build)
-    if result.problems:
+    failed = bool(result.problems) if strict else not result.ok
+    if result.problems and (failed or fmt != "json"):
         click.echo(format_problems(result.problems, fmt))
-        if fmt == "text":
-            click.echo(
-                f"{len(result.problems)} problem(s) in {len(result.facts.files)} file(s)", err=True
-            )
+    if result.problems and fmt == "text":
+        errors = sum(problem.is_error for problem in result.problems)
+        counted = f"{len(result.problems)} problem(s)"
+        if errors != len(result.problems):
+            counted += f" ({len(result.problems) - errors} warning(s))"
+        click.echo(f"{counted} in {len(result.facts.files)} file(s)", err=True)
+    if failed:
+        result.close()
         raise SystemExit(1)
     return result
 
@@ -117,16 +127,21 @@ def _validate_and_build(root: Path, output: Path, cache: bool) -> tuple[Validati
     show_default=True,
     help="text: file:line:column lines; github: Actions annotations; json.",
 )
-def validate_command(root: Path, fmt: str, no_cache: bool) -> None:
-    """Check every fact file; print each problem with its location, exit 1 if any."""
-    result = _validated(root, fmt, cache=not no_cache)
+@click.option(
+    "--strict", is_flag=True, help="Exit 1 on warnings too (a date that could be narrower); CI."
+)
+def validate_command(root: Path, fmt: str, no_cache: bool, strict: bool) -> None:
+    """Check every fact file; print each problem with its location, exit 1 if any is an error
+    (with --strict, if there is any)."""
+    result = _validated(root, fmt, cache=not no_cache, strict=strict)
     if fmt == "json":
-        click.echo("[]")
+        if not result.problems:
+            click.echo("[]")
     elif fmt == "text":
         click.echo(
             f"OK: {result.count('claims')} claims, {result.count('sources')} sources, "
-            f"{result.count('entities')} entities, {result.count('topics')} topics "
-            f"in {len(result.facts.files)} files"
+            f"{result.count('entities')} entities, {result.count('topics')} topics, "
+            f"{result.count('events')} events in {len(result.facts.files)} files"
         )
 
 
@@ -187,6 +202,43 @@ def coverage(root: Path, fmt: str, check: bool) -> None:
         click.echo(format_coverage(sentences, {s.id: s.seed for s in sources}))
     if check and any(s.status == "uncovered" for s in sentences):
         raise SystemExit(1)
+
+
+@cli.command()
+@root_option
+@click.option(
+    "--write", is_flag=True, help="Write the proved dates, with a generated basis, into the files."
+)
+def dates(root: Path, write: bool) -> None:
+    """List the dates the articles together prove narrower than (or other than) written; with
+    --write, put them into the fact files (comments kept) for review in the diff."""
+    from factdb.editing import update_records
+    from factdb.proving import proved_changes
+    from factdb.validating import validate
+
+    result = validate(root, cache=False, workers=1)  # every claim in this process
+    date_rules = {"date-looser-than-proved", "date-not-proved"}
+    blocking = [p for p in result.problems if p.is_error and p.rule not in date_rules]
+    if blocking:
+        click.echo(format_problems(blocking))
+        raise click.ClickException("fix the problems above first: nothing was written")
+    changes = proved_changes(result.facts, result.dates)
+    for path, sections in sorted(changes.items()):
+        for section, records in sections.items():
+            for record_id, fields in records.items():
+                shown = ", ".join(f"{key}: {value}" for key, value in fields.items())
+                click.echo(f"{path}: {record_id}: {shown}")
+            if write:
+                update_records(root / path, root, section, records)
+    count = sum(len(records) for sections in changes.values() for records in sections.values())
+    if not count:
+        click.echo("Every date is as the articles together prove it")
+    elif write:
+        click.echo(f"Wrote {count} proved date(s); review them with git diff")
+    else:
+        click.echo(
+            f"{count} date(s) could be proved narrower; write them with: facts dates --write"
+        )
 
 
 @cli.command(name="publish-command")

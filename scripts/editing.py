@@ -155,3 +155,24 @@ def append_record(
         items.yaml_set_comment_before_after_key(len(items) - 1, before=comment, indent=2)
     text = dump(canonical(data), yaml)
     path.write_text(format_text(text, schema_header(path, root)), encoding="utf-8")
+
+
+def update_records(
+    path: Path, root: Path, section: str, changes: dict[str, dict[str, Any]]
+) -> list[str]:
+    """Set fields of records (by id) in one section of a fact file, keeping everything else and
+    its comments; the file is replaced whole, through a temporary file. Returns the ids changed."""
+    yaml = round_trip_yaml()
+    data = yaml.load(path.read_text(encoding="utf-8"))
+    changed = []
+    for record in data.get(section) or []:
+        fields = changes.get(record.get("id")) if isinstance(record, CommentedMap) else None
+        if fields:
+            for key, value in fields.items():
+                record[key] = value
+            changed.append(record["id"])
+    text = format_text(dump(canonical(data), yaml), schema_header(path, root))
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+    return changed

@@ -24,7 +24,16 @@ from factdb.locating import (
 )
 from factdb.problems import Problem
 from factdb.progress import progress
-from factdb.schema.models import RECORD_MODELS, Claim, Entity, Record, Source, Topic, list_of
+from factdb.schema.models import (
+    RECORD_MODELS,
+    Claim,
+    Entity,
+    Event,
+    Record,
+    Source,
+    Topic,
+    list_of,
+)
 
 if TYPE_CHECKING:  # ruamel.yaml is imported only where the exact path runs (it costs 10 ms)
     from ruamel.yaml import YAML
@@ -56,8 +65,8 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 16
 
 R = TypeVar("R", bound=Record)
-KINDS = ("sources", "entities", "topics", "claims")  # the sections of a fact file, in order
-REGISTRY_KINDS = ("sources", "entities", "topics")  # what claims refer to
+KINDS = ("sources", "entities", "topics", "events", "claims")  # a fact file's sections, in order
+REGISTRY_KINDS = ("sources", "entities", "topics", "events")  # what claims refer to
 Ids = dict[str, list[tuple[str, int, int]]]  # kind -> (id, line, column) of each record
 
 
@@ -92,6 +101,7 @@ class Facts:
     sources: list[Located[Source]] = field(default_factory=list)
     entities: list[Located[Entity]] = field(default_factory=list)
     topics: list[Located[Topic]] = field(default_factory=list)
+    events: list[Located[Event]] = field(default_factory=list)
     claims: list[Located[Claim]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
@@ -334,7 +344,7 @@ def load_records(
                 1,
                 1,
                 "not-a-mapping",
-                "a fact file is a mapping of sources/entities/topics/claims to lists",
+                "a fact file is a mapping of sources/entities/topics/events/claims to lists",
             )
         )
         return
@@ -378,11 +388,14 @@ _NO_ALIASES = yaml_rs.AliasLimits(max_total_replayed_events=0) if yaml_rs else N
 
 def suspect(text: str) -> bool:
     """True if the text may hold what the exact path must judge: a tag, anchor or alias, nested
-    flow collections, deep nesting or a character YAML forbids.
+    flow collections, deep nesting, a character YAML forbids, or a tab (the two parsers read
+    tabs differently).
 
     Each regular expression runs only where a cheap test (a character present, ASCII only)
     leaves room for it to match: one combined expression cost 0.6 ms a file.
     """
+    if "\t" in text:  # yaml-rs takes a tab in a plain key that ruamel.yaml refuses
+        return True
     if any(mark in text for mark in "!&*") and _MARKUP.search(text):
         return True
     if (_NESTED if "{" in text else _NESTED_LIST).search(text):

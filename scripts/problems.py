@@ -17,13 +17,18 @@ class Problem:
     rule: str
     message: str
     record_id: str | None = None
+    severity: str = "error"  # or "warning": reported, but fails a run only with --strict
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
 
     def as_text(self) -> str:
-        """`file:line:column: rule: message [id]`, the form editors and terminals link."""
+        """`file:line:column: rule: message [id]`, the form editors and terminals link; a
+        warning says so after its rule."""
         suffix = f" [{self.record_id}]" if self.record_id else ""
-        return (
-            f"{self.path}:{self.line}:{self.column}: {self.rule}: {_one_line(self.message)}{suffix}"
-        )
+        rule = self.rule if self.is_error else f"{self.rule} (warning)"
+        return f"{self.path}:{self.line}:{self.column}: {rule}: {_one_line(self.message)}{suffix}"
 
     def as_github(self) -> str:
         """A GitHub Actions error annotation, shown on the file's line in a pull request."""
@@ -37,7 +42,7 @@ class Problem:
             )
         )
         suffix = f" [{self.record_id}]" if self.record_id else ""
-        return f"::error {props}::{_escape_data(self.message + suffix)}"
+        return f"::{self.severity} {props}::{_escape_data(self.message + suffix)}"
 
 
 def _one_line(text: str) -> str:

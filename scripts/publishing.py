@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 from factdb.coverage import COLUMNS as SENTENCE_COLUMNS
 from factdb.tables import (
     ANSWER_COLUMNS,
+    CLAIM_DATE_COLUMNS,
     COMPARISON_COLUMNS,
     LINK_TABLES,
     MODELS,
@@ -84,6 +85,9 @@ def documented_metadata(root: Path) -> str:
     }
     tables.setdefault("comparisons", {})["columns"] = {
         name: text for name, (_, text) in COMPARISON_COLUMNS.items()
+    }
+    tables.setdefault("claim_dates", {})["columns"] = {
+        name: text for name, (_, text) in CLAIM_DATE_COLUMNS.items()
     }
     tables.setdefault("sentences", {})["columns"] = {
         name: text for name, (_, text) in SENTENCE_COLUMNS.items()

@@ -46,6 +46,52 @@ class AnswerInput(NamedTuple):
     date_end: str | None
 
 
+class ClaimDating(NamedTuple):
+    """What the date reasoning needs of a claim that names an event or dates itself relatively."""
+
+    id: str
+    source: str
+    event: str | None
+    when: tuple[str, ...]
+    date: str  # as written (EDTF)
+    future: bool  # scheduled or expected: on or after its article's publication
+    path: str
+    line: int
+    column: int
+    position: int  # its place among its file's claims: where its fields are found when needed
+
+
+class PublicationBound(NamedTuple):
+    """The bound a source's absolutely dated claims put on its publication: on or after the
+    latest day of its past claims (`future` False), on or before the earliest of its future ones."""
+
+    source: str
+    day: str  # ISO date
+    future: bool
+    claim: str  # the claim that sets it
+    path: str
+    line: int
+
+
+@dataclass
+class DatingInputs:
+    """What the dates across articles are proved from: the claims that date themselves
+    relatively or name an event, and the bounds the others put on their articles."""
+
+    datings: list[ClaimDating]
+    bounds: list[PublicationBound]
+
+
+class ProvedDate(NamedTuple):
+    """What the articles together prove of a date: its first and last possible days (ISO; None
+    where nothing bounds it), as EDTF, and the claims the proof rests on."""
+
+    start: str | None
+    end: str | None
+    edtf: str | None
+    proof: tuple[str, ...]
+
+
 _BATCH_NUMBERS = count()  # per process: a forked worker's files are named by its own pid
 
 
@@ -99,10 +145,15 @@ class Validation:
     spans: dict[str, QuoteSpan] = field(default_factory=dict)  # claim id -> its quote's place
     counts: dict[str, int] | None = None  # records per kind, when `facts` holds only some
     prepared: PreparedRows | None = None
+    # what the articles together prove: "claim:<id>", "event:<id>", "source:<id>" -> its date
+    dates: dict[str, ProvedDate] = field(default_factory=dict)
+    reported: dict[str, int] = field(default_factory=dict)  # event id -> claims that report it
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        """True if no problem is an error (warnings, such as a date that could be narrower,
+        do not stop a build)."""
+        return not any(problem.is_error for problem in self.problems)
 
     @property
     def complete(self) -> bool:
@@ -110,7 +161,7 @@ class Validation:
         return self.counts is None
 
     def count(self, kind: str) -> int:
-        """How many records of a kind (sources, entities, topics, claims) the tree holds."""
+        """How many records of a kind (sources, entities, topics, events, claims) the tree holds."""
         if self.counts is not None:
             return self.counts[kind]
         return len(getattr(self.facts, kind))

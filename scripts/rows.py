@@ -13,9 +13,9 @@ from operator import attrgetter
 from factdb.comparing import Answer, compare_answers
 from factdb.coverage import Sentence, id_list, sentence_rows
 from factdb.loading import Located
-from factdb.results import AnswerInput, QuoteSpan, Row
+from factdb.results import AnswerInput, ProvedDate, QuoteSpan, Row
 from factdb.schema.dates import parse_edtf
-from factdb.schema.models import Claim, Entity, Source, Topic
+from factdb.schema.models import Claim, Entity, Event, Source, Topic
 from factdb.tables import model_columns, table_columns
 
 
@@ -23,21 +23,68 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def source_rows(sources: Iterable[Located[Source]], texts: Mapping[str, str]) -> list[dict]:
-    """Rows of the sources table, each with its seed's full text."""
+_UNPROVED = ProvedDate(None, None, None, ())
+
+
+def source_rows(
+    sources: Iterable[Located[Source]], texts: Mapping[str, str], dates: Mapping[str, ProvedDate]
+) -> list[dict]:
+    """Rows of the sources table, each with its seed's full text and its proved publication."""
     rows = []
     for located in sources:
         source = located.record
-        dates = parse_edtf(source.published)
+        written = parse_edtf(source.published)
+        proved = dates.get(f"source:{source.id}", _UNPROVED)
         row = source.model_dump(include=set(table_columns("sources")))
         row.update(
             label=source.title or source.id,
-            published_start=_iso(dates.start),
-            published_end=_iso(dates.end),
+            published_start=_iso(written.start),
+            published_end=_iso(written.end),
             text=texts.get(source.id),
+            proved=proved.edtf,
+            proved_start=proved.start,
+            proved_end=proved.end,
+            published_proof=id_list(list(proved.proof)),
         )
         rows.append(row)
     return rows
+
+
+def event_rows(
+    events: Iterable[Located[Event]], dates: Mapping[str, ProvedDate], reported: Mapping[str, int]
+) -> list[dict]:
+    """Rows of the events table, each with the date the claims prove and how many report it."""
+    rows = []
+    for located in events:
+        event = located.record
+        proved = dates.get(f"event:{event.id}", _UNPROVED)
+        row = event.model_dump(include=set(table_columns("events")))
+        row.update(
+            about=id_list(event.about),
+            date=proved.edtf,
+            date_start=proved.start,
+            date_end=proved.end,
+            date_proof=id_list(list(proved.proof)),
+            claims=reported.get(event.id, 0),
+            sort_key=f"{proved.start or proved.end or '~'} {event.id}",
+        )
+        rows.append(row)
+    return rows
+
+
+def claim_date_rows(dates: Mapping[str, ProvedDate]) -> list[Row]:
+    """Rows of the claim_dates table: each proved claim's date and its proof, by claim id."""
+    return sorted(
+        (
+            name.removeprefix("claim:"),
+            proved.edtf,
+            proved.start,
+            proved.end,
+            id_list(list(proved.proof)),
+        )
+        for name, proved in dates.items()
+        if name.startswith("claim:")
+    )
 
 
 def entity_rows(entities: Iterable[Located[Entity]]) -> list[dict]:
@@ -107,6 +154,7 @@ def claim_rows(
                 span.end,  # quote_end
                 located.path,  # file
                 located.line,  # line
+                id_list(claim.when),  # when
             )
         )
     return rows

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, Future, as_completed
 from dataclasses import dataclass, field
@@ -44,7 +45,16 @@ from factdb.loading import (
 from factdb.problems import Problem
 from factdb.processes import MIN_PARALLEL_FILES, forked_pool, worker_count
 from factdb.progress import progress_bar
-from factdb.results import AnswerInput, PreparedRows, QuoteSpan, Validation
+from factdb.proving import claim_datings, prove
+from factdb.results import (
+    AnswerInput,
+    ClaimDating,
+    DatingInputs,
+    PreparedRows,
+    PublicationBound,
+    QuoteSpan,
+    Validation,
+)
 from factdb.rows import claim_tables, sentence_table
 from factdb.text import NormalisedText
 
@@ -73,6 +83,8 @@ class Checked:
 
     validation: Validation
     ids: dict[str, Ids]
+    dating: DatingInputs = field(default_factory=lambda: DatingInputs([], []))
+    proving: list[Problem] = field(default_factory=list)  # the problems of the dates across files
 
 
 @dataclass
@@ -84,9 +96,11 @@ class ChunkOutcome:
     spans: dict[str, QuoteSpan] = field(default_factory=dict)
     claims: list[Located] = field(default_factory=list)  # kept only by a check in this process
     count: int = 0
+    datings: list[ClaimDating] = field(default_factory=list)  # for the dates across articles
+    bounds: list[PublicationBound] = field(default_factory=list)
     answers: list[AnswerInput] = field(default_factory=list)  # of a chunk whose rows were made
     batch: Path | None = None  # its prepared rows
-    registries: bool = False  # the chunk defines sources, entities or topics: split it again
+    registries: bool = False  # the chunk defines registries: split it again
 
 
 @dataclass
@@ -101,12 +115,13 @@ class Context:
     loader: Loader
     prepared: PreparedRows | None
     in_process: bool
+    published: dict[str, str] = field(default_factory=dict)  # source id -> written EDTF
 
 
 def check_chunk(context: Context, paths: list[Path]) -> ChunkOutcome:
     """Load a chunk of claim files, check their claims, and prepare their rows for a build."""
     registries = context.registries
-    facts = Facts(registries.sources, registries.entities, registries.topics)
+    facts = Facts(registries.sources, registries.entities, registries.topics, registries.events)
     outcome = ChunkOutcome()
     for path in paths:
         relative = relative_path(path, context.root)
@@ -120,6 +135,7 @@ def check_chunk(context: Context, paths: list[Path]) -> ChunkOutcome:
     outcome.problems += check_claims(facts, context.normalised, validation)
     outcome.spans = validation.spans
     outcome.count = len(facts.claims)
+    outcome.datings, outcome.bounds = claim_datings(facts.claims, context.published)
     if context.in_process:
         outcome.claims = facts.claims
     elif context.prepared is not None and facts.claims and not outcome.problems:
@@ -240,10 +256,15 @@ def _load_registries(root: Path, paths: list[Path], loader: Loader) -> tuple[Fac
     return facts, ids
 
 
-def _merge(validation: Validation, ids: dict[str, Ids], outcomes: list[ChunkOutcome]) -> int:
-    """Add every chunk's files, problems, spans and claims; the number of claims they held."""
+def _merge(
+    validation: Validation, ids: dict[str, Ids], outcomes: list[ChunkOutcome], dating: DatingInputs
+) -> int:
+    """Add every chunk's files, problems, spans, claims and what dates them (into `dating`);
+    the number of claims they held."""
     prepared = validation.prepared
     for outcome in outcomes:
+        dating.datings += outcome.datings
+        dating.bounds += outcome.bounds
         ids.update(outcome.files)
         validation.problems += outcome.problems
         validation.spans.update(outcome.spans)
@@ -272,28 +293,43 @@ def _check(
         workers = worker_count() if len(claim_paths) >= min_parallel else 1
     in_process = workers <= 1
     validation.prepared = PreparedRows.create() if prepare and not in_process else None
+    published = {located.record.id: located.record.published for located in facts.sources}
     context = Context(
-        root, facts, validation.texts, normalised, loader, validation.prepared, in_process
+        root,
+        facts,
+        validation.texts,
+        normalised,
+        loader,
+        validation.prepared,
+        in_process,
+        published,
     )
+    dating = DatingInputs(*claim_datings(facts.claims, published))  # of the claims read here
     claims_in_main = len(facts.claims)
     with _pool(context, workers) as pool:
         outcomes = _check_claim_files(pool, context, claim_paths, workers)
         if any(outcome.registries for outcome in outcomes):
             validation.close()
             return None
-        claims = claims_in_main + _merge(validation, ids, outcomes)
-        _finish(pool, context, validation, {rel: ids[rel] for rel in facts.files if rel in ids})
+        claims = claims_in_main + _merge(validation, ids, outcomes, dating)
+        ordered = {rel: ids[rel] for rel in facts.files if rel in ids}
+        proving = _finish(pool, context, validation, ordered, dating)
     validation.problems.sort()
     if not in_process:
         validation.counts = {kind: len(getattr(facts, kind)) for kind in REGISTRY_KINDS}
         validation.counts["claims"] = claims
-    return Checked(validation, ids)
+    return Checked(validation, ids, dating, proving)
 
 
 def _finish(
-    pool: Executor | None, context: Context, validation: Validation, ids: dict[str, Ids]
-) -> None:
-    """The rules that span files; for a build, the sentences' rows meanwhile, in the workers."""
+    pool: Executor | None,
+    context: Context,
+    validation: Validation,
+    ids: dict[str, Ids],
+    dating: DatingInputs,
+) -> list[Problem]:
+    """The rules that span files (ids, skipped sentences, dates across articles); for a build,
+    the sentences' rows meanwhile, in the workers."""
     prepared = validation.prepared
     pending = _start_sentences(pool, context, validation) if prepared and validation.ok else []
     if prepared is not None and validation.ok and validation.facts.claims:  # read here
@@ -302,6 +338,10 @@ def _finish(
         prepared.answers += answers
     validation.problems += unique_id_problems(context.root, ids)
     validation.problems += check_skipped(validation.facts, validation.texts, validation.spans)
+    proof = prove(context.root, validation.facts, dating.datings, dating.bounds)
+    validation.problems += proof.problems
+    validation.dates = proof.dates
+    validation.reported = dict(Counter(d.event for d in dating.datings if d.event is not None))
     if prepared is not None and validation.ok:
         prepared.batches += [future.result() for future in pending]
         prepared.answers.sort()
@@ -309,6 +349,7 @@ def _finish(
         for future in pending:
             future.result()
         validation.close()  # rows of a tree with problems are never written
+    return proof.problems
 
 
 def check_tree(

@@ -18,7 +18,7 @@ import sqlite_utils
 
 from factdb.coverage import COLUMNS as SENTENCE_COLUMNS
 from factdb.coverage import COVERAGE_VIEW
-from factdb.schema.models import Claim, Entity, Record, Source, Topic
+from factdb.schema.models import Claim, Entity, Event, Record, Source, Topic
 
 # Derived columns: name -> (SQLite type, description), per table.
 DERIVED: dict[str, dict[str, tuple[type, str]]] = {
@@ -27,11 +27,33 @@ DERIVED: dict[str, dict[str, tuple[type, str]]] = {
         "published_start": (str, "First day the publication date can be (ISO date)."),
         "published_end": (str, "Last day the publication date can be (ISO date)."),
         "text": (str, "The full verbatim text of the seed document."),
+        "proved": (str, "The publication date the articles together prove (EDTF)."),
+        "proved_start": (str, "First day of the proved publication date (ISO); null if open."),
+        "proved_end": (str, "Last day of the proved publication date (ISO); null if open."),
+        "published_proof": (
+            str,
+            "JSON array of the claims (and stated publication dates, by source id) the proved "
+            "publication date rests on.",
+        ),
     },
     "entities": {
         "aliases": (str, "JSON array of the other spellings the sources use."),
     },
     "topics": {},
+    "events": {
+        "about": (str, "JSON array of the ids of the entities the event involves."),
+        "date": (str, "The event's date as the articles together prove it (EDTF)."),
+        "date_start": (str, "First day the event can have happened (ISO date); null if open."),
+        "date_end": (str, "Last day the event can have happened (ISO date); null if open."),
+        "date_proof": (str, "JSON array of the claims the event's date rests on."),
+        "claims": (int, "How many claims report the event."),
+        "sort_key": (
+            str,
+            "Where the event stands in date order: date_start (date_end where the start is open, "
+            "'~' where it has no date), a space and the id; never null and unique, so the events "
+            "table pages by it without losing or repeating rows.",
+        ),
+    },
     "claims": {
         "date_start": (str, "First day the claim's date can be (ISO date); null if open."),
         "date_end": (str, "Last day the claim's date can be (ISO date); null if open."),
@@ -58,6 +80,7 @@ DERIVED: dict[str, dict[str, tuple[type, str]]] = {
         "quote_end": (int, "Offset in the source text (characters) where the quote ends."),
         "file": (str, "Fact file the claim is curated in."),
         "line": (int, "Line of that file where the claim starts."),
+        "when": (str, "JSON array of how the quote dates the claim (relative expressions)."),
     },
 }
 
@@ -104,6 +127,20 @@ LINK_TABLES: dict[str, LinkTable] = {
             "entity_id": ("entities", str, "Id of an outlet or agency the source reports from."),
         },
         ("source_id", "entity_id"),
+    ),
+}
+
+# The date the articles together prove for each claim that names an event or dates itself
+# relatively (the others' dates are their written ones).
+CLAIM_DATE_COLUMNS: dict[str, tuple[type, str]] = {
+    "claim_id": (str, "Id of the claim."),
+    "proved": (str, "The claim's date as the articles together prove it (EDTF)."),
+    "proved_start": (str, "First day of the proved date (ISO); null if open."),
+    "proved_end": (str, "Last day of the proved date (ISO); null if open."),
+    "proof": (
+        str,
+        "JSON array of the claims (and stated publication dates, by source id) the "
+        "proved date rests on.",
     ),
 }
 
@@ -163,6 +200,7 @@ MODELS: dict[str, type[Record]] = {
     "sources": Source,
     "entities": Entity,
     "topics": Topic,
+    "events": Event,
     "claims": Claim,
 }
 FOREIGN_KEYS: dict[str, list[tuple[str, str, str]]] = {
@@ -170,6 +208,7 @@ FOREIGN_KEYS: dict[str, list[tuple[str, str, str]]] = {
         ("source", "sources", "id"),
         ("claimant", "entities", "id"),
         ("topic", "topics", "id"),
+        ("event", "events", "id"),
     ],
 }
 SKIP_FIELDS = {"skipped"}  # list fields kept elsewhere (coverage)
@@ -352,13 +391,18 @@ def insert_tuples(
 
 def create_tables(db: sqlite_utils.Database) -> None:
     """Every table, empty, with its columns, keys and foreign keys."""
-    for table in ("sources", "entities", "topics", "claims"):
+    for table in ("sources", "entities", "topics", "events", "claims"):
         db.table(table).create(
             table_columns(table),
             pk="id",
             foreign_keys=FOREIGN_KEYS.get(table, []),
             not_null=["id"],
         )
+    db.table("claim_dates").create(
+        {name: kind for name, (kind, _) in CLAIM_DATE_COLUMNS.items()},
+        pk="claim_id",
+        foreign_keys=[("claim_id", "claims", "id")],
+    )
     db.table("answers").create(
         {name: kind for name, (kind, _) in ANSWER_COLUMNS.items()},
         pk=("topic", "answer"),

@@ -43,5 +43,5 @@ def validate(
     if tree is None:
         return check_tree(root, workers=workers, prepare=for_build).validation
     checked = check_tree(root, loader=tree.loader(), workers=workers, prepare=for_build)
-    tree.save(checked.validation, checked.ids)
+    tree.save(checked.validation, checked.ids, checked.dating, checked.proving)
     return checked.validation

@@ -41,7 +41,12 @@ def test_columns_come_from_the_models(db):
 
 def test_foreign_keys_are_declared_indexed_and_hold(db):
     fks = {(fk.column, fk.other_table) for fk in db["claims"].foreign_keys}
-    assert fks == {("source", "sources"), ("claimant", "entities"), ("topic", "topics")}
+    assert fks == {
+        ("source", "sources"),
+        ("claimant", "entities"),
+        ("topic", "topics"),
+        ("event", "events"),
+    }
     for table in db.tables:  # every foreign key leads an index: its own, or a primary key's
         leading = {index.columns[0] for index in table.indexes}
         assert {fk.column for fk in table.foreign_keys} <= leading, table.name

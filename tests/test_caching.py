@@ -130,8 +130,8 @@ def test_counts_in_an_incremental_run(tree: Path):
     first = runner.invoke(cli, ["validate", "--root", str(tree)])
     (tree / "facts" / "claims" / "more.yaml").write_text(MORE_CLAIMS)
     second = runner.invoke(cli, ["validate", "--root", str(tree)])
-    assert first.output == "OK: 2 claims, 1 sources, 3 entities, 2 topics in 2 files\n"
-    assert second.output == "OK: 3 claims, 1 sources, 3 entities, 2 topics in 3 files\n"
+    assert first.output == "OK: 2 claims, 1 sources, 3 entities, 2 topics, 0 events in 2 files\n"
+    assert second.output == "OK: 3 claims, 1 sources, 3 entities, 2 topics, 0 events in 3 files\n"
 
 
 def test_the_last_unique_id_problems_stand_while_no_id_moves(tree: Path, monkeypatch):

@@ -91,7 +91,7 @@ def test_duplicate_id_in_another_file_blames_the_later_file(tree):
     assert [(p.rule, p.path, p.line, p.column) for p in problems] == [
         ("unique-id", "facts/zz-more.yaml", 2, 9)
     ]
-    assert "already used at facts/registry.yaml:32" in problems[0].message
+    assert "already used at facts/registry.yaml:33" in problems[0].message
 
 
 @pytest.mark.parametrize("twin", ["Signing-Place", "signing\uff0dplace", "\uff53igning-place"])

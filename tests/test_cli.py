@@ -32,7 +32,7 @@ def test_every_command_has_help():
 def test_validate_ok(tree):
     result = run("validate", "--root", str(tree))
     assert result.exit_code == 0
-    assert result.output == "OK: 2 claims, 1 sources, 3 entities, 2 topics in 2 files\n"
+    assert result.output == "OK: 2 claims, 1 sources, 3 entities, 2 topics, 0 events in 2 files\n"
 
 
 def test_validate_reports_located_problems_and_exits_1(tree):
@@ -77,6 +77,7 @@ def test_validate_json_format(tree):
             "rule": "unit-mismatch",
             "message": "unit 'troops' differs from topic 'soldiers-arrived' unit 'soldiers'",
             "record_id": "wrong-unit",
+            "severity": "error",
         }
     ]
     assert (

@@ -267,3 +267,26 @@ async def test_an_event_name_is_shown_as_text(tmp_path: Path):
         html = (await ds.client.get(path)).text
         assert "<script>alert" not in html and "<b>cross" not in html, path
         assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;cross&lt;/b&gt;" in html, path
+
+
+def _kind_encodings(node):
+    """Every encoding of the dashboards' charts that colours by the event's kind."""
+    if isinstance(node, dict):
+        if node.get("field") == "kind" and "scale" in node:
+            yield node
+        for value in node.values():
+            yield from _kind_encodings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _kind_encodings(value)
+
+
+def test_the_timeline_colours_every_event_kind_the_schema_allows():
+    from typing import get_args
+
+    from factdb.schema.models import EventKind
+
+    metadata = read_metadata(Path(__file__).resolve().parent.parent)
+    encodings = list(_kind_encodings(metadata["plugins"]["datasette-dashboards"]))
+    assert len(encodings) == 2
+    assert all(e["scale"]["domain"] == list(get_args(EventKind)) for e in encodings)

@@ -66,7 +66,7 @@ def test_an_installed_package_validates_builds_and_serves_from_another_folder(
         installed, tmp_path, "-m", "factdb.cli", "validate", "--root", str(REPO), "--no-cache"
     )
     assert validated.returncode == 0, validated.stdout + validated.stderr
-    assert validated.stdout.startswith("OK: 192 claims")
+    assert validated.stdout.startswith("OK: 195 claims, 5 sources")
     database = tmp_path / "facts.db"
     built = run(
         installed,

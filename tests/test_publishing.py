@@ -53,6 +53,8 @@ def test_metadata_documents_every_column(repo_db: Path):
             "sentences",
             "answers",
             "comparisons",
+            "events",
+            "claim_dates",
         ]
     )
     for name in names + db.view_names():

@@ -40,6 +40,7 @@ sources:
     publisher: {q(IMAGE)}
     published: 2024-10-24
     published_basis: {q(LINK)}
+    published_stated: true
     language: en
     notes: {q(MARKDOWN)}
 entities:

@@ -86,7 +86,13 @@ def test_a_generated_tree_in_shards(corpus: Path, tmp_path: Path):
     assert serial.complete and len(serial.facts.claims) == 1000  # checked in this process
     with sharded(corpus, prepare=True) as result:
         assert serial.problems == result.problems == []
-        assert result.counts == {"sources": 20, "entities": 200, "topics": 72, "claims": 1000}
+        assert result.counts == {
+            "sources": 20,
+            "entities": 200,
+            "topics": 72,
+            "events": 703,
+            "claims": 1000,
+        }
         assert result.facts.claims == []  # they stayed in the workers, which prepared their rows
         assert result.prepared is not None and len(result.prepared.batches) > 2
         assert rows(build_database(result, tmp_path / "sharded.db")) == rows(
@@ -103,7 +109,7 @@ def test_duplicate_ids_across_shards_are_found_at_their_line(corpus: Path, tmp_p
     last.write_text(last.read_text().replace("- id: c00019-001\n", "- id: c00000-001\n"))
     expected = validate(root, cache=False).problems
     assert [(p.rule, p.path, p.line, p.column) for p in expected] == [
-        ("unique-id", "facts/claims/00019.yaml", 16, 9)
+        ("unique-id", "facts/claims/00019.yaml", 18, 9)
     ]
     assert sharded(root).problems == expected
 

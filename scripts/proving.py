@@ -1,0 +1,384 @@
+"""Dates across articles: what every claim, event and publication date the articles prove together.
+
+Each claim that names an event or dates itself relatively (`when`) is a variable, tied to its
+article's publication date and to its event; a claim with neither only bounds its article's
+publication (a past claim happened on or before it, a scheduled one on or after). A publication
+date that the text prints (`published_stated`) is evidence; every other one is proved. The
+network is solved by `dating.Network` to the tightest intervals, each with the claims that prove
+it; written dates are then checked against them:
+
+- `date-contradiction`: no date satisfies every constraint on a claim, event or publication (one
+  problem at each claim involved);
+- `date-looser-than-proved` (a warning; an error with --strict): the written date could be
+  narrower, and the proof says how;
+- `date-not-proved`: the written date is narrower than, or outside, what the articles prove;
+- `relative-date-unknown`, `unknown-reference` (an event a `when` names), `event-without-claims`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from factdb.dating import (
+    Network,
+    Solution,
+    describe,
+    on_or_after,
+    on_or_before,
+    parse_when,
+    same_day,
+)
+from factdb.loading import Facts, FileLocator, Located
+from factdb.problems import Problem
+from factdb.results import ClaimDating, ProvedDate, PublicationBound
+from factdb.schema.dates import parse_edtf
+from factdb.schema.models import Claim
+
+FUTURE_ASSERTIONS = {"scheduled", "expected"}
+STATED = "published:"  # the reason a stated publication date is cited by
+
+
+def claim_datings(
+    claims: Iterable[Located[Claim]], published: Mapping[str, str]
+) -> tuple[list[ClaimDating], list[PublicationBound]]:
+    """What the date reasoning needs of some claims: each claim that names an event or dates
+    itself relatively; of the others, the bound each source's latest past claim (and earliest
+    future one) puts on its publication. `published`: source id -> written EDTF publication."""
+    datings: list[ClaimDating] = []
+    bounds: dict[tuple[str, bool], PublicationBound] = {}
+    for located in claims:
+        claim = located.record
+        future = claim.assertion in FUTURE_ASSERTIONS
+        if claim.event is not None or claim.when:
+            index = located.key[1] if located.key is not None else 0
+            datings.append(
+                ClaimDating(
+                    claim.id,
+                    claim.source,
+                    claim.event,
+                    tuple(claim.when),
+                    claim.date,
+                    future,
+                    located.path,
+                    located.line,
+                    located.column,
+                    index,
+                )
+            )
+            continue
+        bound = _publication_bound(located, future, published.get(claim.source))
+        key = (claim.source, future)
+        if bound is not None and (key not in bounds or _tighter(bound, bounds[key])):
+            bounds[key] = bound
+    return datings, list(bounds.values())
+
+
+def _publication_bound(
+    located: Located[Claim], future: bool, published: str | None
+) -> PublicationBound | None:
+    """The bound an absolutely dated claim puts on its article's publication, if it has one
+    (a date after a written publication is `date-after-publication`'s to report, not used)."""
+    claim = located.record
+    dates = parse_edtf(claim.date)
+    day = dates.end if future else dates.start
+    if day is None:
+        return None
+    written = parse_edtf(published) if published else None
+    if not future and written is not None and written.end is not None and day > written.end:
+        return None
+    return PublicationBound(
+        claim.source, day.isoformat(), future, claim.id, located.path, located.line
+    )
+
+
+def _tighter(bound: PublicationBound, other: PublicationBound) -> bool:
+    """True if `bound` says more: a later day for past claims, an earlier one for future ones."""
+    if bound.day == other.day:
+        return bound.claim < other.claim  # the same bound from two claims: cite one, stably
+    return bound.day < other.day if bound.future else bound.day > other.day
+
+
+@dataclass
+class Proof:
+    """The proved dates (variable -> ProvedDate) and the problems found proving them."""
+
+    dates: dict[str, ProvedDate] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+class Places:
+    """Where a claim's fields stand in its file, found (by reading the file again) only for the
+    few claims a problem is about."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.locators: dict[str, FileLocator] = {}
+
+    def of(self, dating: ClaimDating, *path: str | int) -> tuple[str, int, int]:
+        locator = self.locators.setdefault(dating.path, FileLocator(self.root / dating.path))
+        try:
+            line, column = locator.position(("claims", dating.position), tuple(path))
+        except Exception:  # the file changed under us: the record's own place will do
+            line, column = dating.line, dating.column
+        return dating.path, line, column
+
+
+def prove(
+    root: Path, facts: Facts, datings: list[ClaimDating], bounds: list[PublicationBound]
+) -> Proof:
+    """Solve the dates of every claim, event and publication together; check the written ones."""
+    places = Places(root)
+    proof = Proof()
+    datings = _first_of_each(datings)  # a repeated id is unique-id's problem, not a date's
+    network = Network()
+    _add_publications(network, facts)
+    events = {located.record.id for located in facts.events}
+    for event in events:
+        network.variable(f"event:{event}")
+    proof.problems += _add_claims(network, datings, events, places)
+    for bound in bounds:
+        start, end = (None, bound.day) if bound.future else (bound.day, None)
+        network.within(f"source:{bound.source}", _day(start), _day(end), bound.claim)
+    solution = network.solve()
+    if solution.contradiction is not None:
+        reasons = solution.contradiction.reasons
+        where = _places(facts, datings, bounds, places, reasons)
+        proof.problems += _contradiction(solution, where)
+        return proof
+    proof.dates = _proved(solution, facts, datings)
+    proof.problems += _check_written(facts, datings, proof.dates, places)
+    proof.problems += _events_without_claims(facts, datings)
+    return proof
+
+
+def _first_of_each(datings: list[ClaimDating]) -> list[ClaimDating]:
+    first: dict[str, ClaimDating] = {}
+    for dating in datings:
+        first.setdefault(dating.id, dating)
+    return list(first.values())
+
+
+def _day(text: str | None) -> date | None:
+    return None if text is None else date.fromisoformat(text)
+
+
+def _add_publications(network: Network, facts: Facts) -> None:
+    for located in facts.sources:
+        source = located.record
+        network.variable(f"source:{source.id}")
+        if source.published_stated:
+            dates = parse_edtf(source.published)
+            network.within(f"source:{source.id}", dates.start, dates.end, STATED + source.id)
+
+
+def _add_claims(
+    network: Network, datings: list[ClaimDating], events: set[str], places: Places
+) -> list[Problem]:
+    """Each claim's variable and constraints; the problems of expressions that cannot be used."""
+    problems = []
+    for dating in datings:
+        claim, source = f"claim:{dating.id}", f"source:{dating.source}"
+        network.relate(claim, on_or_after() if dating.future else on_or_before(), source, dating.id)
+        if dating.event is not None and dating.event in events:
+            network.relate(claim, same_day(), f"event:{dating.event}", dating.id)
+        if not dating.when:
+            dates = parse_edtf(dating.date)
+            network.within(claim, dates.start, dates.end, dating.id)
+        for index, text in enumerate(dating.when):
+            problem = _add_expression(network, dating, index, text, events, places)
+            if problem is not None:
+                problems.append(problem)
+    return problems
+
+
+def _add_expression(
+    network: Network,
+    dating: ClaimDating,
+    index: int,
+    text: str,
+    events: set[str],
+    places: Places,
+) -> Problem | None:
+    where = places.of(dating, "when", index)
+    try:
+        expression = parse_when(text)
+    except ValueError as error:
+        return Problem(*where, "relative-date-unknown", str(error), dating.id)
+    if expression.event is not None and expression.event not in events:
+        return Problem(
+            *where, "unknown-reference", f"when: no event '{expression.event}'", dating.id
+        )
+    reference = (
+        f"source:{dating.source}" if expression.event is None else f"event:{expression.event}"
+    )
+    network.relate(f"claim:{dating.id}", expression.relation(dating.future), reference, dating.id)
+    return None
+
+
+def _places(
+    facts: Facts,
+    datings: list[ClaimDating],
+    bounds: list[PublicationBound],
+    places: Places,
+    reasons: Iterable[str],
+) -> dict[str, tuple[str, int, int]]:
+    """Where each of some reasons stands (a claim's date, a stated publication): asked only
+    after a contradiction, for the claims it involves."""
+    wanted = set(reasons)
+    where = {b.claim: (b.path, b.line, 1) for b in bounds if b.claim in wanted}
+    for dating in datings:
+        if dating.id in wanted:
+            where[dating.id] = places.of(dating, "date")
+    for located in facts.sources:
+        if STATED + located.record.id in wanted:
+            where[STATED + located.record.id] = (located.path, *located.at("published"))
+    return where
+
+
+def _contradiction(solution: Solution, where: Mapping[str, tuple[str, int, int]]) -> list[Problem]:
+    """date-contradiction, at each claim (or stated publication) involved."""
+    conflict = solution.contradiction
+    assert conflict is not None
+    involved = ", ".join(conflict.reasons)
+    message = f"the dates of {_name(conflict.variable)} cannot all hold; involved: {involved}"
+    return [
+        Problem(*where[reason], "date-contradiction", message, _record(reason))
+        for reason in conflict.reasons
+        if reason in where
+    ]
+
+
+def _name(variable: str) -> str:
+    kind, _, identifier = variable.partition(":")
+    return {"source": "the publication of", "event": "event", "claim": "claim"}[
+        kind
+    ] + f" '{identifier}'"
+
+
+def _record(reason: str) -> str:
+    return reason.removeprefix(STATED)
+
+
+def _proved(solution: Solution, facts: Facts, datings: list[ClaimDating]) -> dict[str, ProvedDate]:
+    names = [f"source:{s.record.id}" for s in facts.sources]
+    names += [f"event:{e.record.id}" for e in facts.events]
+    names += [f"claim:{d.id}" for d in datings]
+    proved = {}
+    for name in names:
+        start, end = solution.interval(name)
+        edtf = solution.edtf(name)
+        proved[name] = ProvedDate(
+            None if start is None else start.isoformat(),
+            None if end is None else end.isoformat(),
+            edtf,
+            tuple(_record(reason) for reason in solution.proof(name)),
+        )
+    return proved
+
+
+def _check_written(
+    facts: Facts, datings: list[ClaimDating], dates: Mapping[str, ProvedDate], places: Places
+) -> Iterator[Problem]:
+    for dating in datings:
+        written = dating.date
+        found = _compare(written, dates[f"claim:{dating.id}"])
+        if found is not None:
+            rule, message = found
+            yield Problem(*places.of(dating, "date"), rule, message, dating.id, _severity(rule))
+    for located in facts.sources:
+        source = located.record
+        if source.published_stated:
+            continue
+        found = _compare(source.published, dates[f"source:{source.id}"])
+        if found is not None:
+            rule, message = found
+            line, column = located.at("published")
+            yield Problem(
+                located.path, line, column, rule, f"published {message}", source.id, _severity(rule)
+            )
+
+
+def _severity(rule: str) -> str:
+    return "warning" if rule == "date-looser-than-proved" else "error"
+
+
+def _compare(written: str, proved: ProvedDate) -> tuple[str, str] | None:
+    """How a written date stands to the proved interval: None where they agree."""
+    dates = parse_edtf(written)
+    first = None if dates.start is None else dates.start.isoformat()
+    last = None if dates.end is None else dates.end.isoformat()
+    if (first, last) == (proved.start, proved.end):
+        return None
+    shown = proved.edtf or "../.."
+    because = f"; proved by {', '.join(proved.proof)}" if proved.proof else ""
+    inside = _within(proved.start, proved.end, first, last)
+    if inside:  # the proved interval lies inside the written one
+        return "date-looser-than-proved", f"{written} could be {shown}{because}"
+    return "date-not-proved", f"{written} is not what the articles prove: {shown}{because}"
+
+
+def _within(
+    start: str | None, end: str | None, outer_start: str | None, outer_end: str | None
+) -> bool:
+    """True if [start, end] lies inside [outer_start, outer_end] (None: open)."""
+    starts_after = outer_start is None or (start is not None and start >= outer_start)
+    ends_before = outer_end is None or (end is not None and end <= outer_end)
+    return starts_after and ends_before
+
+
+def _events_without_claims(facts: Facts, datings: list[ClaimDating]) -> Iterator[Problem]:
+    reported = {dating.event for dating in datings}
+    for located in facts.events:
+        if located.record.id not in reported:
+            yield Problem(
+                located.path,
+                located.line,
+                located.column,
+                "event-without-claims",
+                f"no claim reports event '{located.record.id}'",
+                located.record.id,
+            )
+
+
+def basis(dating: ClaimDating, proved: ProvedDate) -> str:
+    """A generated date_basis: how the quote dates the claim, and the claims that prove it."""
+    parts = [describe(parse_when(text), dating.future) for text in dating.when]
+    if dating.event is not None:
+        parts.append(f"the date of event '{dating.event}'")
+    proof = ", ".join(claim for claim in proved.proof if claim != dating.id)
+    tail = f"; proved with {proof}" if proof else ""
+    return f"{'; '.join(parts)}: {proved.edtf}{tail}." if parts else f"{proved.edtf}{tail}."
+
+
+def published_basis(proved: ProvedDate) -> str:
+    """A generated published_basis: the interval the articles prove, and the claims behind it."""
+    proof = ", ".join(proved.proof) or "nothing in the articles"
+    return f"Not printed in the text; the articles together prove {proved.edtf}, from: {proof}."
+
+
+def proved_changes(
+    facts: Facts, dates: Mapping[str, ProvedDate]
+) -> dict[str, dict[str, dict[str, dict[str, str]]]]:
+    """The proved dates and generated bases to write, where they differ from the written ones:
+    file -> section -> record id -> fields. Dates the articles leave open at both ends are not
+    written (EDTF has no form for them)."""
+    changes: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
+    published = {s.record.id: s.record.published for s in facts.sources}
+    datings, _ = claim_datings(facts.claims, published)
+    for dating in datings:
+        proved = dates.get(f"claim:{dating.id}")
+        if proved is not None and proved.edtf and _compare(dating.date, proved) is not None:
+            fields = {"date": proved.edtf, "date_basis": basis(dating, proved)}
+            changes.setdefault(dating.path, {}).setdefault("claims", {})[dating.id] = fields
+    for located in facts.sources:
+        source = located.record
+        proved = dates.get(f"source:{source.id}")
+        if source.published_stated or proved is None or not proved.edtf:
+            continue
+        if _compare(source.published, proved) is not None:
+            fields = {"published": proved.edtf, "published_basis": published_basis(proved)}
+            changes.setdefault(located.path, {}).setdefault("sources", {})[source.id] = fields
+    return changes
