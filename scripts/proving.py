@@ -143,6 +143,12 @@ def prove(
         start, end = (None, bound.day) if bound.future else (bound.day, None)
         network.within(f"source:{bound.source}", _day(start), _day(end), bound.claim)
     solution = network.solve()
+    evidence = [] if solution.contradiction else _written_evidence(solution, datings)
+    if evidence:  # written dates that say more than the rest proves: evidence in their own right
+        for dating in evidence:
+            dates = parse_edtf(dating.date)
+            network.within(f"claim:{dating.id}", dates.start, dates.end, dating.id)
+        solution = network.solve()
     if solution.contradiction is not None:
         reasons = solution.contradiction.reasons
         where = _places(facts, datings, bounds, places, reasons)
@@ -152,6 +158,25 @@ def prove(
     proof.problems += _check_written(facts, datings, proof.dates, places)
     proof.problems += _events_without_claims(facts, datings)
     return proof
+
+
+def _written_evidence(solution: Solution, datings: list[ClaimDating]) -> list[ClaimDating]:
+    """The claims dated by their event alone whose written date does not hold what the rest of
+    the articles prove: the curator read more (or other) in the text than the network knows.
+
+    A written date the rest proves anyway (as `facts dates --write` leaves it) is not evidence,
+    so that a proof never rests on a date copied from that proof."""
+    found = []
+    for dating in datings:
+        if dating.when or dating.event is None:
+            continue
+        written = parse_edtf(dating.date)
+        start, end = solution.interval(f"claim:{dating.id}")
+        holds_start = written.start is None or (start is not None and written.start <= start)
+        holds_end = written.end is None or (end is not None and written.end >= end)
+        if not (holds_start and holds_end):
+            found.append(dating)
+    return found
 
 
 def _first_of_each(datings: list[ClaimDating]) -> list[ClaimDating]:
@@ -184,7 +209,7 @@ def _add_claims(
         network.relate(claim, on_or_after() if dating.future else on_or_before(), source, dating.id)
         if dating.event is not None and dating.event in events:
             network.relate(claim, same_day(), f"event:{dating.event}", dating.id)
-        if not dating.when:
+        if not dating.when and dating.event is None:
             dates = parse_edtf(dating.date)
             network.within(claim, dates.start, dates.end, dating.id)
         for index, text in enumerate(dating.when):

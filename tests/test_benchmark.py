@@ -38,8 +38,38 @@ def test_the_bench_command_prints_ratios_and_goals(tmp_path: Path):
         "validate + build at most 1.5x the floor",
         "peak memory under 1 GiB",
         "validate after touching one file at most 10% of a cold validate",
+        "events) adds at most 10% to a cold validate",
     ):
         assert goal in result.output
+
+
+def test_the_undated_twin_differs_only_in_its_dates(tmp_path: Path):
+    dated = generate_corpus(tmp_path / "dated", 200)
+    undated = generate_corpus(tmp_path / "undated", 200, dated=False)
+    assert dated.events > 0 and undated.events == 0
+    assert not (undated.root / "facts" / "events.yaml").exists()
+    for path in (dated.root / "facts" / "claims").glob("*.yaml"):
+        lines = path.read_text().split("\n")
+        kept = [line for line in lines if not line.startswith(("    when:", "    event:"))]
+        assert len(kept) < len(lines)
+        assert (undated.root / "facts" / "claims" / path.name).read_text().split("\n") == kept
+    assert validate(undated.root, cache=False).problems == []
+
+
+def test_interleaved_runs_alternate_and_pair_their_rounds(monkeypatch):
+    from factdb import benchmark
+
+    order = []
+
+    def fake_run(arguments):
+        order.append(arguments[0])
+        return benchmark.Timing({"a": 1.0, "b": 1.2}[arguments[0]], 10.0, 0)
+
+    monkeypatch.setattr(benchmark, "run_process", fake_run)
+    pair = benchmark.interleaved(4, ["a"], ["b"])
+    assert order == ["a", "b", "b", "a", "a", "b", "b", "a"]
+    assert pair.first.seconds == 1.0 and pair.second.seconds == 1.2
+    assert pair.describe() == "+20.0% (rounds +20.0% to +20.0%)"
 
 
 def test_timed_processes_cache_bytecode_as_a_usual_install_does(monkeypatch):

@@ -109,3 +109,13 @@ def test_docs_check_fails_on_a_missing_cli_reference(tmp_path):
     assert result.exit_code == 1
     assert "docs/cli.md is stale: run 'facts docs'" in result.output
     assert not (tmp_path / "docs" / "cli.md").exists()
+
+
+def test_the_when_grammar_in_the_docs_is_the_parsers_own():
+    """docs/data-model.md shows the grammar block of factdb.dating's docstring, unchanged."""
+    import factdb.dating
+
+    doc = factdb.dating.__doc__ or ""
+    grammar = doc[doc.index("    today | yesterday") : doc.index("\nEvery relation reads")]
+    page = (REPO / "docs" / "data-model.md").read_text(encoding="utf-8")
+    assert f"```text\n{grammar.rstrip()}\n```" in page

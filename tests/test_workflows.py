@@ -46,7 +46,7 @@ def test_workflows_are_valid_github_actions():
 def test_pull_request_workflow_runs_the_checks_and_posts_the_diff():
     steps = _steps("pull-request.yml")
     expected = [
-        "facts validate --format github",
+        "facts validate --strict --format github",
         "facts fmt --check",
         "pytest",
         'facts diff "origin/${{ github.base_ref }}" HEAD',
