@@ -32,7 +32,17 @@ that set it and the bound it came from, so a proof is a walk back along that cha
 
 Dates live in 1800-01-01..2100-12-31. A side no fact bounds stays open (None) and is not propagated
 (every function here maps an open end to an open end); a bound pushed beyond the window is a
-contradiction.
+contradiction. A cycle of relations that puts a day after itself is one too: where a bound reaches
+it, propagation moves that bound a lap at a time until it crosses the other or leaves the window;
+where none does ("a is 2 days after b", "b is 2 days after a", neither dated), a search finds it
+after the fixed point. Each relation also says x >= y + min(g(d) - d) and y >= x - max(h(d) - d)
+(`spread()`, true for every day): edges of a graph in which a cycle whose weights add up to more
+than 0 has no solution. The search (longest paths) starts from the variables left with an open lower
+bound, as the fixed point already satisfies every edge out of the others: where facts date most
+variables it costs a few percent of the propagation; where none do, it is a longest-path computation
+over the whole network (seconds at 200,000 variables). It reads each function by its spread and
+leaves allowed days out: an undated variable that two relations put on different weekdays, or a
+cycle only the calendar makes impossible, still goes unnoticed.
 """
 
 from __future__ import annotations
@@ -40,7 +50,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -77,6 +87,10 @@ class DaySet:
     def contains(self, day: int) -> bool:
         return self.up(day) == day
 
+    def gap(self) -> int:
+        """The most days from one allowed day to the next: up(y) - y and y - down(y) stay below."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class Weekday(DaySet):
@@ -89,6 +103,9 @@ class Weekday(DaySet):
 
     def down(self, day: int) -> int:
         return day - (_weekday(day) - self.weekday) % 7
+
+    def gap(self) -> int:
+        return 7
 
 
 @lru_cache(maxsize=1 << 16)
@@ -117,6 +134,10 @@ class _Yearly(DaySet):
 
     def down(self, day: int) -> int:
         return _nearest_yearly(self.month, self.day_in_month(), day, False)
+
+    def gap(self) -> int:
+        # February 29 skips the years 1900 and 2100 (2096-02-29 to 2104-02-29: 2921 days).
+        return 8 * 365 + 1 if (self.month, self.day_in_month()) == (2, 29) else 366
 
 
 @dataclass(frozen=True)
@@ -147,8 +168,9 @@ class MonthEnd(_Yearly):
 class DayFunction:
     """A monotone non-decreasing map from day to day, with its two generalised inverses.
 
-    The default inverses search by bisection within `spread()`: (low, high) with
-    low <= f(y) - y <= high for every y.
+    `spread()`: (low, high) with low <= f(y) - y <= high for every y, the weights of the cycle
+    search's edges (a function without one gives none) and the range the default inverses search
+    by bisection.
     """
 
     def __call__(self, day: int) -> int:
@@ -213,6 +235,10 @@ class Nearest(DayFunction):
         nearest = self.allowed.up(day) if self.forward else self.allowed.down(day)
         return nearest + self.days
 
+    def spread(self) -> tuple[int, int]:
+        reach = self.allowed.gap() - 1
+        return (self.days, self.days + reach) if self.forward else (self.days - reach, self.days)
+
     def least_at_least(self, value: int) -> int:
         # down(y) >= v iff a member lies in [v, y]; up(y) >= v iff none lies in [y, v - 1].
         target = value - self.days
@@ -221,6 +247,13 @@ class Nearest(DayFunction):
     def greatest_at_most(self, value: int) -> int:
         target = value - self.days
         return self.allowed.down(target) if self.forward else self.allowed.up(target + 1) - 1
+
+
+# The fewest and the most days in a run of 0 to 11 consecutive months (a leap February in the most).
+_FEWEST_DAYS = tuple(min(sum((_LENGTHS * 2)[m : m + run]) for m in range(12)) for run in range(12))
+_MOST_DAYS = tuple(
+    max(sum(((31, 29, *_LENGTHS[2:]) * 2)[m : m + run]) for m in range(12)) for run in range(12)
+)
 
 
 def _add_months(day: int, months: int) -> int:
@@ -240,7 +273,11 @@ class AddMonths(DayFunction):
         return _add_months(day, self.months) + self.days
 
     def spread(self) -> tuple[int, int]:
-        return 28 * self.months - 3 + self.days, 31 * self.months + self.days
+        # Whole years are 365 or 366 days, the rest the shortest or longest run of that many
+        # months; clamping the day to a shorter month takes off at most 3 (31 to 28).
+        years, months = divmod(self.months, 12)
+        low = 365 * years + _FEWEST_DAYS[months] - 3
+        return low + self.days, 366 * years + _MOST_DAYS[months] + self.days
 
 
 @dataclass(frozen=True)
@@ -257,6 +294,9 @@ class MonthUpTo(DayFunction):
 
     def __call__(self, day: int) -> int:
         return min(day, self.ends.up(self.starts.down(day)))
+
+    def spread(self) -> tuple[int, int]:
+        return -366, 0
 
     def least_at_least(self, value: int) -> int:
         # Inside such a month, value itself; after its end, not before the next month begins.
@@ -283,6 +323,9 @@ class MonthFrom(DayFunction):
 
     def __call__(self, day: int) -> int:
         return max(day, self.starts.down(self.ends.up(day)))
+
+    def spread(self) -> tuple[int, int]:
+        return 0, 366
 
     def least_at_least(self, value: int) -> int:
         # After such a month's first day (and in it), value itself; else just after the last one.
@@ -565,22 +608,43 @@ def to_edtf(start: date | None, end: date | None) -> str:
 
 @dataclass(frozen=True)
 class Contradiction:
-    """No date satisfies every constraint on `variable`; `reasons` are all the labels involved."""
+    """No date satisfies every constraint on `variable`; `reasons` are all the labels involved.
+
+    `after_itself`: 0 where the bounds met; for a cycle of relations, the days (at least) by which
+    they put the variable after itself, `reasons` being every relation on the cycle.
+    """
 
     variable: str
     lower: date | None
     upper: date | None
     reasons: tuple[str, ...]
+    after_itself: int = 0
 
     def __str__(self) -> str:
+        because = ", ".join(self.reasons) or "no cited reason"
+        if self.after_itself:
+            days = _days(self.after_itself)
+            return f"'{self.variable}' would have to be at least {days} after itself: {because}"
         bounds = [f"on or after {self.lower}"] if self.lower else []
         bounds += [f"on or before {self.upper}"] if self.upper else []
-        because = ", ".join(self.reasons) or "no cited reason"
         return f"'{self.variable}' would have to be {' and '.join(bounds)}: {because}"
 
 
 def _shift(function: DayFunction | None) -> int | None:
     return function.days if isinstance(function, Shift) else None
+
+
+def _edge_weights(relation: Relation) -> tuple[int | None, int | None]:
+    """x in [g(y), h(y)] as edges of the cycle search: y -> x weighing min(g(d) - d) (x is at least
+    that after y), x -> y weighing -max(h(d) - d); None for an open side or an unknown spread."""
+    weights: list[int | None] = []
+    for function, side in ((relation.lower, 0), (relation.upper, 1)):
+        try:
+            spread = None if function is None else function.spread()
+        except NotImplementedError:
+            spread = None
+        weights.append(None if spread is None else (spread[0], -spread[1])[side])
+    return weights[0], weights[1]
 
 
 class Network:
@@ -602,6 +666,7 @@ class Network:
             tuple[DayFunction | None, int | None, DayFunction | None, int | None]
         ] = []
         self._kind_of: dict[int, tuple[int, Relation]] = {}  # by id(relation)
+        self._weights: list[tuple[int | None, int | None]] = []  # by kind: _edge_weights
         # Each variable's constraints in the order added, as a linked list of slots (2 * the
         # constraint's number, + 1 on y's side): _first and _last slot per variable (-1: none),
         # _next per slot (-1: the last).
@@ -638,6 +703,7 @@ class Network:
             lower, upper = relation.lower, relation.upper
             kind = len(self._kinds), relation
             self._kinds.append((lower, _shift(lower), upper, _shift(upper)))
+            self._weights.append(_edge_weights(relation))
             self._kind_of[id(relation)] = kind
         self._x.append(first)
         self._y.append(second)
@@ -659,7 +725,8 @@ class Network:
         self._last[variable] = slot
 
     def solve(self) -> Solution:
-        """Propagate to the fixed point, or stop at the first variable left with no day."""
+        """Propagate to the fixed point, or stop at the first variable left with no day; then
+        look for a cycle of relations that puts a day after itself."""
         return _Propagation(self).run()
 
 
@@ -680,6 +747,7 @@ class _Propagation:
         self.queued = bytearray(len(network._x))
         self.current = -1  # the constraint being run: it reruns itself, unqueued
         self.conflict = -1
+        self.cycle: tuple[list[int], list[int], int] | None = None  # see _CycleSearch.find
 
     def raise_lo(self, v: int, value: int, reason: str | None, dep: int) -> bool:
         """Set v's lower bound (snapped up to v's allowed days); False on a contradiction."""
@@ -743,6 +811,8 @@ class _Propagation:
     def run(self) -> Solution:
         if self.apply_facts():
             self.propagate()
+            if self.conflict < 0:
+                self.cycle = _CycleSearch(self).find()
         return Solution(self)
 
     def propagate(self) -> None:
@@ -796,14 +866,158 @@ class _Propagation:
                         again = True
 
 
+class _CycleSearch:
+    """Longest paths over the relations' edges (`_edge_weights`), looking for a cycle weighing > 0.
+
+    Each variable starts at the fixed point's lower bound (the window's first day where open).
+    Every edge out of a variable with a lower bound holds there already (propagation saw to it),
+    so only the variables without one start, and a path goes on only while it raises a day: where
+    facts date most variables, little is searched. Goldberg-Radzik passes: what edges that would
+    raise a day reach from the variables raised in the last pass, in topological order (depth
+    first), each then raising the days after it. A cycle of such edges weighs more than 0, and so
+    does a cycle of the edges that last raised each day, looked for whenever there have been as
+    many raises as there are such edges: while a cycle weighing more than 0 exists, days rise for
+    ever and those edges among the rising days come to form one. Without one, the passes end.
+    """
+
+    def __init__(self, run: _Propagation) -> None:
+        self.network = run.network
+        self.longest = run.lo[:]
+        self.parent: dict[int, tuple[int, int, int]] = {}  # v: (u, constraint, weight of u -> v)
+        self.arcs: dict[int, list[tuple[int, int, int]]] = {}  # u: [(v, weight, constraint)]
+        self.raised = self.starts(run.lo_rec)
+
+    def starts(self, records: list[int]) -> list[int]:
+        """The variables without a lower bound with an edge out that would raise a day: one that
+        weighs more than 0 (to a variable without a lower bound, or with one close enough)."""
+        network, longest, found = self.network, self.longest, []
+        xs, ys, kind, weights = network._x, network._y, network._kind, network._weights
+        rising = [max(0, lower or 0, upper or 0) for lower, upper in weights]
+        following, first = network._next, network._first
+        for u, record in enumerate(records):
+            if record >= 0:
+                continue
+            slot = first[u]
+            while slot >= 0:
+                number = slot >> 1
+                most = rising[kind[number]]
+                if most and _LO + most > longest[xs[number] if slot & 1 else ys[number]]:
+                    found.append(u)
+                    break
+                slot = following[slot]
+        return found
+
+    def find(self) -> tuple[list[int], list[int], int] | None:
+        """The variables and constraints on a cycle weighing more than 0, and its weight."""
+        longest, parent, arcs_of = self.longest, self.parent, self.arcs_of
+        raises, look_at = 0, 1
+        while self.raised:
+            order = self.order(self.raised)
+            if not isinstance(order, list):
+                return order
+            raised: dict[int, None] = {}
+            for u in order:
+                for v, weight, number in arcs_of(u):
+                    if longest[u] + weight > longest[v]:
+                        longest[v] = longest[u] + weight
+                        parent[v] = (u, number, weight)
+                        raised[v] = None
+                        raises += 1
+            self.raised = list(raised)
+            if raises >= look_at:
+                cycle = self.parent_cycle()
+                if cycle is not None:
+                    return cycle
+                look_at = raises + len(parent)
+        return None
+
+    def arcs_of(self, u: int) -> list[tuple[int, int, int]]:
+        """The edges out of u: (v, weight, constraint)."""
+        arcs = self.arcs.get(u)
+        if arcs is None:
+            network, arcs = self.network, []
+            slot, following = network._first[u], network._next
+            while slot >= 0:
+                number = slot >> 1
+                lower, upper = network._weights[network._kind[number]]
+                if slot & 1 and lower is not None:  # u is y: x >= y + lower
+                    arcs.append((network._x[number], lower, number))
+                elif not slot & 1:  # u is x: y >= x + upper (x to itself: x >= x + lower too)
+                    if upper is not None:
+                        arcs.append((network._y[number], upper, number))
+                    if network._y[number] == u and lower is not None:
+                        arcs.append((u, lower, number))
+                slot = following[slot]
+            self.arcs[u] = arcs
+        return arcs
+
+    def order(self, starts: list[int]) -> list[int] | tuple[list[int], list[int], int]:
+        """What edges that would raise a day reach from `starts`, in topological order; or a
+        cycle of them (variables, constraints, weight)."""
+        longest, arcs_of = self.longest, self.arcs_of
+        state: dict[int, tuple[int, int, int] | None] = {}  # on the path: the edge in; done: None
+        finished: list[int] = []
+        for start in starts:
+            if start in state:
+                continue
+            state[start], stack = (-1, -1, 0), [(start, 0)]
+            while stack:
+                u, i = stack.pop()
+                arcs = arcs_of(u)
+                while i < len(arcs):
+                    v, weight, number = arcs[i]
+                    i += 1
+                    if longest[u] + weight > longest[v]:
+                        if v not in state:
+                            state[v] = (u, number, weight)
+                            stack += [(u, i), (v, 0)]
+                            break
+                        if state[v] is not None:  # on the path: a cycle back to v
+                            return self.path_cycle(state, u, v, number, weight)
+                else:
+                    state[u] = None
+                    finished.append(u)
+        return finished[::-1]
+
+    @staticmethod
+    def path_cycle(
+        state: Mapping[int, tuple[int, int, int] | None], u: int, v: int, number: int, weight: int
+    ) -> tuple[list[int], list[int], int]:
+        """The cycle that the edge u -> v closes, `state` giving the edge into each variable on
+        the path from v to u."""
+        variables, numbers, total = [u], [number], weight
+        while u != v:
+            edge = state[u]
+            assert edge is not None
+            u, number, weight = edge
+            variables.append(u)
+            numbers.append(number)
+            total += weight
+        return variables, numbers, total
+
+    def parent_cycle(self) -> tuple[list[int], list[int], int] | None:
+        """A cycle of the edges that last raised each day: its variables, constraints, weight."""
+        parent, walked = self.parent, {}
+        for start in parent:
+            v = start
+            while v in parent and v not in walked:
+                walked[v] = start
+                v = parent[v][0]
+            if walked.get(v) == start:  # this walk came back to v
+                u, number, weight = parent[v]  # the edge into v closes it
+                return self.path_cycle(parent, u, v, number, weight)
+        return None
+
+
 def _date(day: int, record: int) -> date | None:
     return None if record < 0 else date.fromordinal(day)
 
 
 class Solution:
-    """The intervals `solve()` reached, their proofs, and the contradiction that stopped it if any.
+    """The intervals `solve()` reached, their proofs, and the contradiction found if any.
 
-    After a contradiction the other intervals are those of that moment: sound, not tightest.
+    After a contradiction the other intervals are those of that moment: sound, not tightest (after
+    a cycle, the fixed point's).
     """
 
     def __init__(self, run: _Propagation) -> None:
@@ -811,9 +1025,18 @@ class Solution:
         self._lo, self._hi, self._lo_rec, self._hi_rec = run.lo, run.hi, run.lo_rec, run.hi_rec
         self.contradiction: Contradiction | None = None
         if run.conflict >= 0:
-            name = next(name for name, index in run.index.items() if index == run.conflict)
+            name = self._name(run.conflict)
             start, end = self.interval(name)
             self.contradiction = Contradiction(name, start, end, tuple(self.proof(name)))
+        elif run.cycle is not None:
+            variables, numbers, days = run.cycle
+            name = self._name(min(variables))  # the first declared
+            labels = (run.network._reason[number] for number in sorted(numbers))
+            reasons = tuple(dict.fromkeys(label for label in labels if label is not None))
+            self.contradiction = Contradiction(name, *self.interval(name), reasons, days)
+
+    def _name(self, v: int) -> str:
+        return next(name for name, index in self._index.items() if index == v)
 
     def _variable(self, name: str) -> int:
         v = self._index[name]

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from factdb.dating import (
     AddMonths,
     DayFunction,
+    MonthEnd,
     MonthFrom,
     MonthUpTo,
     Nearest,
@@ -292,6 +293,120 @@ def test_bounds_beyond_the_window_are_a_contradiction() -> None:
     assert contradiction.reasons == ("late", "five days later")
 
 
+# --- cycles of relations that no date reaches ---
+
+
+def test_two_events_each_two_days_after_the_other_are_a_contradiction() -> None:
+    network = Network()
+    network.relate("event:a", offset(2, 2), "event:b", "r1 at a.yaml:3")
+    network.relate("event:b", offset(2, 2), "event:a", "r2 at b.yaml:5")
+    network.within("event:c", D("2024-10-24"), D("2024-10-24"), "unrelated")
+    solution = network.solve()
+    contradiction = solution.contradiction
+    assert contradiction is not None
+    assert contradiction.variable == "event:a"
+    assert contradiction.reasons == ("r1 at a.yaml:3", "r2 at b.yaml:5")
+    assert (contradiction.lower, contradiction.upper, contradiction.after_itself) == (None, None, 4)
+    assert str(contradiction) == (
+        "'event:a' would have to be at least 4 days after itself: r1 at a.yaml:3, r2 at b.yaml:5"
+    )
+    assert solution.interval("event:c") == (D("2024-10-24"), D("2024-10-24"))
+
+
+def test_a_relation_of_a_variable_to_itself() -> None:
+    network = Network()
+    network.relate("a", same_day(), "a", "fine")
+    network.relate("b", on_or_before(), "b", "also fine")
+    assert network.solve().contradiction is None
+    network.relate("a", parse_when("tomorrow").relation(False), "a", "a day after itself")
+    contradiction = network.solve().contradiction
+    assert contradiction is not None
+    assert (contradiction.reasons, contradiction.after_itself) == (("a day after itself",), 1)
+
+
+def test_a_cycle_of_three_mixed_relations_is_a_contradiction() -> None:
+    # a at least a month after b; b two days before c; c the first Wednesday after a:
+    # a >= c - 2 + 28 - 3 >= a + 1 + 23.
+    network = Network()
+    network.relate("a", months_after(1), "b", "r1")
+    network.relate("b", parse_when("2 days ago").relation(False), "c", "r2")
+    network.relate("c", weekday_relation(2, True, True), "a", "r3")
+    contradiction = network.solve().contradiction
+    assert contradiction is not None
+    assert set(contradiction.reasons) == {"r1", "r2", "r3"}
+    assert contradiction.after_itself > 0
+    network = Network()  # c 26 to 30 days before a instead: consistent
+    network.relate("a", months_after(1), "b", "r1")
+    network.relate("b", parse_when("2 days ago").relation(False), "c", "r2")
+    network.relate("c", offset(-30, -26), "a", "r3")
+    assert network.solve().contradiction is None
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        (offset(0, 2), offset(0, 2)),  # within two days of each other: the same day, say
+        (offset(2, 2), offset(-2, -2)),  # two days after, and so two days before
+        (on_or_after(), on_or_after()),  # the same day
+        (months_after(0), on_or_before()),
+        (week_of(True), week_of(False)),
+    ],
+)
+def test_a_cycle_that_holds_on_some_days_is_no_contradiction(
+    first: Relation, second: Relation
+) -> None:
+    network = Network()
+    network.relate("a", first, "b", "r1")
+    network.relate("b", second, "a", "r2")
+    solution = network.solve()
+    assert solution.contradiction is None
+    assert solution.interval("a") == solution.interval("b") == (None, None)
+
+
+def test_a_cycle_beside_dated_variables_that_do_not_reach_it() -> None:
+    network = Network()
+    network.within("d", D("2024-10-24"), None, "d from")  # later than a: bounds nothing in it
+    network.relate("d", on_or_after(), "a", "r3")
+    network.within("e", D("2024-10-01"), D("2024-10-01"), "e on")
+    network.relate("f", parse_when("yesterday").relation(False), "e", "r4")
+    network.relate("a", offset(1, 3), "b", "r1")  # a 1 to 3 days after b...
+    network.relate("b", on_or_after(), "a", "r2")  # ...and b not before a
+    solution = network.solve()
+    assert solution.contradiction is not None
+    assert solution.contradiction.reasons == ("r1", "r2")
+    assert solution.interval("d") == (D("2024-10-24"), None)
+    assert solution.interval("f") == (D("2024-09-30"), D("2024-09-30"))
+
+
+def test_a_cycle_that_a_date_reaches_is_found_by_propagation() -> None:
+    network = Network()
+    network.within("d", D("2024-10-24"), D("2024-10-24"), "d on")
+    network.relate("a", on_or_before(), "d", "r3")
+    network.relate("a", offset(1, 3), "b", "r1")
+    network.relate("b", on_or_after(), "a", "r2")
+    contradiction = network.solve().contradiction
+    assert contradiction is not None
+    assert {"r1", "r2"} <= set(contradiction.reasons)
+
+
+class _Unspread(DayFunction):
+    """A day function that does not say how far it moves a day: no edge in the cycle search."""
+
+    def __call__(self, day: int) -> int:
+        return day + 1
+
+
+def test_a_function_without_a_spread_is_left_out_of_the_search() -> None:
+    network = Network()
+    network.relate("a", Relation(_Unspread(), None), "b", "unspread")
+    network.relate("b", same_day(), "a", "same")
+    assert network.solve().contradiction is None  # a day after itself, but nothing says so
+    network.relate("c", offset(1, 1), "d", "r1")
+    network.relate("d", same_day(), "c", "r2")
+    contradiction = network.solve().contradiction
+    assert contradiction is not None and contradiction.reasons == ("r1", "r2")
+
+
 # --- brute force: random small networks over a 40-day window ---
 
 WINDOW = 40
@@ -471,8 +586,12 @@ _FUNCTIONS: list[DayFunction] = [
     Nearest(YearlyDay(2, 29), False),
     Nearest(YearlyDay(10, 24), True, -1),
     Nearest(YearlyDay(2, 29), True, 3),
+    AddMonths(0),
     AddMonths(1),
+    AddMonths(12),
+    AddMonths(14, 2),
     AddMonths(33, -1),
+    Nearest(MonthEnd(2), True, 1),
     MonthUpTo(2),
     MonthUpTo(6),
     MonthFrom(2),
@@ -482,7 +601,7 @@ _FUNCTIONS: list[DayFunction] = [
 
 @given(st.sampled_from(_FUNCTIONS), st.dates(date(1850, 1, 1), date(2050, 12, 31)))
 @settings(max_examples=150, deadline=None)
-def test_day_functions_are_monotone_and_their_inverses_exact(
+def test_day_functions_are_monotone_their_inverses_exact_their_spread_true(
     function: DayFunction, day: date
 ) -> None:
     value = day.toordinal()
@@ -493,3 +612,104 @@ def test_day_functions_are_monotone_and_their_inverses_exact(
     within = [y for y, image in zip(ys, images, strict=True) if image <= value]
     assert function.least_at_least(value) == reaching[0]
     assert function.greatest_at_most(value) == within[-1]
+    low, high = function.spread()
+    shifts = [image - y for y, image in zip(ys, images, strict=True)]
+    assert low <= min(shifts) and max(shifts) <= high
+
+
+@given(st.integers(0, 3612), st.integers(-40, 40), st.dates(date(1800, 1, 1), date(2100, 12, 31)))
+@settings(max_examples=300, deadline=None)
+def test_the_spread_of_adding_months_is_true(months: int, days: int, day: date) -> None:
+    function, start = AddMonths(months, days), day.toordinal()
+    low, high = function.spread()
+    # Every run of months from every month of the year, and the ends of months (clamped).
+    for y in range(start, start + 400):
+        assert low <= function(y) - y <= high
+
+
+# --- brute force: cycles of shifts, some variables undated ---
+
+
+def _shifts() -> st.SearchStrategy[Relation]:
+    """Relations whose edges weigh at most 4 days: x - y in [a, a + b], or one side of that."""
+    first = st.integers(-4, 4)
+    return st.one_of(
+        st.tuples(first, st.integers(0, 3)).map(lambda p: offset(p[0], p[0] + p[1])),
+        first.map(lambda a: Relation(Shift(a), None, None, f"at least {a:+d} days from {{}}")),
+        first.map(lambda a: Relation(None, Shift(a), None, f"at most {a:+d} days from {{}}")),
+    )
+
+
+@st.composite
+def _cycles(draw: st.DrawFn) -> tuple[date, list, list]:
+    """A ring of shifts through every variable and a few more, facts on some variables only.
+
+    Dated variables lie in [window + 14, window + 25]; with n <= 4 variables and edges of at most
+    4 days, a network with any solution has one with every variable within the window (a path
+    adds at most 12 days), so brute force over the window says whether there is a solution. Half
+    the networks keep only what a hidden assignment satisfies.
+    """
+    window = draw(st.dates(date(1999, 1, 1), date(2030, 12, 31)))
+    names = [f"v{i}" for i in range(draw(st.integers(1, 4)))]
+    middle = st.integers(14, 25).map(lambda n: window + timedelta(days=n))
+    hidden = None
+    if draw(st.booleans()):
+        hidden = {name: window + timedelta(days=draw(st.integers(18, 21))) for name in names}
+    facts = []
+    for number, name in enumerate(draw(st.lists(st.sampled_from(names), max_size=3))):
+        first, last = sorted((draw(middle), draw(middle)))
+        if hidden is not None:
+            first, last = min(first, hidden[name]), max(last, hidden[name])
+        start, end = draw(st.sampled_from([(first, last), (first, None), (None, last)]))
+        facts.append((name, start, end, f"f{number}"))
+    ring = [(names[i], names[i - 1]) for i in range(len(names))]
+    extra = st.tuples(st.sampled_from(names), st.sampled_from(names))
+    constraints = []
+    for number, (x, y) in enumerate(ring + draw(st.lists(extra, max_size=3))):
+        relation = draw(_shifts())
+        if hidden is not None and not relation.holds(*_days(hidden, x, y)):
+            difference = (hidden[x] - hidden[y]).days
+            relation = offset(difference, difference)
+        constraints.append((x, relation, y, f"c{number}"))
+    return window, facts, constraints
+
+
+@given(_cycles())
+@settings(max_examples=300, deadline=None)
+def test_cycles_of_shifts_agree_with_brute_force(network: tuple[date, list, list]) -> None:
+    window, facts, constraints = network
+    names = sorted({c[0] for c in constraints} | {c[2] for c in constraints})
+    solution = _solve(facts, constraints, names, lambda reason: True)
+    expected = _brute_force(window, facts, constraints, names)
+    if expected is None:
+        assert solution.contradiction is not None
+        cited = set(solution.contradiction.reasons)
+        assert _solve(facts, constraints, names, cited.__contains__).contradiction is not None
+        return
+    assert solution.contradiction is None
+    for name in {fact[0] for fact in facts if fact[1] and fact[2]}:
+        assert solution.interval(name) == expected[name]
+
+
+@given(
+    st.dates(date(1999, 1, 1), date(2030, 12, 31)),
+    st.lists(st.integers(0, 800), min_size=1, max_size=6),
+    st.data(),
+)
+@settings(max_examples=200, deadline=None)
+def test_what_some_days_satisfy_is_no_contradiction(
+    window: date, offsets: list[int], data: st.DataObject
+) -> None:
+    """Every kind of relation, few facts: the cycle search never cites a network with a solution."""
+    hidden = {f"v{i}": window + timedelta(days=n) for i, n in enumerate(offsets)}
+    names = sorted(hidden)
+    network = Network()
+    for number in range(data.draw(st.integers(0, 12))):
+        relation = data.draw(_relations(window))
+        pairs = [(x, y) for x in names for y in names if relation.holds(*_days(hidden, x, y))]
+        if pairs:
+            x, y = data.draw(st.sampled_from(pairs))
+            network.relate(x, relation, y, f"c{number}")
+    for name in data.draw(st.lists(st.sampled_from(names), max_size=2)):
+        network.within(name, hidden[name], None, f"from {name}")
+    assert network.solve().contradiction is None
