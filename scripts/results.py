@@ -146,7 +146,7 @@ class Validation:
     counts: dict[str, int] | None = None  # records per kind, when `facts` holds only some
     prepared: PreparedRows | None = None
     # what the articles together prove: "claim:<id>", "event:<id>", "source:<id>" -> its date
-    dates: dict[str, ProvedDate] = field(default_factory=dict)
+    dates: Mapping[str, ProvedDate] = field(default_factory=dict)
     reported: dict[str, int] = field(default_factory=dict)  # event id -> claims that report it
 
     @property
