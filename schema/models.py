@@ -7,6 +7,7 @@ columns, and the field documentation in metadata.yml.
 from __future__ import annotations
 
 import re
+import unicodedata
 from types import GenericAlias
 from typing import Annotated, Any, Literal
 
@@ -54,6 +55,48 @@ def _visible(text: str) -> str:
     return text
 
 
+# What shows nothing on its own: white space, separators, format and control characters,
+# combining marks with nothing to combine with, and the fillers and blanks Unicode files as
+# letters or symbols (Hangul fillers U+115F, U+1160, U+3164, U+FFA0; braille blank U+2800).
+_BLANK_CATEGORIES = {"Zs", "Zl", "Zp", "Cc", "Cf", "Mn", "Me"}
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _shows_nothing(character: str) -> bool:
+    return (
+        character.isspace()
+        or character in _BLANK_LETTERS
+        or unicodedata.category(character) in _BLANK_CATEGORIES
+    )
+
+
+def is_blank(text: str) -> bool:
+    """True if a text shows nothing: only white space, fillers or invisible characters."""
+    first = text[:1]
+    if first.isalnum() and first not in _BLANK_LETTERS:  # nearly every text: one test
+        return False
+    for character in text:
+        if not _shows_nothing(character):
+            return False
+    return True
+
+
+def _not_blank(text: str) -> str:
+    if is_blank(text):
+        raise PydanticCustomError(
+            "blank-text", "shows nothing: only white space or blank-looking characters"
+        )
+    return text
+
+
+def _no_edge_whitespace(quote: str) -> str:
+    """A quote's place in its source covers its characters: white space around it would not be
+    there (its offsets would not cover it), so it is refused rather than silently stripped."""
+    if quote[:1].isspace() or quote[-1:].isspace():
+        raise PydanticCustomError("quote-whitespace", "starts or ends with white space: remove it")
+    return quote
+
+
 PLACEHOLDER = "TODO"
 
 
@@ -96,11 +139,14 @@ def _no_repeats(items: list[str]) -> list[str]:
 
 
 # For JSON Schema only (pydantic checks these with the validators above): no TODO placeholder,
-# no control or invisible characters.
-TEXT_PATTERN = (
-    r"^(?![Tt][Oo][Dd][Oo])[^\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u180e"
-    r"\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]*$"
+# no control or invisible characters, not blank (approximately: white space and the fillers).
+_SHOWN = (  # no control or invisible character
+    r"[^\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u180e"
+    r"\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]"
 )
+_SOMETHING = r"(?=[\s\S]*[^\s\u115f\u1160\u3164\uffa0\u2800])"  # not blank
+TEXT_PATTERN = rf"^(?![Tt][Oo][Dd][Oo]){_SOMETHING}{_SHOWN}*$"
+QUOTE_PATTERN = rf"^(?!\s)(?![Tt][Oo][Dd][Oo]){_SOMETHING}{_SHOWN}*(?<!\s)$"  # no edge spaces
 # For JSON Schema only: the EDTF subset of schema/dates.py, with the days of each month.
 _YEAR = r"(?:18[0-9]{2}|19[0-9]{2}|20[0-9]{2}|2100)"
 _DAY = (
@@ -114,6 +160,12 @@ Text = Annotated[
     str,
     Field(min_length=1, max_length=MAX_TEXT_LENGTH, json_schema_extra={"pattern": TEXT_PATTERN}),
     AfterValidator(_visible),
+    AfterValidator(_not_blank),
+]
+Quote = Annotated[
+    Text,
+    AfterValidator(_no_edge_whitespace),
+    Field(json_schema_extra={"pattern": QUOTE_PATTERN}),
 ]
 # The fields `facts new` and `facts add-source` may leave as TODO refuse the placeholder.
 FilledText = Annotated[Text, BeforeValidator(_not_placeholder)]
@@ -386,7 +438,7 @@ class Claim(Record):
     id: Slug = Field(description="Stable identifier of the claim.")
     source: Slug = Field(description="Id of the source the quote comes from.")
     statement: FilledText = Field(description="The claim in one plain sentence.")
-    quote: Text = Field(
+    quote: Quote = Field(
         description="Verbatim passage of the source that carries the claim: the shortest that "
         "still says it on its own. Whitespace runs, typographic quotes, apostrophes and dashes "
         "may differ; nothing else."

@@ -7,14 +7,16 @@ which validation refuses until a person fills it in.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
-import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from factdb.checks import SEEDS_DIR
-from factdb.loading import Facts
+from factdb.checks import SEEDS_DIR, seed_text
+from factdb.loading import MAX_FILE_BYTES, Facts, inside, read_bounded
+from factdb.problems import Problem
 from factdb.schema.dates import parse_edtf
 from factdb.schema.models import PLACEHOLDER, Entity, Source
 from factdb.text import closest_passage, find_quote, normalise, normalise_quote
@@ -68,6 +70,20 @@ def locate_quote(source_text: str, quote: str) -> Passage:
         return Passage(source_text[span[0] : span[1]], True, 100.0)
     text, score = closest_passage(normalised, source_text, quote)
     return Passage(text, False, score)
+
+
+def read_seed(root: Path, facts: Facts, source_id: str) -> str:
+    """A source's seed text as validation reads it: only from inside seeds/ (no link leading
+    out), within the size limit, with its recorded sha256; else AuthoringError, which never
+    quotes the file."""
+    found = [s for s in facts.sources if s.record.id == source_id]
+    if not found:
+        raise AuthoringError(f"no source '{source_id}' in the facts")
+    problems: list[Problem] = []
+    text = seed_text(root, found[0], problems)
+    if text is None:
+        raise AuthoringError("; ".join(f"{p.rule}: {p.message}" for p in problems))
+    return text
 
 
 def slugify(text: str, words: int = 6) -> str:
@@ -213,13 +229,14 @@ def draft_source(
     facts: Facts, root: Path, file: Path, options: dict
 ) -> tuple[dict, Path, list[str]]:
     """Copy a text into seeds/ and draft its source record; return record, seed path, TODOs."""
-    data = file.read_bytes()
+    data = _read_input(file)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise AuthoringError(f"{file} is not UTF-8 text ({error.reason})") from None
-    target = root / SEEDS_DIR / file.name
-    if target.exists() and target.read_bytes() != data:
+    target = writable_path(root, f"{SEEDS_DIR}/{file.name}")
+    writable_path(root, SOURCES_FILE)  # where the record goes, next
+    if target.exists() and _read_input(target) != data:
         raise AuthoringError(f"{target} exists with other content; rename the file")
     source_id = options.get("id") or slugify(options.get("title") or file.stem, words=8)
     if source_id in {s.record.id for s in facts.sources}:
@@ -243,7 +260,46 @@ def draft_source(
         "reports_from": [],
     }
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(file, target)
+        _write_new(target, data)
     todo = [k for k, v in record.items() if v == PLACEHOLDER]
     return record, target, todo
+
+
+def _read_input(file: Path) -> bytes:
+    """A text's bytes, its size checked before a byte is read (fact files' limit)."""
+    try:
+        data = read_bounded(file)
+    except OSError as error:
+        raise AuthoringError(f"cannot read {file}: {error.strerror or error}") from None
+    if isinstance(data, int):
+        raise AuthoringError(f"{file} is {data} bytes; the limit is {MAX_FILE_BYTES}")
+    return data
+
+
+def writable_path(root: Path, relative: str) -> Path:
+    """root/relative, where a file may be written: not a symbolic link (dangling or not), and
+    in a folder whose real location is inside the repository; else AuthoringError."""
+    path = root / relative
+    if os.path.islink(path):
+        raise AuthoringError(f"{relative} is a symbolic link: nothing is written through a link")
+    if not inside(path.parent, os.path.realpath(root)):
+        folder = path.parent.relative_to(root).as_posix()
+        raise AuthoringError(f"{folder} leads outside the repository (a symbolic link?)")
+    return path
+
+
+def _write_new(target: Path, data: bytes) -> None:
+    """Write a new file through a temporary file renamed into place: a link that appears
+    meanwhile is replaced, never written through."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.replace(temporary, target)
+        finally:
+            if os.path.lexists(temporary):
+                os.unlink(temporary)
+    except OSError as error:
+        raise AuthoringError(f"cannot write {target}: {error.strerror or error}") from None

@@ -32,7 +32,13 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
-from factdb.checks import check_record_rules, unique_id_problems
+from factdb.checks import (
+    check_record_rules,
+    load_seeds,
+    seed_file,
+    seeds_folder,
+    unique_id_problems,
+)
 from factdb.loading import (
     KINDS,
     REGISTRY_KINDS,
@@ -44,6 +50,7 @@ from factdb.loading import (
     Located,
     fact_entries,
     load_records,
+    read_bounded,
     record_ids,
     relative_path,
 )
@@ -51,10 +58,9 @@ from factdb.problems import Problem
 from factdb.proving import claim_datings, prove
 from factdb.results import DatingInputs, PublicationBound, Validation
 from factdb.schema import models
-from factdb.text import normalise
 
 CACHE_DIR = ".cache/facts"
-FORMAT_VERSION = "facts-cache-4"
+FORMAT_VERSION = "facts-cache-5"
 
 
 def _schema_digest() -> str:
@@ -152,10 +158,12 @@ def _located(records: list, relative: str, path: Path) -> dict[str, list[Located
 @dataclass
 class _Tree:
     """The fact files as they are now: each one's path and content hash, and its [size,
-    modification time] as seen before it was read."""
+    modification time] as seen before it was read; and the links refused unread (they lead
+    outside the repository)."""
 
     files: dict[str, tuple[str, str]]
     stats: dict[str, list[int] | None]
+    refused: list[Problem]
 
 
 def _unchanged(stat: os.stat_result, known: list | None, since: int) -> bool:
@@ -175,7 +183,8 @@ def _tree(root: Path, index: dict) -> _Tree:
     since = index.get("written", 0)
     files: dict[str, tuple[str, str]] = {}
     stats: dict[str, list[int] | None] = {}
-    for found in fact_entries(root):
+    refused: list[Problem] = []
+    for found in fact_entries(root, refused):
         name = found.path
         relative = relative_path(name, root)
         entry = known.get(relative, {})
@@ -184,32 +193,46 @@ def _tree(root: Path, index: dict) -> _Tree:
             if _unchanged(stat, entry.get("stat"), since):
                 digest = entry["hash"]
             else:
-                with open(name, "rb") as handle:
-                    digest = hashlib.sha256(FORMAT.encode() + handle.read()).hexdigest()
+                digest = _content_hash(name)
             stats[relative] = [stat.st_size, stat.st_mtime_ns]
         except OSError:
             digest, stats[relative] = "unreadable", None
         files[relative] = (name, digest)
-    return _Tree(files, stats)
+    return _Tree(files, stats, refused)
+
+
+def _content_hash(path: str) -> str:
+    """The sha256 of a file's content and the cache format; of its size alone where that is
+    over the limit (such a file is refused by its size, never read)."""
+    data = read_bounded(path)
+    if isinstance(data, int):
+        return hashlib.sha256(f"{FORMAT}\0too large\0{data}".encode()).hexdigest()
+    return hashlib.sha256(FORMAT.encode() + data).hexdigest()
 
 
 def _seed_hashes(root: Path, facts: Facts, index: dict) -> dict[str, list]:
-    """size, mtime and sha256 of every seed the sources name; hashed again only when changed."""
+    """size, mtime and sha256 of every seed the sources name; hashed again only when changed.
+    A seed path that is refused (outside seeds/) is never read, nor one over the size limit."""
     previous, since = index.get("seeds", {}), index.get("written", 0)
     seeds: dict[str, list] = {}
-    base = str(root)
+    seeds_dir = seeds_folder(root)
     for located in facts.sources:
         seed = located.record.seed
+        path = seed_file(root, seeds_dir, seed)
+        if isinstance(path, str):
+            seeds[seed] = [0, 0, "refused"]
+            continue
         try:
-            stat = os.stat(os.path.join(base, seed))
+            stat = os.stat(path)
+            known = previous.get(seed)
+            if _unchanged(stat, known, since):
+                seeds[seed] = known
+                continue
+            data = read_bounded(path)
         except (OSError, ValueError):
             continue
-        known = previous.get(seed)
-        if _unchanged(stat, known, since):
-            seeds[seed] = known
-        else:
-            digest = hashlib.sha256((root / seed).read_bytes()).hexdigest()
-            seeds[seed] = [stat.st_size, stat.st_mtime_ns, digest]
+        digest = "too large" if isinstance(data, int) else hashlib.sha256(data).hexdigest()
+        seeds[seed] = [stat.st_size, stat.st_mtime_ns, digest]
     return seeds
 
 
@@ -327,6 +350,7 @@ class Cache:
         result.problems += proof.problems  # they span files: never kept as a file's own
         unique = _unique_ids(self.root, self.tree, self.index, entries, self.changed, per_file)
         result.problems += unique
+        result.problems += self.tree.refused
         result.problems.sort()
         _write_index(self.root, self.tree, entries, seeds, fingerprint, unique, False)
         result.counts = {k: sum(e["counts"].get(k, 0) for e in entries.values()) for k in KINDS}
@@ -359,13 +383,8 @@ class Cache:
     def _check_records(self, facts: Facts) -> Validation:
         """The record rules on the changed files' claims; the other files' problems as kept."""
         needed_sources = {c.record.source for c in facts.claims}
-        texts = {
-            located.record.id: _seed_text(self.root / located.record.seed)
-            for located in facts.sources
-            if located.record.id in needed_sources
-        }
-        result = Validation(facts, [], texts=texts)
-        normalised = {sid: normalise(text) for sid, text in texts.items()}
+        result = Validation(facts, [])
+        normalised = load_seeds(self.root, facts, result, needed_sources)  # as a full check
         fresh = list(check_record_rules(facts, normalised, result))
         problems = [p for rel in self.changed for p in self.parsed[rel][1]]
         problems += [p for p in fresh if p.path in self.changed]
@@ -433,10 +452,6 @@ class Cache:
         fingerprint = _fingerprint(registry_files, seeds)
         _write_ids(self.root, ids)
         _write_index(self.root, self.tree, entries, seeds, fingerprint, unique, dated)
-
-
-def _seed_text(path: Path) -> str:
-    return path.read_text(encoding="utf-8-sig").replace("\r\n", "\n")
 
 
 def _unique_ids(

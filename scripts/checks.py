@@ -7,11 +7,20 @@ rules a single record cannot check on its own.
 from __future__ import annotations
 
 import hashlib
+import os
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from factdb.loading import Facts, FileLocator, Ids, Located, read_text
+from factdb.loading import (
+    Facts,
+    FileLocator,
+    Ids,
+    Located,
+    decode_text,
+    inside,
+    read_bytes,
+)
 from factdb.problems import Problem
 from factdb.results import QuoteSpan, Validation
 from factdb.schema.dates import parse_edtf
@@ -19,6 +28,7 @@ from factdb.text import (
     NormalisedText,
     closest_passage,
     find_normalised,
+    normalisation_difference,
     normalise,
     normalise_quote,
     sentence_spans,
@@ -208,42 +218,77 @@ class NormalisedTexts(Mapping[str, NormalisedText]):
         return len(self._texts)
 
 
-def load_seeds(root: Path, facts: Facts, result: Validation) -> NormalisedTexts:
-    """Check each source's seed path and sha256; read its text (normalised when first used)."""
-    seeds_dir = (root / SEEDS_DIR).resolve()
+def load_seeds(
+    root: Path, facts: Facts, result: Validation, only: set[str] | None = None
+) -> NormalisedTexts:
+    """Check each source's seed path and sha256; read its text (normalised when first used).
+    `only`: the ids of the sources whose seeds are wanted (default: every source's)."""
+    seeds_dir = seeds_folder(root)
     for source in facts.sources:
-        record = source.record
-        path = _seed_path(root, seeds_dir, record.seed)
-        if isinstance(path, str):
-            result.problems.append(_problem(source, "seed", "seed-path", path))
+        if only is not None and source.record.id not in only:
             continue
-        if not path.is_file():
-            result.problems.append(
-                _problem(source, "seed", "seed-missing", f"no file {record.seed}")
-            )
-            continue
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if digest != record.sha256:
-            result.problems.append(
-                _problem(
-                    source,
-                    "sha256",
-                    "seed-sha256",
-                    f"{record.seed} has sha256 {digest}, not the recorded one",
-                )
-            )
-            continue
-        read_problems: list[Problem] = []
-        text = read_text(path, record.seed, read_problems)
-        if text is None:
-            result.problems.extend(read_problems)
-            continue
-        result.texts[record.id] = text
+        text = _seed_text(root, seeds_dir, source, result.problems)
+        if text is not None:
+            result.texts[source.record.id] = text
     return NormalisedTexts(result.texts)
 
 
-def _seed_path(root: Path, seeds_dir: Path, seed: str) -> Path | str:
-    """The seed's real path inside seeds/, or the reason it is refused."""
+def seed_text(root: Path, source: Located, problems: list[Problem]) -> str | None:
+    """One source's seed text, read as validation reads it (load_seeds); None with the reasons
+    in `problems` where it is refused, too large, changed or not UTF-8."""
+    return _seed_text(root, seeds_folder(root), source, problems)
+
+
+def _seed_text(
+    root: Path, seeds_dir: Path | None, source: Located, problems: list[Problem]
+) -> str | None:
+    """A source's seed text, or None with the reasons in `problems`, placed at the source's
+    seed (where the cache keeps them): a seed too large, unreadable or not UTF-8 included."""
+    found: list[Problem] = []
+    data = _seed_bytes(root, seeds_dir, source, found)
+    text = None if data is None else decode_text(data, source.record.seed, found)
+    for problem in found:
+        if problem.path == source.record.seed:  # read_bytes or decode_text placed it in the seed
+            place = (problem.line, problem.column) != (1, 1)
+            where = f" (line {problem.line}, column {problem.column})" if place else ""
+            message = f"{problem.path}{where}: {problem.message}"
+            problem = _problem(source, "seed", problem.rule, message)
+        problems.append(problem)
+    return text
+
+
+def _seed_bytes(
+    root: Path, seeds_dir: Path | None, source: Located, problems: list[Problem]
+) -> bytes | None:
+    """A source's seed, read only if its real location is in seeds/ and its size within the
+    limit; None (and the reason in `problems`) if it is refused or its sha256 differs."""
+    record = source.record
+    path = seed_file(root, seeds_dir, record.seed)
+    if isinstance(path, str):
+        problems.append(_problem(source, "seed", "seed-path", path))
+        return None
+    if not path.is_file():
+        problems.append(_problem(source, "seed", "seed-missing", f"no file {record.seed}"))
+        return None
+    data = read_bytes(path, record.seed, problems)
+    if data is None:
+        return None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != record.sha256:
+        message = f"{record.seed} has sha256 {digest}, not the recorded one"
+        problems.append(_problem(source, "sha256", "seed-sha256", message))
+        return None
+    return data
+
+
+def seeds_folder(root: Path) -> Path | None:
+    """The real location of root/seeds; None where it leads outside the repository."""
+    folder = os.path.realpath(root / SEEDS_DIR)
+    return Path(folder) if inside(folder, os.path.realpath(root)) else None
+
+
+def seed_file(root: Path, seeds_dir: Path | None, seed: str) -> Path | str:
+    """The seed's real path inside seeds/ (`seeds_dir`: seeds_folder), or why it is refused."""
     if seed.startswith(("/", "\\")) or (len(seed) > 1 and seed[1] == ":"):
         return f"seed '{seed}' is an absolute path; give it relative to the repository, in seeds/"
     parts = Path(seed).parts
@@ -251,6 +296,8 @@ def _seed_path(root: Path, seeds_dir: Path, seed: str) -> Path | str:
         return f"seed '{seed}' may not contain '..' or backslashes"
     if not parts or parts[0] != SEEDS_DIR:
         return f"seed '{seed}' is not in {SEEDS_DIR}/"
+    if seeds_dir is None:
+        return f"{SEEDS_DIR}/ leads outside the repository (a symbolic link?): not read"
     resolved = (root / seed).resolve()
     if not resolved.is_relative_to(seeds_dir):
         return f"seed '{seed}' leads outside {SEEDS_DIR}/ (a symbolic link?)"
@@ -271,13 +318,12 @@ def check_quotes(
         if text is not None:
             span = find_normalised(text, needle)
             if span is None:
-                passage, score = closest_passage(text, originals[record.source], record.quote)
-                hint = f'; closest passage ({score:.0f}%): "{passage}"' if passage else ""
+                message = _quote_not_found(text, originals[record.source], record.quote, needle)
                 yield _problem(
                     claim,
                     "quote",
                     "quote-not-found",
-                    f"quote not found in source '{record.source}'{hint}",
+                    f"quote not found in source '{record.source}'{message}",
                 )
             else:
                 spans[record.id] = QuoteSpan(record.source, *span)
@@ -289,6 +335,16 @@ def check_quotes(
                 "value-not-in-quote",
                 f"value {number:g} is not written in the quote (as digits or words)",
             )
+
+
+def _quote_not_found(text: NormalisedText, original: str, quote: str, needle: str) -> str:
+    """What to say of a quote not found: that it differs only in Unicode normalisation (the
+    closest passage would look identical), or the closest passage."""
+    difference = normalisation_difference(text, needle)
+    if difference is not None:
+        return f": it differs only in Unicode normalisation ({difference}); use the source's form"
+    passage, score = closest_passage(text, original, quote)
+    return f'; closest passage ({score:.0f}%): "{passage}"' if passage else ""
 
 
 def check_skipped(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import re
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -62,6 +64,7 @@ class Positions(Protocol):
 
 FACTS_DIR = "facts"
 MAX_FILE_BYTES = 2 * 1024 * 1024
+OUTSIDE_REPOSITORY = "path-outside-repository"  # the rule of a path leading out of the repository
 MAX_DEPTH = 16
 
 R = TypeVar("R", bound=Record)
@@ -131,31 +134,58 @@ def _yaml() -> YAML:
     return yaml
 
 
-def fact_entries(root: Path) -> list[os.DirEntry]:
+def fact_entries(root: Path, refused: list[Problem] | None = None) -> list[os.DirEntry]:
     """Every fact file under root/facts, as directory entries, in a stable order.
 
-    As `Path.rglob` would: symbolic links to folders are not followed; links to files are. One
-    directory read per folder and no `stat` per file (the entry knows its type).
+    As `Path.rglob` would: symbolic links to folders are not followed; links to files are,
+    where their real location is inside the repository. A link leading outside it (or a facts/
+    that does) is never opened: its problem goes into `refused`. One directory read per folder
+    and no `stat` per file (the entry knows its type; only links are resolved).
     """
+    base = os.path.realpath(root)
+    folder = root / FACTS_DIR
+    if not inside(folder, base):
+        _refuse(refused, FACTS_DIR, "the facts folder leads")
+        return []
+    outside: list[Problem] = []
     found: list[tuple[list[str], os.DirEntry]] = []
-    folders = [str(root / FACTS_DIR)]
+    folders = [str(folder)]
     while folders:
         try:
             with os.scandir(folders.pop()) as entries:
                 for entry in entries:
                     if entry.is_dir(follow_symlinks=False):
                         folders.append(entry.path)
-                    elif os.path.splitext(entry.name)[1] in (".yaml", ".yml") and entry.is_file():
+                    elif os.path.splitext(entry.name)[1] not in (".yaml", ".yml"):
+                        continue
+                    elif entry.is_symlink() and not inside(entry.path, base):
+                        _refuse(outside, relative_path(entry.path, root), "a symbolic link leads")
+                    elif entry.is_file():
                         found.append((entry.path.split(os.sep), entry))
         except OSError:
             continue
     found.sort(key=lambda pair: pair[0])  # Path order, without Path's slow comparisons
+    if refused is not None:
+        refused += sorted(outside)
     return [entry for _, entry in found]
 
 
-def discover(root: Path) -> list[Path]:
-    """Every fact file under root/facts, in a stable order."""
-    return [Path(entry.path) for entry in fact_entries(root)]
+def inside(path: Path | str, base: str) -> bool:
+    """True if the real location of `path` (every link followed) is `base` or inside it; `base`
+    is a real path (os.path.realpath)."""
+    real = os.path.realpath(path)
+    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def _refuse(refused: list[Problem] | None, relative: str, what: str) -> None:
+    if refused is not None:
+        message = f"{what} outside the repository: not read"
+        refused.append(Problem(relative, 1, 1, OUTSIDE_REPOSITORY, message))
+
+
+def discover(root: Path, refused: list[Problem] | None = None) -> list[Path]:
+    """Every fact file under root/facts, in a stable order (see fact_entries)."""
+    return [Path(entry.path) for entry in fact_entries(root, refused)]
 
 
 FileRecords = tuple[dict[str, list[Located]], list[Problem]]  # records by kind, and problems
@@ -175,9 +205,17 @@ def load_facts(root: Path, paths: list[Path] | None = None, fast: bool = True) -
     """Load and validate every fact file; problems are collected, never raised.
 
     fast=False reads every file with ruamel.yaml's round trip, the exact reference path.
+    Given `paths`, a path whose real location is outside the repository is refused unread.
     """
     facts = Facts()
-    for path in progress(paths if paths is not None else discover(root), "Reading facts"):
+    if paths is None:
+        paths = discover(root, facts.problems)
+    else:
+        base = os.path.realpath(root)
+        for path in [p for p in paths if not inside(p, base)]:
+            _refuse(facts.problems, relative_path(path, root), "the path leads")
+        paths = [path for path in paths if inside(path, base)]
+    for path in progress(paths, "Reading facts"):
         relative = relative_path(path, root)
         facts.files.append(relative)
         for kind, located in load_records(path, relative, facts.problems, fast):
@@ -201,21 +239,56 @@ def relative_path(path: Path | str, root: Path) -> str:
         return path.as_posix()
 
 
-def read_text(path: Path, relative: str, problems: list[Problem]) -> str | None:
-    """Read a UTF-8 file (a byte-order mark and CRLF are fine), or record why it can't be read."""
+def read_bounded(path: Path | str) -> bytes | int:
+    """A regular file's bytes, or its size where that is over MAX_FILE_BYTES: the size is known
+    from `stat` before a byte is read, and no more than the limit is ever read (a file that
+    grows meanwhile included). Raises OSError, also for what is not a regular file: a device
+    is never opened, and a named pipe put in its place meanwhile is opened without waiting."""
+    status = _regular(os.stat(path))
+    if status.st_size > MAX_FILE_BYTES:
+        return status.st_size
+    with open(os.open(path, os.O_RDONLY | _NONBLOCK), "rb") as handle:
+        status = _regular(os.fstat(handle.fileno()))
+        size = min(status.st_size, MAX_FILE_BYTES)
+        data = handle.read(size + 1)  # a buffer of the limit's size would cost 4 times more
+        if len(data) > size:  # it grew since the stat: read on, up to the limit
+            data += handle.read(MAX_FILE_BYTES + 1 - len(data))
+            if len(data) > MAX_FILE_BYTES:
+                return max(len(data), os.fstat(handle.fileno()).st_size)
+    return data
+
+
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
+
+def _regular(status: os.stat_result) -> os.stat_result:
+    if not stat.S_ISREG(status.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file")
+    return status
+
+
+def read_bytes(path: Path | str, relative: str, problems: list[Problem]) -> bytes | None:
+    """A file's bytes (read_bounded), or None with the reason in `problems`."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            problems.append(
-                Problem(
-                    relative, 1, 1, "file-too-large", f"{size} bytes; the limit is {MAX_FILE_BYTES}"
-                )
-            )
-            return None
-        data = path.read_bytes()
+        data = read_bounded(path)
     except OSError as error:
         problems.append(Problem(relative, 1, 1, "file-unreadable", error.strerror or str(error)))
         return None
+    if isinstance(data, int):
+        message = f"{data} bytes; the limit is {MAX_FILE_BYTES}"
+        problems.append(Problem(relative, 1, 1, "file-too-large", message))
+        return None
+    return data
+
+
+def read_text(path: Path | str, relative: str, problems: list[Problem]) -> str | None:
+    """Read a UTF-8 file (a byte-order mark and CRLF are fine), or record why it can't be read."""
+    data = read_bytes(path, relative, problems)
+    return None if data is None else decode_text(data, relative, problems)
+
+
+def decode_text(data: bytes, relative: str, problems: list[Problem]) -> str | None:
+    """UTF-8 bytes as text without a byte-order mark or CRLF; None if they are not UTF-8."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -39,6 +39,7 @@ from factdb.loading import (
     Located,
     discover,
     load_file,
+    read_bounded,
     record_ids,
     relative_path,
 )
@@ -279,11 +280,13 @@ def _check(
     root: Path, loader: Loader, workers: int | None, prepare: bool, split: bool, min_parallel: int
 ) -> Checked | None:
     """check_tree, once; None if a file taken for claims only defines registries after all."""
-    paths = discover(root)
+    refused: list[Problem] = []  # links leading outside the repository: never read
+    paths = discover(root, refused)
     claim_paths = [path for path in paths if split and claims_only(_read_bytes(path))]
     in_chunks = set(claim_paths)
     main_paths = [path for path in paths if path not in in_chunks]
     facts, ids = _load_registries(root, main_paths, loader)
+    facts.problems += refused
     facts.files = [relative_path(path, root) for path in paths]
     validation = Validation(facts, list(facts.problems))
     normalised = load_seeds(root, facts, validation)
@@ -374,7 +377,10 @@ def check_tree(
 
 
 def _read_bytes(path: Path) -> bytes:
+    """A file's bytes, for a look at its top-level keys; none if it is too large or unreadable
+    (it is then read in this process, and the loader reports why)."""
     try:
-        return path.read_bytes()
+        data = read_bounded(path)
     except OSError:
-        return b""  # read again, and reported, by the loader
+        return b""
+    return b"" if isinstance(data, int) else data

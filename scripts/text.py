@@ -125,6 +125,28 @@ def closest_passage(source: NormalisedText, original: str, quote: str) -> tuple[
     return best
 
 
+def normalisation_difference(source: NormalisedText, needle: str) -> str | None:
+    """If a quote (normalised) that is not in the source is there once both are in Unicode's
+    NFC, how they differ ("the quote is NFD, the source NFC"); else None. Such a quote looks
+    identical to its passage, so a closest passage would explain nothing."""
+    import unicodedata
+
+    if unicodedata.is_normalized("NFC", needle) and unicodedata.is_normalized("NFC", source.text):
+        return None
+    composed = unicodedata.normalize("NFC", needle)
+    if composed not in unicodedata.normalize("NFC", source.text):
+        return None
+    return f"the quote is {_normal_form(needle)}, the source {_normal_form(source.text)}"
+
+
+def _normal_form(text: str) -> str:
+    import unicodedata
+
+    if unicodedata.is_normalized("NFC", text):
+        return "NFC"
+    return "NFD" if unicodedata.is_normalized("NFD", text) else "neither NFC nor NFD"
+
+
 def _whole_words(text: str, begin: int, end: int) -> tuple[int, int]:
     """Widen [begin, end) so that it neither starts nor ends inside a word."""
     while begin > 0 and not text[begin - 1].isspace():

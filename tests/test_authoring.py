@@ -222,3 +222,34 @@ def test_add_source_refuses_to_overwrite_a_different_seed(tree: Path, tmp_path: 
     result = run("add-source", "--root", str(tree), str(other))
     assert result.exit_code == 1
     assert "exists with other content" in result.output
+
+
+def test_read_seed_reads_a_source_text_as_validation_does(tree: Path):
+    from factdb.authoring import read_seed
+
+    text = read_seed(tree, load_facts(tree), "sample")
+    assert text.startswith("Officials said on Tuesday")
+
+
+def test_read_seed_never_reads_a_seed_linked_outside(tree: Path, tmp_path: Path):
+    from factdb.authoring import AuthoringError, read_seed
+
+    outside = tmp_path / "secret.txt"
+    outside.write_text("about 3,000 soldiers and a secret\n")
+    (tree / "seeds" / "link.txt").symlink_to(outside)
+    registry = tree / "facts" / "registry.yaml"
+    registry.write_text(registry.read_text().replace("seeds/sample.txt", "seeds/link.txt"))
+    with pytest.raises(AuthoringError) as error:
+        read_seed(tree, load_facts(tree), "sample")
+    assert str(error.value) == (
+        "seed-path: seed 'seeds/link.txt' leads outside seeds/ (a symbolic link?)"
+    )
+
+
+def test_read_seed_refuses_a_changed_seed(tree: Path):
+    from factdb.authoring import AuthoringError, read_seed
+
+    seed = tree / "seeds" / "sample.txt"
+    seed.write_text(seed.read_text() + "More.\n")
+    with pytest.raises(AuthoringError, match="^seed-sha256: seeds/sample.txt has sha256"):
+        read_seed(tree, load_facts(tree), "sample")

@@ -123,3 +123,49 @@ def test_a_file_over_the_size_limit_is_refused_without_reading_it(tree):
     assert [(p.rule, p.path, p.line, p.column) for p in problems] == [
         ("file-too-large", "facts/claims/zz-big.yaml", 1, 1)
     ]
+
+
+def _accented_source(tree: Path, quote: str) -> None:
+    """A second source whose seed is in NFC (as nearly every text is), and a claim quoting it."""
+    import hashlib
+    import unicodedata
+
+    seed = tree / "seeds" / "accents.txt"
+    seed.write_text(unicodedata.normalize("NFC", "The caf\u00e9 in S\u00e3o Paulo reopened.\n"))
+    digest = hashlib.sha256(seed.read_bytes()).hexdigest()
+    (tree / "facts" / "accents.yaml").write_text(
+        f"sources:\n  - id: accents\n    seed: seeds/accents.txt\n    sha256: '{digest}'\n"
+        "    title: null\n    publisher: null\n    published: 2024-10-24\n"
+        "    published_basis: b\n    published_stated: true\n    language: en\n"
+        "claims:\n  - id: reopened\n    source: accents\n    statement: It reopened.\n"
+        f'    quote: "{quote}"\n    date: 2024-10\n    date_basis: b\n    claimant: null\n'
+        "    assertion: stated\n"
+    )
+
+
+def test_a_quote_differing_only_in_unicode_normalisation_says_so(tree):
+    import unicodedata
+
+    _accented_source(tree, unicodedata.normalize("NFD", "caf\u00e9 in S\u00e3o Paulo"))
+    problems = validate(tree, cache=False).problems
+    assert [(p.rule, p.path, p.line, p.column) for p in problems] == [
+        ("quote-not-found", "facts/accents.yaml", 15, 12)
+    ]
+    assert problems[0].message == (
+        "quote not found in source 'accents': it differs only in Unicode normalisation "
+        "(the quote is NFD, the source NFC); use the source's form"
+    )
+    assert "closest passage" not in problems[0].message
+
+
+def test_a_quote_in_the_source_form_is_found(tree):
+    _accented_source(tree, "caf\u00e9 in S\u00e3o Paulo")
+    assert validate(tree, cache=False).problems == []
+
+
+def test_a_quote_wrong_beyond_normalisation_gets_the_closest_passage(tree):
+    import unicodedata
+
+    _accented_source(tree, unicodedata.normalize("NFD", "caf\u00e9 in S\u00e3o Paolo"))
+    [problem] = validate(tree, cache=False).problems
+    assert "closest passage" in problem.message and "normalisation" not in problem.message

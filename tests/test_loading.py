@@ -164,3 +164,49 @@ def test_forbidden_characters_are_exactly_those_outside_yaml_printable_set():
     text = "".join(map(chr, range(0x110000)))
     found = [match.start() for match in _FORBIDDEN.finditer(text)]
     assert found == [code for code in range(0x110000) if not printable(code)]
+
+
+def test_a_file_growing_after_its_stat_is_read_no_further_than_the_limit(tmp_path, monkeypatch):
+    import os
+
+    import factdb.loading as loading
+
+    path = tmp_path / "growing.yaml"
+    path.write_bytes(b"#" * (loading.MAX_FILE_BYTES + 10))
+    real_stat = os.stat
+
+    def stale_stat(target, *args, **kwargs):  # the size it had when stat'ed: 100 bytes
+        status = real_stat(target, *args, **kwargs)
+        if str(target) != str(path):
+            return status
+        return os.stat_result((status.st_mode, *status[1:6], 100, *status[7:]))
+
+    monkeypatch.setattr(loading.os, "stat", stale_stat)
+    assert loading.read_bounded(path) == loading.MAX_FILE_BYTES + 10
+
+
+def test_explicit_paths_that_are_not_files_or_leave_the_repository_are_refused(
+    tree: Path, tmp_path: Path
+):
+    import os
+
+    pipe = tree / "facts" / "pipe.yaml"
+    os.mkfifo(pipe)
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("claims: []\n")
+    link = tree / "facts" / "link.yaml"
+    link.symlink_to(outside)
+    facts = load_facts(tree, [pipe, link, outside])
+    assert [(p.rule, p.path, p.message) for p in facts.problems] == [
+        (
+            "path-outside-repository",
+            "facts/link.yaml",
+            "the path leads outside the repository: not read",
+        ),
+        (
+            "path-outside-repository",
+            outside.as_posix(),
+            "the path leads outside the repository: not read",
+        ),
+        ("file-unreadable", "facts/pipe.yaml", "not a regular file"),
+    ]

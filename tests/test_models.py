@@ -77,3 +77,67 @@ def test_hidden_characters_are_every_format_and_control_character():
         char = chr(code)
         hidden = unicodedata.category(char) in ("Cf", "Cc") and char not in "\n\t"
         assert bool(pattern.match(char)) is hidden, f"U+{code:04X}"
+
+
+def _error_types(**changes) -> list[str]:
+    try:
+        Claim.model_validate(_claim(**changes))
+    except ValidationError as error:
+        return [detail["type"] for detail in error.errors()]
+    return []
+
+
+@pytest.mark.parametrize(
+    ("statement", "rule"),
+    [
+        (" ", "blank-text"),
+        ("   \n ", "blank-text"),
+        ("\u3164", "blank-text"),  # HANGUL FILLER, a letter to Unicode
+        ("\u115f\u1160\uffa0", "blank-text"),  # the other Hangul fillers
+        ("\u2800", "blank-text"),  # BRAILLE PATTERN BLANK
+        ("\u3000\u00a0\u2003", "blank-text"),  # ideographic, no-break and em spaces
+        ("\u0301\ufe0f", "blank-text"),  # marks with nothing to mark
+        ("\u200b", "invisible-character"),
+        (" \u2060 ", "invisible-character"),
+    ],
+)
+def test_a_text_that_shows_nothing_is_refused(statement, rule):
+    assert _error_types(statement=statement) == [rule]
+    assert _error_types(date_basis=statement) == [rule]  # every required text, not one
+
+
+@pytest.mark.parametrize("statement", ["S.", "\u3164S", "e\u0301", "\u2800x", "\u4e00", "?"])
+def test_a_text_with_something_visible_is_accepted(statement):
+    assert _error_types(statement=statement) == []
+
+
+def test_blank_optional_texts_are_refused_too():
+    with pytest.raises(ValidationError) as error:
+        Entity.model_validate(
+            {"id": "e", "name": "N", "kind": "person", "description": "D", "notes": "\u3164 "}
+        )
+    assert [d["type"] for d in error.value.errors()] == ["blank-text"]
+
+
+@pytest.mark.parametrize("quote", [" q", "q ", "q\n", "\tq", "\u00a0q", "q\u3000"])
+def test_a_quote_with_white_space_at_either_end_is_refused(quote):
+    assert _error_types(quote=quote) == ["quote-whitespace"]
+
+
+def test_white_space_inside_a_quote_is_fine():
+    assert _error_types(quote="q  with\tspaces\nand a line") == []
+
+
+def test_the_json_schema_patterns_say_what_the_validators_say():
+    """check-jsonschema (ECMA-262) runs them on the fixtures (test_schemas); Python's engine
+    reads them alike, with fullmatch for ECMA's `$` (Python's also matches before a newline)."""
+    import re
+
+    from factdb.schema.models import QUOTE_PATTERN, TEXT_PATTERN
+
+    text, quote = re.compile(TEXT_PATTERN), re.compile(QUOTE_PATTERN)
+    for blank in (" ", "\u3164", "\u2800 \u3000"):
+        assert not text.fullmatch(blank) and not quote.fullmatch(blank)
+    for edged in (" q", "q ", "q\n"):
+        assert text.fullmatch(edged) and not quote.fullmatch(edged)
+    assert text.fullmatch("a b") and quote.fullmatch("a b")

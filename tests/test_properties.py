@@ -16,6 +16,7 @@ from factdb import validate
 from factdb.building import build_database
 from factdb.editing import format_text, schema_header
 from factdb.loading import discover, load_facts, suspect
+from factdb.schema.models import is_blank
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "tree"
@@ -27,7 +28,7 @@ LETTERS = st.characters(
 
 
 def _usable(text: str) -> bool:
-    return bool(text.strip()) and text.isprintable() and not text.strip().upper().startswith("TODO")
+    return not is_blank(text) and text.isprintable() and not text.strip().upper().startswith("TODO")
 
 
 TEXT = st.text(LETTERS, min_size=1, max_size=40).filter(_usable)
