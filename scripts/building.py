@@ -1,15 +1,18 @@
 """Building facts.db from a validation: the only module that writes the database.
 
 The database is written into a temporary file beside its destination and renamed into place
-when complete, so a failed build never damages the last good one. Rows come from `rows` (made
-here from the records, or prepared by the workers of a sharded check), the shape from `tables`;
-the rows of every table are written in the same order whichever way they were made.
+when complete, so a failed build never damages the last good one. Its scratch folder
+(`.facts.db.<pid>-<random>.tmp`) is named by the building process, and a build removes those
+of builds that were killed. Rows come from `rows` (made here from the records, or prepared by
+the workers of a sharded check), the shape from `tables`; the rows of every table are written
+in the same order whichever way they were made.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from operator import itemgetter
@@ -19,7 +22,7 @@ import sqlite_utils
 
 from factdb.coverage import COLUMNS as SENTENCE_COLUMNS
 from factdb.coverage import source_sentences
-from factdb.processes import forked_pool, worker_count
+from factdb.processes import forked_pool, remove_orphans, scratch_prefix, worker_count
 from factdb.progress import progress_bar
 from factdb.results import AnswerInput, PreparedRows, Row, Validation
 from factdb.rows import (
@@ -70,11 +73,18 @@ def build_database(validation: Validation, path: Path) -> Path:
         )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_orphans(path.parent, f".{path.name}.", ".tmp")  # what killed builds left
     with tempfile.TemporaryDirectory(
-        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+        prefix=scratch_prefix(f".{path.name}."), suffix=".tmp", dir=path.parent
     ) as scratch:
         temporary = Path(scratch) / path.name
-        _write(validation, temporary, Path(scratch))
+        try:
+            _write(validation, temporary, Path(scratch))
+        except sqlite3.IntegrityError as error:  # a rule validate should have checked: a bug
+            raise BuildError(
+                f"the database refused the rows ({error}), though the facts were validated: "
+                "nothing was written; please report it"
+            ) from error
         os.replace(temporary, path)
     return path
 

@@ -107,13 +107,46 @@ def _validated(
 
 def _validate_and_build(root: Path, output: Path, cache: bool) -> tuple[Validation, Path]:
     """Validate (exit 1 on problems, the old database untouched), then build the database."""
-    from factdb.building import build_database
+    from factdb.building import BuildError, build_database
+    from factdb.processes import serving_ports
     from factdb.publishing import inspect_file
 
     with _validated(root, cache=cache, for_build=True) as result:
-        path = build_database(result, output)
+        try:
+            path = build_database(result, output)
+        except BuildError as error:
+            raise click.ClickException(str(error)) from None
     inspect_file(path).unlink(missing_ok=True)  # its counts were the old database's
+    for port in serving_ports(path):  # an immutable database is read from the file it opened
+        click.echo(
+            f"Warning: a server on port {port} is serving the previous database: restart it",
+            err=True,
+        )
     return result, path
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why a server could not listen on host:port, or None if it can: every address the host
+    names is bound as uvicorn binds it (SO_REUSEADDR; IPv6 only on an IPv6 socket)."""
+    import errno
+    import socket
+
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as error:
+        return f"cannot listen on {host!r}: {getattr(error, 'strerror', None) or error}"
+    for family, kind, protocol, _, address in addresses:
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    return f"port {port} on {host} is in use: stop what holds it or use --port"
+                return f"cannot listen on {host}:{port}: {error.strerror or error}"
+    return None
 
 
 @cli.command(name="validate")
@@ -162,6 +195,7 @@ def build(root: Path, output: Path, no_cache: bool) -> None:
 @click.option("-p", "--port", default=8001, show_default=True, type=int, help="Port to listen on.")
 def serve(root: Path, output: Path, host: str, port: int) -> None:
     """Validate, build and serve the database with Datasette and metadata.yml."""
+    from factdb.processes import mark_serving
     from factdb.publishing import serve_arguments, write_inspect_file
 
     if output.stem != DATABASE_NAME:
@@ -169,11 +203,15 @@ def serve(root: Path, output: Path, host: str, port: int) -> None:
             f"the served file must be called {DATABASE_NAME}.db: "
             "metadata.yml describes that database"
         )
+    problem = _cannot_listen(host, port)  # before building, not after
+    if problem is not None:
+        raise click.ClickException(problem)
     result, path = _validate_and_build(root, output, cache=True)
     click.echo(
         f"Built {path} with {result.count('claims')} claims; serving on http://{host}:{port}/"
     )
     write_inspect_file(path)
+    mark_serving(path, port)  # held by Datasette, which this process becomes, until it ends
     arguments = serve_arguments(path, root, host, port)
     os.execv(arguments[0], arguments)
 

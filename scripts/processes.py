@@ -1,14 +1,24 @@
-"""Worker processes: how many this machine gives, and a pool of them forked from this one.
+"""Processes: how many workers this machine gives, a pool of them forked from this one, the
+scratch folders a killed process leaves behind, and the marker of a running server.
 
 Forked workers inherit this process's memory (the registries, the seeds), so nothing large is
-sent to them; where fork is not available everything runs in this process.
+sent to them; where fork is not available everything runs in this process. On Linux a worker
+is killed with its parent (a `kill -9` of a build leaves no worker behind). A scratch folder
+is named with the id of the process that made it (`prefix<pid>-<random><suffix>`), so a later
+run can remove those of processes no longer alive (`remove_orphans`). A server marks the
+database it serves for as long as it runs (`mark_serving`, `serving_ports`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import re
+import signal
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported when a pool is made: a run that checks one file needs none
@@ -40,4 +50,141 @@ def forked_pool(
     from concurrent.futures import ProcessPoolExecutor
 
     fork = multiprocessing.get_context("fork")
-    return ProcessPoolExecutor(workers, mp_context=fork, initializer=initializer, initargs=initargs)
+    started = (os.getpid(), initializer, initargs)
+    return ProcessPoolExecutor(workers, mp_context=fork, initializer=_start, initargs=started)
+
+
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when its parent dies
+
+
+def _start(parent: int, initializer: Callable[..., Any] | None, initargs: tuple) -> None:
+    """The first thing a worker does: die with its parent, then run the pool's initializer."""
+    die_with_parent(parent)
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process (SIGKILL) when its parent ends, on Linux; and end now
+    if the parent `parent` has already ended (the signal is not sent for a death before it was
+    asked for). The signal follows the thread that forked this process: pools are made and
+    first used on the main thread, which lives as long as they do."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def alive(pid: int) -> bool:
+    """True if a process of this id exists (whoever owns it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's: alive
+        return True
+    except OverflowError:  # not a process id at all
+        return False
+    return True
+
+
+def scratch_prefix(prefix: str) -> str:
+    """The start of a scratch folder's name that says which process made it (give it to
+    `tempfile.mkdtemp` or `TemporaryDirectory`)."""
+    return f"{prefix}{os.getpid()}-"
+
+
+def remove_orphans(folder: Path, prefix: str, suffix: str = "") -> list[Path]:
+    """Remove the scratch folders (or files) named `prefix<pid>-...suffix` in `folder` whose
+    process is no longer alive: what a killed run left. Returns what was removed."""
+    import shutil
+
+    pattern = re.compile(re.escape(prefix) + r"(\d{1,10})-\w+" + re.escape(suffix), re.ASCII)
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    for entry in entries:
+        found = pattern.fullmatch(entry.name)
+        if found is None or alive(int(found.group(1))):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+        removed.append(Path(entry.path))
+    return removed
+
+
+SERVING = ".serving"  # the end of a server's marker: .facts.db.<pid>-<port>.serving
+
+
+def mark_serving(database: Path, port: int) -> int:
+    """Say beside `database` that this process serves it on `port`, for as long as it lives:
+    a marker `.<name>.<pid>-<port>.serving` locked through a descriptor that exec keeps open,
+    so the lock holds while the server runs and the kernel releases it when the server ends,
+    however it ends. Returns the descriptor (keep it open)."""
+    marker = database.parent / f".{database.name}.{os.getpid()}-{port}{SERVING}"
+    temporary = marker.with_name(marker.name + ".tmp")  # locked before it is seen
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    _lock(descriptor, exclusive=True)
+    os.replace(temporary, marker)
+    os.set_inheritable(descriptor, True)
+    return descriptor
+
+
+def serving_ports(database: Path) -> list[int]:
+    """The ports on which servers (`mark_serving`) serve `database`; the markers of servers
+    that have ended are removed."""
+    pattern = re.compile(
+        re.escape(f".{database.name}.") + r"(\d{1,10})-(\d{1,5})" + re.escape(SERVING)
+    )
+    ports = []
+    try:
+        entries = list(os.scandir(database.parent))
+    except OSError:
+        return []
+    for entry in entries:
+        found = pattern.fullmatch(entry.name)
+        if found is None:
+            continue
+        if _held(entry.path, int(found.group(1))):
+            ports.append(int(found.group(2)))
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+    return sorted(ports)
+
+
+def _lock(descriptor: int, exclusive: bool) -> bool | None:
+    """Lock a file without waiting (flock): True if locked, False if another process holds
+    it, None where there is no flock (not on Unix)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on Unix
+        return None
+    try:
+        fcntl.flock(descriptor, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _held(marker: str, pid: int) -> bool:
+    """True if a server's marker is held: its process is alive and (where there are locks)
+    still holds the lock, which a process that took the id of an ended server does not."""
+    if not alive(pid):
+        return False
+    try:
+        descriptor = os.open(marker, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        return _lock(descriptor, exclusive=False) is not True
+    finally:
+        os.close(descriptor)

@@ -107,10 +107,12 @@ class PreparedRows:
     batches: list[Path] = field(default_factory=list)
     answers: list[AnswerInput] = field(default_factory=list)
 
+    PREFIX = "factdb-rows-"  # then the id of the process that made it (see processes)
+
     @classmethod
     def create(cls) -> PreparedRows:
-        """An empty set of prepared rows, in a new scratch folder."""
-        return cls(Path(tempfile.mkdtemp(prefix="factdb-rows-")))
+        """An empty set of prepared rows, in a new scratch folder named by this process."""
+        return cls(Path(tempfile.mkdtemp(prefix=f"{cls.PREFIX}{os.getpid()}-")))
 
     def write_batch(self, tables: Mapping[str, list[Row]]) -> Path:
         """Write one batch (from any process); returns its file, to be added with `add`."""

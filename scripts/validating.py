@@ -14,8 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from factdb.caching import Cache
-from factdb.processes import MIN_PARALLEL_FILES
-from factdb.results import Validation
+from factdb.processes import MIN_PARALLEL_FILES, remove_orphans
+from factdb.results import PreparedRows, Validation
 
 
 def validate(
@@ -33,6 +33,8 @@ def validate(
     where workers checked them); close the result, or use it in a `with`, when done.
     """
     root = Path(root)
+    if for_build:
+        _remove_orphan_rows()
     tree = Cache(root) if cache else None
     if tree is not None and not for_build and len(tree.changed) < MIN_PARALLEL_FILES:
         result = tree.check_changed()  # a cold cache goes to the workers instead
@@ -45,3 +47,11 @@ def validate(
     checked = check_tree(root, loader=tree.loader(), workers=workers, prepare=for_build)
     tree.save(checked.validation, checked.ids, checked.dating, checked.proving)
     return checked.validation
+
+
+def _remove_orphan_rows() -> None:
+    """Remove the prepared rows that builds killed before they ended left in the temporary
+    folder (those of a process that is no longer alive)."""
+    import tempfile
+
+    remove_orphans(Path(tempfile.gettempdir()), PreparedRows.PREFIX)
