@@ -260,3 +260,37 @@ def test_the_table_page_shows_facets_through_the_template_we_extend():
     assert "sorted_facet_results" in (templates / "_facet_results.html").read_text(), changed(
         "_facet_results.html no longer lists sorted_facet_results"
     )
+
+
+def test_facet_configurations_are_read_only_through_get_configs():
+    """Our classes check a request's facet parameters in `get_configs` (factdb.site.
+    facet_params); Datasette's must read their configurations through it, and nothing else of
+    Datasette's may parse the `_facet*` parameters (`load_facet_configs`) on its own."""
+    package = Path(datasette_facets.__file__).parent
+    callers = [
+        str(path.relative_to(package))
+        for path in sorted(package.rglob("*.py"))
+        if "load_facet_configs(" in path.read_text()
+    ]
+    assert callers == ["facets.py"], changed(f"load_facet_configs is called in {callers}")
+    source = inspect.getsource(datasette_facets)
+    assert source.count("load_facet_configs(") == 2, changed(
+        "load_facet_configs is called elsewhere than in Facet.get_configs"
+    )
+    assert "load_facet_configs(" in inspect.getsource(Facet.get_configs)
+    for cls in (ColumnFacet, DateFacet, ArrayFacet):
+        assert "self.get_configs()" in inspect.getsource(cls.facet_results), changed(
+            f"{cls.__name__}.facet_results no longer reads its configs through get_configs"
+        )
+
+
+async def test_a_facet_that_refuses_its_parameters_answers_400_before_any_counts(things: Path):
+    """The table page makes its facets (where ours refuse a bad parameter, raising BadRequest)
+    before counting any, outside any handler of its own: the page answers 400 with the
+    message."""
+    ds = Datasette(immutables=[str(things)], settings={"trace_debug": True})
+    response = await ds.client.get("/data/things.json?_facet=nosuch&_trace=1")
+    assert response.status_code == 400, changed(f"a refused facet answered {response.status_code}")
+    assert response.json()["error"] == "_facet: this table has no column 'nosuch'", changed(
+        f"a refused facet's message is not the page's error: {response.json()}"
+    )

@@ -359,3 +359,80 @@ async def test_when_the_one_query_fails_each_facet_runs_its_own():
     interrupted.add("column", ["topic"], 31)
     with pytest.raises(QueryInterrupted):
         await interrupted.counts(Facet(QueryInterrupted(None, "select 1", {})))
+
+
+# --- Facet parameters, read and checked (factdb.site.facet_params): the forms that work
+
+
+async def test_a_column_named_in_json_counts_as_one_named_alone(immutable: Datasette):
+    alone = await facets(immutable, "_facet=unit")
+    named = await facets(immutable, '_facet={"column": "unit"}')
+    assert counts(named["unit"]) == counts(alone["unit"]) and named["unit"]["results"]
+
+
+async def test_an_ids_facet_may_name_the_link_table_metadata_gives_its_column(
+    immutable: Datasette,
+):
+    link = '_facet_ids={"column":"about","table":"claim_entities","value":"entity_id"}'
+    results = await facets(immutable, link)
+    assert counts(results["about_2"]) == counts(results["about"])  # metadata's, and the request's
+
+
+async def test_facet_size_and_count_all_are_not_facet_types(immutable: Datasette):
+    results = await facets(immutable, "_facet_size=max&_facet_count=1&_facet_size=")
+    assert "size" not in results and "count" not in results and results["topic"]["results"]
+
+
+async def test_a_suggestion_beside_a_facet_named_in_json_does_not_fail(repo_db: Path):
+    """Datasette's suggestions read each facet's config as {'simple': column}: a request's JSON
+    form (`{"column": ...}`) raised a KeyError there; the request's configs are given as
+    {'simple': ...}."""
+    settings = {**SETTINGS, "suggest_facets": True}
+    ds = Datasette(immutables=[str(repo_db)], metadata=read_metadata(REPO), settings=settings)
+    response = await ds.client.get('/facts/entities.json?_facet={"column": "kind"}')
+    assert response.status_code == 200, response.text
+    assert response.json()["facet_results"]["kind"]["results"]
+
+
+async def test_over_a_mutable_database_an_unknown_column_still_answers_400(ds: Datasette):
+    """Columns are known at startup for immutable databases only; over a mutable one, the
+    facet's query fails and the facet says so (the log names no SQL error)."""
+    response = await ds.client.get("/facts/claims.json?_facet=nosuch")
+    assert response.status_code == 400
+    assert response.json()["error"] == (
+        "the column facet of topic, claimant, source, date_precision, assertion, nosuch "
+        "cannot be counted: no such column: nosuch"
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        ("_facet_ids=about&_facet_ids=about", None),
+        ('_facet_date={"column": "date"}', None),
+        ("_facet_column=topic", None),
+        ("_facet_ids=x", "_facet_ids: this table has no column 'x'"),
+        ("_facet_size=-1", "_facet_size is a number of values or max, not '-1'"),
+        ("_facet_count=yes", "_facet_count=1 counts a search's facets; 'yes' is not 1"),
+        ("_facet=%7B%22column%22%3A%22" + "a" * 100, "_facet is not a column's name or a JSON"),
+        ('_facet={"column":"x","column":"y"}', "_facet: this table has no column 'y'"),
+        ('_facet_ids={"column":"about","value":"entity_id"}', "link"),
+        ('_facet=["topic"]', "_facet: this table has no column '[\"topic\"]'"),
+        ("_facet=" + "[" * 5000, "_facet: this table has no column"),
+        ("_facet=" + "{" * 5000, "_facet is not a column's name or a JSON object"),
+    ],
+)
+def test_facet_parameters_are_read_as_documented(query: str, problem: str | None):
+    from datasette.utils.asgi import Request
+
+    from factdb.site.facet_params import read_request
+
+    metadata = read_metadata(REPO)["databases"]["facts"]["tables"]["claims"]
+    columns = frozenset(["topic", "date", "about"])
+    read = read_request(Request.fake(f"/facts/claims?{query}"), metadata, columns)
+    if problem is None:
+        assert read.problem is None, read.problem
+    elif problem == "link":
+        assert read.problem is not None and "the link table of 'about'" in read.problem
+    else:
+        assert read.problem is not None and read.problem.startswith(problem), read.problem

@@ -162,3 +162,20 @@ def test_datasette_render_html_is_not_installed():
     import importlib.util
 
     assert importlib.util.find_spec("datasette_render_html") is None
+
+
+async def test_no_facet_parameter_reads_a_table_that_is_not_the_page_s(repo_db: Path):
+    """An ids facet's `table` named any table (sqlite_master's SQL was listed): on every table
+    and view of the project, a facet that names sqlite_master, as a column or as its link
+    table, answers 400 and shows no schema."""
+    metadata = read_metadata(REPO)
+    ds = Datasette(immutables=[str(repo_db)], metadata=metadata, settings=SETTINGS)
+    tables = metadata["databases"]["facts"]["tables"]
+    link = '{"column": "id", "table": "sqlite_master", "value": "sql"}'
+    for table in tables:
+        for query in (f"_facet_ids={link}", "_facet_ids=sqlite_master", "_facet=sql"):
+            response = await ds.client.get(
+                f"/facts/{table}.json", params=dict([query.split("=", 1)])
+            )
+            assert response.status_code == 400, (table, query, response.text[:300])
+            assert "CREATE" not in response.text, (table, query)

@@ -25,6 +25,10 @@ checked by tests/test_datasette_contract.py, which fails naming what changed:
    answers it; a query it does not recognise runs as Datasette wrote it (slower, not wrong).
 4. The table page makes every facet before it counts any (`PagePass` gathers them).
 5. Datasette is `DATASETTE_REQUIREMENT`, the range pyproject.toml pins.
+6. Datasette's facet classes read their configurations only through `Facet.get_configs`, which
+   ours replace with the checked reading of `facet_params` (Datasette's own parsing failed with
+   500s on malformed `_facet*` parameters), and the table page makes its facets outside any
+   handler of its own, so a facet that refuses its parameters (BadRequest) answers 400.
 
 See docs/datasette-internals.md.
 """
@@ -32,13 +36,19 @@ See docs/datasette-internals.md.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from datasette import hookimpl
 from datasette.database import Results
 from datasette.facets import ArrayFacet, ColumnFacet, DateFacet
 from datasette.utils import escape_sqlite
 
+from factdb.site.facet_params import remember_columns
 from factdb.site.facets import IdsFacet, KeptCounts
+
+if TYPE_CHECKING:
+    from datasette.app import Datasette
 
 DATASETTE_REQUIREMENT = "datasette>=0.65.5,<0.66"  # the versions this module was checked on
 BLOCKED_PLUGINS = ("datasette.facets",)  # Datasette's plugins whose facet classes ours replace
@@ -81,13 +91,15 @@ FACET_CLASSES: list[type[KeptCounts]] = [ColumnCounts, DateCounts, ArrayCounts, 
 
 
 @hookimpl
-def startup() -> None:
+def startup(datasette: Datasette) -> Callable[[], Awaitable[None]]:
     """Datasette's own facet classes give way to ours: the same, their counts kept. Blocked
-    once every plugin is loaded, before the first request."""
+    once every plugin is loaded, before the first request. Then the immutable databases'
+    columns are read, against which a request's facet parameters are checked (facet_params)."""
     from datasette.plugins import pm
 
     for name in BLOCKED_PLUGINS:
         pm.set_blocked(name)
+    return lambda: remember_columns(datasette)
 
 
 @hookimpl

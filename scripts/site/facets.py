@@ -10,6 +10,10 @@ nothing is kept. They replace Datasette's own facet classes under the same types
 and metadata work unchanged: that replacement, the one part that depends on Datasette's
 internals, is `factdb.site.facet_override` (see its docstring and docs/datasette-internals.md).
 
+**Parameters.** A request's `_facet*` parameters are read and checked by
+`factdb.site.facet_params` (`KeptCounts.get_configs`); the first facet made refuses a bad one
+with a 400 and its message, before any counts.
+
 This module keeps to Datasette's plugin interface: its facet classes are `Facet` subclasses
 (the `register_facet_classes` hook), their queries go through `datasette.execute`, and the
 answers it gives in their place are the `Results` that method returns (the contract test checks
@@ -47,6 +51,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -55,6 +60,9 @@ from typing import TYPE_CHECKING, Any
 from datasette.database import QueryInterrupted, Results
 from datasette.facets import Facet
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
+from datasette.utils.asgi import BadRequest
+
+from factdb.site.facet_params import COUNT_ALL, known_columns, metadata_configs, read_request
 
 if TYPE_CHECKING:
     from datasette.app import Datasette
@@ -80,7 +88,6 @@ group by j.value order by count desc, value limit {limit})"""
 SEARCH_FACET_LIMIT = 5_000  # rows a search may match and have its facets counted, unless
 # metadata.yml says otherwise: plugins: {facts: {search_facet_limit: N}}, for a table or all
 PLUGIN = "facts"
-COUNT_ALL = "_facet_count"  # ?_facet_count=1: count them, however many rows
 CACHE_SIZE = 256  # queries kept per Datasette; a facet's rows are at most facet size + 1
 
 Params = dict[str, Any] | list[Any] | tuple[Any, ...] | None  # a query's parameters
@@ -147,7 +154,7 @@ class KeptQueries:
                 truncate=truncate,
                 custom_time_limit=custom_time_limit,
                 page_size=page_size,
-                log_sql_errors=log_sql_errors,
+                log_sql_errors=False,  # a facet that fails answers 400 and says why
             )
 
         key: QueryKey = (db_name, sql, _params_key(params), truncate, page_size)
@@ -236,11 +243,22 @@ class KeptCounts(Facet):
 
     def __init__(self, ds: Datasette, *args: Any, **kwargs: Any) -> None:
         super().__init__(KeptQueries(ds, self.answer), *args, **kwargs)
+        columns = known_columns(ds, self.database, self.table)
+        self.facet_request = read_request(self.request, self.metadata, columns)
+        if self.facet_request.problem:  # the first facet made says so, before any counts
+            raise BadRequest(self.facet_request.problem)
         self.page_pass: PagePass | None = None
         if self.one_pass and searched(self.request):
             passes = _PASSES.setdefault(self.request, {})  # one query: the page's rows
             self.page_pass = passes.setdefault(self.sql, PagePass())
             self.page_pass.add(self.type, self.columns(), self.get_facet_size() + 1)
+
+    def get_configs(self) -> list[dict[str, Any]]:
+        """This type's facets: metadata.yml's, then the request's, checked (facet_params)."""
+        return [
+            *metadata_configs(self.metadata).get(self.type, []),
+            *self.facet_request.configs.get(self.type, []),
+        ]
 
     def columns(self) -> list[str]:
         return [config_column(c["config"]) for c in self.get_configs()]
@@ -273,7 +291,12 @@ class KeptCounts(Facet):
     async def facet_results(self) -> FacetResults:
         if self.too_broad():
             return self.not_counted(), []
-        return await self.counted()
+        try:
+            return await self.counted()
+        except sqlite3.DatabaseError as error:  # e.g. an array facet of a column of plain text
+            names = ", ".join(self.columns())
+            message = f"the {self.type} facet of {names} cannot be counted: {error}"
+            raise BadRequest(message) from None
 
     async def counted(self) -> FacetResults:
         """The facet class's own results."""

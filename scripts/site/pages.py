@@ -13,10 +13,12 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from datasette import hookimpl
-from datasette.utils import escape_fts, urlsafe_components
+from datasette.utils import urlsafe_components
 from datasette.utils.asgi import Response
 
 from factdb.site.dated import claim_dating, event_page, source_dating, topic_over_time
+from factdb.site.limits import bound_calls
+from factdb.site.searching import open_fts_tables, search_view
 
 if TYPE_CHECKING:
     from datasette.app import Datasette
@@ -385,71 +387,19 @@ async def home_page(datasette: Any) -> dict:
     return {"contested": contested, "agreed": agreed, "counts": counts}
 
 
-SEARCHES = {
-    # kind: (SQL over the FTS table and its table, a snippet of the best-matching column)
-    "claims": (
-        "select c.id, c.statement as title, snippet(claims_fts, 1, char(2), char(3), '…', 24) "
-        "as snippet from claims_fts join claims c on c.rowid = claims_fts.rowid "
-        "where claims_fts match :q order by rank limit :limit"
-    ),
-    "sources": (
-        "select s.id, s.label as title, snippet(sources_fts, -1, char(2), char(3), '…', 24) "
-        "as snippet from sources_fts join sources s on s.rowid = sources_fts.rowid "
-        "where sources_fts match :q order by rank limit :limit"
-    ),
-    "entities": (
-        "select e.id, e.name as title, snippet(entities_fts, 2, char(2), char(3), '…', 24) "
-        "as snippet from entities_fts join entities e on e.rowid = entities_fts.rowid "
-        "where entities_fts match :q order by rank limit :limit"
-    ),
-}
-SEARCH_LIMIT = 20
-
-
-def snippet_segments(snippet: str) -> list[dict]:
-    """An FTS5 snippet, hits between \\x02 and \\x03, as segments the template escapes."""
-    segments = []
-    for index, piece in enumerate(snippet.replace("\x03", "\x02").split("\x02")):
-        if piece:
-            segments.append({"text": piece, "hit": index % 2 == 1})
-    return segments
-
-
-async def search(datasette: Any, q: str) -> dict[str, dict]:
-    """Claims, sources and entities matching a query, each with a highlighted snippet."""
-    results: dict[str, dict] = {}
-    query = escape_fts(q)
-    for kind, sql in SEARCHES.items():
-        table = f"{kind}_fts"
-        count = await _rows(
-            datasette, f"select count(*) as n from {table} where {table} match :q", {"q": query}
-        )
-        rows = await _rows(datasette, sql, {"q": query, "limit": SEARCH_LIMIT})
-        for row in rows:
-            row["segments"] = snippet_segments(row.pop("snippet") or "")
-        results[kind] = {"count": count[0]["n"], "rows": rows}
-    return results
-
-
-async def search_view(datasette: Any, request: Any) -> Response:
-    """/-/search?q=...: one search box over claims, sources and entities."""
-    q = (request.args.get("q") or "").strip()
-    results = await search(datasette, q) if q else {}
-    html = await datasette.render_template(
-        "search.html", {"q": q, "results": results, "limit": SEARCH_LIMIT}, request=request
-    )
-    return Response.html(html)
-
-
 MMAP_SIZE = 1 << 30  # bytes of an immutable database read through memory-mapped I/O
 
 
 @hookimpl
 def prepare_connection(conn: sqlite3.Connection, database: str, datasette: Datasette) -> None:
-    """Immutable databases (as `facts serve` publishes them) are read through memory-mapped
+    """Every connection bounds what one SQL function call may cost (`factdb.site.limits`),
+    and makes its full-text tables outside any time limit (`searching.open_fts_tables`).
+    Immutable databases (as `facts serve` publishes them) are read through memory-mapped
     I/O, with no read() per page: at 100,000 claims a search's row lookups take half the
     time. A database that can change keeps SQLite's default (a file cut short under a map
     would stop the server)."""
+    bound_calls(conn)
+    open_fts_tables(conn)
     db = datasette.databases.get(database)
     if db is not None and not db.is_mutable and not db.is_memory:
         conn.execute(f"PRAGMA mmap_size={MMAP_SIZE}")
