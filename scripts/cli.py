@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from factdb.problems import Problem, format_problems
+from factdb.problems import format_problems
 
 if TYPE_CHECKING:
     from factdb.results import Validation
@@ -336,25 +336,21 @@ def docs(root: Path, check: bool) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def fmt(root: Path, check: bool, paths: tuple[Path, ...]) -> None:
     """Rewrite fact files in the canonical style (key order, quoting), keeping comments."""
-    from factdb.editing import format_file
-    from factdb.loading import discover, parse_yaml, read_text
+    from factdb.editing import format_tree
+    from factdb.problems import escape_name
 
-    problems: list[Problem] = []
-    files = list(paths) or discover(root)
-    for path in files:
-        text = read_text(path, str(path), problems)
-        if text is not None:
-            parse_yaml(text, str(path), problems)
-    if problems:
-        click.echo(format_problems(problems))
-        raise click.ClickException("fix the YAML errors above before formatting")
-    changed = [path for path in files if format_file(path, root, write=not check)]
-    for path in changed:
-        click.echo(f"{'would reformat' if check else 'reformatted'} {path}")
-    if check and changed:
+    done = format_tree(root, paths, write=not check)
+    if done.blocked:
+        click.echo(format_problems(done.problems))
+        raise click.ClickException("fix the problems above before formatting")
+    for path in done.changed:
+        click.echo(f"{'would reformat' if check else 'reformatted'} {escape_name(str(path))}")
+    if done.problems:
+        click.echo(format_problems(done.problems))
+    if done.problems or (check and done.changed):
         raise SystemExit(1)
-    if not changed:
-        click.echo(f"{len(files)} file(s) already formatted")
+    if not done.changed:
+        click.echo(f"{len(done.files)} file(s) already formatted")
 
 
 @cli.command()

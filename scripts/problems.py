@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 
 @dataclass(frozen=True, order=True)
@@ -26,27 +27,80 @@ class Problem:
     def as_text(self) -> str:
         """`file:line:column: rule: message [id]`, the form editors and terminals link; a
         warning says so after its rule."""
-        suffix = f" [{self.record_id}]" if self.record_id else ""
+        suffix = f" [{escape_name(self.record_id)}]" if self.record_id else ""
         rule = self.rule if self.is_error else f"{self.rule} (warning)"
-        return f"{self.path}:{self.line}:{self.column}: {rule}: {_one_line(self.message)}{suffix}"
+        message = _visible(_one_line(self.message))
+        return f"{escape_name(self.path)}:{self.line}:{self.column}: {rule}: {message}{suffix}"
 
     def as_github(self) -> str:
         """A GitHub Actions error annotation, shown on the file's line in a pull request."""
         props = ",".join(
             f"{key}={_escape_property(str(value))}"
             for key, value in (
-                ("file", self.path),
+                ("file", _controls(self.path)),
                 ("line", self.line),
                 ("col", self.column),
                 ("title", self.rule),
             )
         )
         suffix = f" [{self.record_id}]" if self.record_id else ""
-        return f"::{self.severity} {props}::{_escape_data(self.message + suffix)}"
+        return f"::{self.severity} {props}::{_escape_data(_controls(self.message + suffix))}"
 
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+_SHORT_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# a control character but tab and line ends, a line or paragraph separator, a bidi control, a
+# byte that was not UTF-8 (a surrogate escape): what messages and annotations do not print raw
+_CONTROLS = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
+def _escape_character(character: str) -> str:
+    code = ord(character)
+    if character in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[character]
+    if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for an undecodable byte
+        return f"\\x{code - 0xDC00:02x}"
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def _workflow_safe(text: str) -> str:
+    """No GitHub workflow command: the runner takes a line that starts with '::' (after spaces)
+    and '##[' anywhere in a line as one; a character of each is escaped."""
+    text = text.replace("##[", "##\\x5b")
+    stripped = text.lstrip(" ")
+    if stripped.startswith("::"):
+        text = text[: len(text) - len(stripped)] + "\\x3a" + stripped[1:]
+    return text
+
+
+def escape_name(name: str) -> str:
+    """A file name (or an id) as printed where terminals and CI read it: one line, nothing
+    hidden, no workflow command. A backslash, and every character Python does not call printable
+    but the space (controls, line and paragraph separators, format characters such as bidi
+    controls, other spaces, unassigned code points) are written as escapes (\\\\, \\n, \\xNN,
+    \\uNNNN); a byte that was not UTF-8 as \\xNN."""
+    if not (name.isprintable() and "\\" not in name):
+        name = "".join(c if c.isprintable() and c != "\\" else _escape_character(c) for c in name)
+    return _workflow_safe(name)
+
+
+def _controls(text: str, pattern: re.Pattern = _CONTROLS) -> str:
+    """Control characters (but tab and line ends), separators, bidi controls and undecodable
+    bytes escaped."""
+    return pattern.sub(lambda match: _escape_character(match.group()), text)
+
+
+def _visible(message: str) -> str:
+    """A message as a text line prints it: no control character, no workflow command."""
+    return _workflow_safe(_controls(message))
 
 
 def _escape_data(text: str) -> str:
@@ -60,8 +114,9 @@ def _escape_property(text: str) -> str:
 def format_problems(problems: Iterable[Problem], fmt: str = "text") -> str:
     """Render problems as text lines, GitHub annotations or a JSON array."""
     ordered = sorted(problems)
-    if fmt == "json":
-        return json.dumps([asdict(p) for p in ordered], indent=2, ensure_ascii=False)
+    if fmt == "json":  # JSON escapes controls itself; a byte that was not UTF-8 is escaped here
+        rows = [asdict(replace(p, path=_controls(p.path, _SURROGATES))) for p in ordered]
+        return json.dumps(rows, indent=2, ensure_ascii=False)
     if fmt == "github":
         return "\n".join(p.as_github() for p in ordered)
     return "\n".join(p.as_text() for p in ordered)

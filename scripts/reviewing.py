@@ -1,9 +1,15 @@
-"""Reviewing a change: the facts at two git revisions, compared, as Markdown for a PR comment."""
+"""Reviewing a change: the facts at two git revisions, compared, as Markdown for a PR comment.
+
+Every value from the facts (and every revision name) goes into the comment as an inline code
+span: Markdown, HTML, links, images, @mentions, #references and emoji codes in it are shown as
+text, never rendered, and never notify anyone.
+"""
 
 from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import tarfile
 from collections.abc import Callable
@@ -13,10 +19,12 @@ from pathlib import Path
 import sqlite_utils
 
 from factdb.building import build_database
+from factdb.problems import escape_name
 from factdb.results import Validation
 from factdb.validating import validate
 
 TRACKED = ("facts", "seeds")
+WORKING_TREE = "working tree"
 
 
 class ReviewError(Exception):
@@ -42,7 +50,8 @@ def checkout(root: Path, revision: str, target: Path) -> Path:
         text=True,
     )
     if listing.returncode != 0:
-        raise ReviewError(f"no git revision '{revision}': {listing.stderr.strip()}")
+        reason = " ".join(listing.stderr.split())
+        raise ReviewError(f"no git revision '{escape_name(revision)}': {escape_name(reason)}")
     paths = [p for p in TRACKED if p in listing.stdout.split()]
     target.mkdir(parents=True, exist_ok=True)
     if not paths:
@@ -52,10 +61,28 @@ def checkout(root: Path, revision: str, target: Path) -> Path:
         capture_output=True,
     )
     if archive.returncode != 0:
-        raise ReviewError(archive.stderr.decode(errors="replace").strip())
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(target, filter="data")
+        raise ReviewError(escape_name(" ".join(archive.stderr.decode(errors="replace").split())))
+    _extract(archive.stdout, target, revision)
     return target
+
+
+def _extract(archive: bytes, target: Path, revision: str) -> None:
+    """Unpack a git archive; a link leading out of the tree (or any member tarfile's "data"
+    filter refuses) is a ReviewError naming it, and nothing is written outside target."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(target, filter="data")
+    except tarfile.FilterError as error:
+        name = escape_name(error.tarinfo.name)
+        what = "a link leading" if error.tarinfo.issym() or error.tarinfo.islnk() else "a path"
+        raise ReviewError(
+            f"revision {escape_name(revision)} holds {name}, {what} out of the tree: "
+            "facts diff does not read it"
+        ) from None
+    except (tarfile.TarError, OSError) as error:
+        raise ReviewError(
+            f"revision {escape_name(revision)} cannot be unpacked: {escape_name(str(error))}"
+        ) from None
 
 
 def snapshot(tree: Path, label: str, workdir: Path) -> Snapshot:
@@ -76,9 +103,29 @@ def snapshot(tree: Path, label: str, workdir: Path) -> Snapshot:
     return shot
 
 
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def code(value: object) -> str:
+    """A value as an inline code span, on one line: whatever it holds (Markdown, HTML, a link,
+    an image, an @mention, a #reference) is shown as text. The fence is one backtick longer than
+    the longest run inside; a space pads a value that starts or ends with a backtick or a space
+    (CommonMark takes one away on each side). Control characters, line separators and bidi
+    controls become spaces; a GitHub workflow command ('##[') is broken by a zero-width space."""
+    if value is None:
+        return ""
+    text = _LINE_BREAKING.sub(" ", str(value)).replace("##[", "#\u200b#[")
+    if not text:
+        return ""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    padded = text[0] == "`" or text[-1] == "`" or (text[0] == text[-1] == " " and text.strip())
+    pad = " " if padded else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A table cell: a pipe is escaped (GitHub's tables take the escape inside code spans too)."""
+    return ("" if value is None else str(value)).replace("|", "\\|").replace("\n", " ")
 
 
 def _table(header: list[str], rows: list[list[object]]) -> list[str]:
@@ -92,8 +139,14 @@ CLAIM_COLUMNS = ["id", "statement", "claimant", "date", "topic", "value/answer"]
 def _claim_row(claim_id: str, claim: dict) -> list[object]:
     value = claim.get("value")
     answer = f"{value:g}" if value is not None else claim.get("answer")
-    claimant = claim["claimant"] or "the article"
-    return [f"`{claim_id}`", claim["statement"], claimant, claim["date"], claim["topic"], answer]
+    return [
+        code(claim_id),
+        code(claim["statement"]),
+        code(claim["claimant"]) or "the article",
+        code(claim["date"]),
+        code(claim["topic"]),
+        code(answer),
+    ]
 
 
 def compare(before: Snapshot, after: Snapshot) -> str:
@@ -103,13 +156,14 @@ def compare(before: Snapshot, after: Snapshot) -> str:
     changed = sorted(
         i for i in set(before.claims) & set(after.claims) if before.claims[i] != after.claims[i]
     )
-    out = [f"## Facts: {before.label} → {after.label}", ""]
+    head = _label(after.label)
+    out = [f"## Facts: {_label(before.label)} → {head}", ""]
     out.append(
         f"**{len(added)} claim(s) added, {len(removed)} removed, {len(changed)} changed.** "
         + (
-            f"{after.label} passes `facts validate`."
+            f"{head} passes `facts validate`."
             if after.problems == 0
-            else f"{after.label} has {after.problems} validation problem(s): see `facts validate`."
+            else f"{head} has {after.problems} validation problem(s): see `facts validate`."
         )
     )
     for title, ids, claims in (("Added", added, after.claims), ("Removed", removed, before.claims)):
@@ -121,9 +175,10 @@ def compare(before: Snapshot, after: Snapshot) -> str:
         for claim_id in changed:
             old, new = before.claims[claim_id], after.claims[claim_id]
             fields = [k for k in new if old.get(k) != new.get(k)]
-            out += [f"`{claim_id}`", ""]
+            out += [code(claim_id), ""]
             out += _table(
-                ["field", "before", "after"], [[k, old.get(k), new.get(k)] for k in fields]
+                ["field", "before", "after"],
+                [[k, code(old.get(k)), code(new.get(k))] for k in fields],
             )
             out.append("")
     out += _differences(
@@ -131,8 +186,8 @@ def compare(before: Snapshot, after: Snapshot) -> str:
         before.conflicts,
         after.conflicts,
         lambda r: (
-            f"`{r['topic']}`: {r['answer_a']} ({', '.join(json.loads(r['claimants_a']))}) vs "
-            f"{r['answer_b']} ({', '.join(json.loads(r['claimants_b']))})"
+            f"{code(r['topic'])}: {code(r['answer_a'])} ({_names(r['claimants_a'])}) vs "
+            f"{code(r['answer_b'])} ({_names(r['claimants_b'])})"
         ),
     )
     out += _differences(
@@ -140,11 +195,21 @@ def compare(before: Snapshot, after: Snapshot) -> str:
         before.corroborations,
         after.corroborations,
         lambda r: (
-            f"`{r['topic']}` = {r['answer']}: {r['articles']} article(s), "
+            f"{code(r['topic'])} = {code(r['answer'])}: {r['articles']} article(s), "
             f"{r['independent_origins']} independent origin(s)"
         ),
     )
     return "\n".join(out).rstrip() + "\n"
+
+
+def _label(label: str) -> str:
+    """A revision's name as code; the working tree's in words."""
+    return label if label == WORKING_TREE else code(label)
+
+
+def _names(claimants: str) -> str:
+    """A JSON list of claimant names, each a code span."""
+    return ", ".join(code(name) for name in json.loads(claimants))
 
 
 def _differences(
@@ -166,7 +231,7 @@ def diff(root: Path, base: str, head: str | None, workdir: Path) -> str:
     """Compare the facts at git revision base with head (a revision, or the working tree)."""
     before = snapshot(checkout(root, base, workdir / "base"), base, workdir)
     if head is None:
-        after = snapshot(root, "working tree", workdir)
+        after = snapshot(root, WORKING_TREE, workdir)
     else:
         after = snapshot(checkout(root, head, workdir / "head"), head, workdir)
     return compare(before, after)
