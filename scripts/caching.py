@@ -60,7 +60,7 @@ from factdb.results import DatingInputs, PublicationBound, Validation
 from factdb.schema import models
 
 CACHE_DIR = ".cache/facts"
-FORMAT_VERSION = "facts-cache-5"
+FORMAT_VERSION = "facts-cache-6"
 
 
 def _schema_digest() -> str:

@@ -53,7 +53,6 @@ def claim_datings(
         claim = located.record
         future = claim.assertion in FUTURE_ASSERTIONS
         if claim.event is not None or claim.when:
-            index = located.key[1] if located.key is not None else 0
             datings.append(
                 ClaimDating(
                     claim.id,
@@ -65,7 +64,7 @@ def claim_datings(
                     located.path,
                     located.line,
                     located.column,
-                    index,
+                    _position(located),
                 )
             )
             continue
@@ -74,6 +73,11 @@ def claim_datings(
         if bound is not None and (key not in bounds or _tighter(bound, bounds[key])):
             bounds[key] = bound
     return datings, list(bounds.values())
+
+
+def _position(located: Located[Claim]) -> int:
+    """The claim's place among its file's claims (-1: unknown, its record's place will do)."""
+    return located.key[1] if located.key is not None else -1
 
 
 def _publication_bound(
@@ -90,7 +94,14 @@ def _publication_bound(
     if not future and written is not None and written.end is not None and day > written.end:
         return None
     return PublicationBound(
-        claim.source, day.isoformat(), future, claim.id, located.path, located.line
+        claim.source,
+        day.isoformat(),
+        future,
+        claim.id,
+        located.path,
+        located.line,
+        located.column,
+        _position(located),
     )
 
 
@@ -117,13 +128,16 @@ class Places:
         self.root = root
         self.locators: dict[str, FileLocator] = {}
 
-    def of(self, dating: ClaimDating, *path: str | int) -> tuple[str, int, int]:
-        locator = self.locators.setdefault(dating.path, FileLocator(self.root / dating.path))
+    def of(self, claim: ClaimDating | PublicationBound, *path: str | int) -> tuple[str, int, int]:
+        """Where a field of the claim stands: path, line, column (its record's, if not found)."""
+        if claim.position < 0:
+            return claim.path, claim.line, claim.column
+        locator = self.locators.setdefault(claim.path, FileLocator(self.root / claim.path))
         try:
-            line, column = locator.position(("claims", dating.position), tuple(path))
+            line, column = locator.position(("claims", claim.position), tuple(path))
         except Exception:  # the file changed under us: the record's own place will do
-            line, column = dating.line, dating.column
-        return dating.path, line, column
+            line, column = claim.line, claim.column
+        return claim.path, line, column
 
 
 def prove(
@@ -257,7 +271,7 @@ def _places(
     """Where each of some reasons stands (a claim's date, a stated publication): asked only
     after a contradiction, for the claims it involves."""
     wanted = set(reasons)
-    where = {b.claim: (b.path, b.line, 1) for b in bounds if b.claim in wanted}
+    where = {b.claim: places.of(b, "date") for b in bounds if b.claim in wanted}
     for dating in datings:
         if dating.id in wanted:
             where[dating.id] = places.of(dating, "date")

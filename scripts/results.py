@@ -71,6 +71,8 @@ class PublicationBound(NamedTuple):
     claim: str  # the claim that sets it
     path: str
     line: int
+    column: int
+    position: int  # the claim's place among its file's claims: where its date is found if needed
 
 
 @dataclass

@@ -59,15 +59,6 @@ FORMS: dict[str, list[tuple[str, bool | None]]] = {
     "same day as <event>": [(f"same day as {EV}", None)],
 }
 
-XFAIL = {
-    "cycle": "two events each '2 days after' the other, bounded by a printed publication: "
-    "propagation walks the bounds down 2 days at a time to the edge of the 1800-2100 window "
-    "before the cycle search (run only after a fixed point) can see the cycle, and names one "
-    "printed publication among the causes; a cycle contradicts itself whatever the dates",
-    "future-report-of-past-event": "a claim that bounds its article's publication by its written "
-    "date (proving.PublicationBound) is placed at its record's line and column 1, not at its date",
-}
-
 
 def _tree(tmp_path: Path, fixture: Path, file: Path) -> Path:
     """A tree of the fixture's registry, one of its files and its seeds."""
@@ -153,13 +144,7 @@ def test_the_articles_use_every_form_of_the_grammar_both_ways_where_it_matters(
     assert missing == []
 
 
-def _case(path: Path) -> object:
-    reason = XFAIL.get(path.stem)
-    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-    return pytest.param(path, marks=marks, id=path.stem)
-
-
-@pytest.mark.parametrize("case", [_case(path) for path in CASES])
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
 def test_a_contradiction_gives_its_rules_at_their_places(tmp_path: Path, case: Path):
     text = case.read_text()
     expected = sorted((m["rule"], int(m["line"]), int(m["column"])) for m in PROBLEM.finditer(text))
