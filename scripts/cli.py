@@ -379,7 +379,7 @@ def new(
     root: Path, source_id: str, quote: str, yes: bool, claim_id: str | None, **options: Any
 ) -> None:
     """Add a claim from a source and a quote to facts/claims/SOURCE.yaml."""
-    from factdb.authoring import AuthoringError, draft_claim, locate_quote
+    from factdb.authoring import AuthoringError, draft_claim, locate_quote, read_seed
     from factdb.editing import append_record
     from factdb.loading import load_facts
 
@@ -388,7 +388,10 @@ def new(
     if source_id not in sources:
         known = ", ".join(sorted(sources)) or "none"
         raise click.ClickException(f"no source '{source_id}'; known sources: {known}")
-    text = (root / sources[source_id].seed).read_text(encoding="utf-8")
+    try:  # as validation reads it: never through a link out of seeds/, never too large
+        text = read_seed(root, facts, source_id)
+    except AuthoringError as error:
+        raise click.ClickException(str(error)) from None
     passage = locate_quote(text, quote)
     if not passage.exact:
         click.echo(f"The quote is not in {source_id}. Closest passage ({passage.score:.0f}%):")

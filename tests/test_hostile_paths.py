@@ -348,3 +348,33 @@ def test_add_source_still_writes_where_it_should(tree: Path, tmp_path: Path):
     result = run("add-source", "--root", str(tree), str(article(tmp_path)))
     assert result.exit_code == 0, result.output
     assert (tree / "seeds" / "new-article.txt").read_text().startswith("A headline")
+
+
+def test_facts_new_never_reads_a_seed_through_a_link_leading_out(tmp_path: Path):
+    """facts new looks a quote up as validation reads the seed: a seeds/ that leads out of the
+    repository is refused, and nothing of the outside file is printed."""
+    from factdb.cli import cli
+
+    root = tmp_path / "repo"
+    shutil.copytree(Path(__file__).resolve().parent / "fixtures" / "tree", root)
+    outside = tmp_path / "outside"
+    shutil.copytree(root / "seeds", outside)
+    (outside / "sample.txt").write_text("SECRET outside line about soldiers\n")
+    shutil.rmtree(root / "seeds")
+    os.symlink(outside, root / "seeds")
+    result = CliRunner().invoke(
+        cli,
+        [
+            "new",
+            "--root",
+            str(root),
+            "--source",
+            "sample",
+            "--quote",
+            "soldiers",
+            "--statement",
+            "x",
+        ],
+    )
+    assert result.exit_code == 1
+    assert "SECRET" not in result.output and "seed-path" in result.output
