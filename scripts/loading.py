@@ -455,14 +455,18 @@ _DEEP = " " * (2 * MAX_DEPTH)  # deep block nesting
 # x20-x7E, x85, xA0-xD7FF, xE000-xFFFD, x10000-x10FFFF), written as the complement, which
 # compiles in a tenth of the time (3 ms a process); test_loading checks every code point
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+# characters the two parsers read differently: a byte-order mark past the first (ruamel.yaml
+# skips one at the start of the text, yaml-rs keeps it in the key) and the line breaks YAML 1.1
+# knew (NEL, LS, PS)
+_READ_DIFFERENTLY = re.compile("[\x85\u2028\u2029\ufeff]")
 _ASCII_CONTROLS = {c: None for c in (*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)}
 _NO_ALIASES = yaml_rs.AliasLimits(max_total_replayed_events=0) if yaml_rs else None
 
 
 def suspect(text: str) -> bool:
     """True if the text may hold what the exact path must judge: a tag, anchor or alias, nested
-    flow collections, deep nesting, a character YAML forbids, or a tab (the two parsers read
-    tabs differently).
+    flow collections, deep nesting, a character YAML forbids, or a tab, a byte-order mark or
+    a YAML 1.1 line break (the two parsers read those differently).
 
     Each regular expression runs only where a cheap test (a character present, ASCII only)
     leaves room for it to match: one combined expression cost 0.6 ms a file.
@@ -477,7 +481,7 @@ def suspect(text: str) -> bool:
         return True
     if text.isascii():
         return len(text.translate(_ASCII_CONTROLS)) != len(text)
-    return _FORBIDDEN.search(text) is not None
+    return _FORBIDDEN.search(text) is not None or _READ_DIFFERENTLY.search(text) is not None
 
 
 def _parse_fast(text: str) -> tuple[Any, Locator] | None:
