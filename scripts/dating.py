@@ -379,6 +379,28 @@ class Relation:
         )
 
 
+@lru_cache(maxsize=1024)
+def implies(relation: Relation, other: Relation) -> bool:
+    """True if x in relation(y) always puts x in other(y), judged by the functions' spreads
+    (`other`'s bounds must be shifts): "on Tuesday" (the last Tuesday on or before y) implies
+    "on or before y"."""
+    for mine, theirs, side in (
+        (relation.lower, other.lower, 0),
+        (relation.upper, other.upper, 1),
+    ):
+        if theirs is None:
+            continue
+        if mine is None or not isinstance(theirs, Shift):
+            return False
+        try:
+            low, high = mine.spread()
+        except NotImplementedError:
+            return False
+        if (low < theirs.days) if side == 0 else (high > theirs.days):
+            return False
+    return other.days is None or other.days == relation.days
+
+
 def _days(n: int) -> str:
     return f"{n} day" if abs(n) == 1 else f"{n} days"
 
@@ -689,13 +711,26 @@ class Network:
         self._first: list[int] = []
         self._last: list[int] = []
         self._next: list[int] = []
-        self._allowed: dict[int, list[tuple[DaySet, str | None]]] = {}
+        # each variable's allowed days: the first reason for each set (the same set again
+        # changes nothing, so it is kept once)
+        self._allowed: dict[int, dict[DaySet, str | None]] = {}
+        self._aliases: dict[str, str | None] = {}  # a name declared by `same`: its reason
 
     def variable(self, name: str, start: date | None = None, end: date | None = None) -> None:
         """Declare a variable, optionally narrowed to [start, end] (with no reason to cite)."""
         self._declare(name)
         if start is not None or end is not None:
             self.within(name, start, end, None)
+
+    def same(self, name: str, other: str, reason: str | None) -> bool:
+        """Declare `name` as another name of `other`'s day (x the same day as y, where x has no
+        constraint yet): one variable instead of two and a relation. A proof of `name` ends with
+        `reason`. False (nothing done) if `name` is already declared."""
+        if name in self._index:
+            return False
+        self._index[name] = self._declare(other)
+        self._aliases[name] = reason
+        return True
 
     def _declare(self, name: str) -> int:
         index = self._index.get(name)
@@ -730,7 +765,7 @@ class Network:
         if second != first:
             self._link(second, 2 * number + 1)
         if relation.days is not None:
-            self._allowed.setdefault(first, []).append((relation.days, reason))
+            self._allowed.setdefault(first, {}).setdefault(relation.days, reason)
 
     def _link(self, variable: int, slot: int) -> None:
         last = self._last[variable]
@@ -792,7 +827,7 @@ class _Propagation:
         moved = True
         while moved and self.lo[v] <= self.hi[v]:
             moved = False
-            for days, why in self.allowed[v]:
+            for days, why in self.allowed[v].items():
                 snapped = days.up(bounds[v]) if up else days.down(bounds[v])
                 snapped = min(max(snapped, _LO - 1), _HI + 1)
                 if snapped != bounds[v]:
@@ -1099,6 +1134,7 @@ class Solution:
 
     def __init__(self, run: _Propagation) -> None:
         self._index, self._reasons, self._deps = run.index, run.reasons, run.deps
+        self._aliases = run.network._aliases
         self._lo, self._hi, self._lo_rec, self._hi_rec = run.lo, run.hi, run.lo_rec, run.hi_rec
         self.contradiction: Contradiction | None = None
         if run.conflict >= 0:
@@ -1133,16 +1169,17 @@ class Solution:
 
     def proof_lower(self, name: str) -> list[str]:
         """The reasons that established the lower bound, oldest first."""
-        return self._cite(self._chain(self._lo_rec[self._variable(name)]))
+        return self._cite(self._chain(self._lo_rec[self._variable(name)]), name)
 
     def proof_upper(self, name: str) -> list[str]:
         """The reasons that established the upper bound, oldest first."""
-        return self._cite(self._chain(self._hi_rec[self._variable(name)]))
+        return self._cite(self._chain(self._hi_rec[self._variable(name)]), name)
 
     def proof(self, name: str) -> list[str]:
         """The reasons behind both bounds, deduplicated, in the order they were established."""
         v = self._variable(name)
-        return self._cite(sorted(self._chain(self._lo_rec[v]) + self._chain(self._hi_rec[v])))
+        chains = sorted(self._chain(self._lo_rec[v]) + self._chain(self._hi_rec[v]))
+        return self._cite(chains, name)
 
     def _chain(self, record: int) -> list[int]:
         chain = []
@@ -1151,6 +1188,10 @@ class Solution:
             record = self._deps[record]
         return chain[::-1]
 
-    def _cite(self, records: list[int]) -> list[str]:
-        reasons = (self._reasons[record] for record in records)
+    def _cite(self, records: list[int], name: str) -> list[str]:
+        """The records' reasons, once each; for a name declared by `same`, its own reason last
+        (where anything bounds it): the day came to it through that sameness."""
+        reasons = [self._reasons[record] for record in records]
+        if records and self._aliases.get(name) is not None:
+            reasons.append(self._aliases[name])
         return list(dict.fromkeys(reason for reason in reasons if reason is not None))

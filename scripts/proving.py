@@ -20,12 +20,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 from factdb.dating import (
     Network,
     Solution,
     describe,
+    implies,
     on_or_after,
     on_or_before,
     parse_when,
@@ -223,9 +225,13 @@ def _add_claims(
     problems = []
     for dating in datings:
         claim, source = f"claim:{dating.id}", f"source:{dating.source}"
-        network.relate(claim, on_or_after() if dating.future else on_or_before(), source, dating.id)
         if dating.event is not None and dating.event in events:
-            network.relate(claim, same_day(), f"event:{dating.event}", dating.id)
+            event = f"event:{dating.event}"
+            if not network.same(claim, event, dating.id):
+                network.relate(claim, same_day(), event, dating.id)
+        if not _implied(dating.when, dating.future):
+            side = on_or_after() if dating.future else on_or_before()
+            network.relate(claim, side, source, dating.id)
         if not dating.when and dating.event is None:
             dates = parse_edtf(dating.date)
             network.within(claim, dates.start, dates.end, dating.id)
@@ -234,6 +240,21 @@ def _add_claims(
             if problem is not None:
                 problems.append(problem)
     return problems
+
+
+@lru_cache(maxsize=4096)
+def _implied(when: tuple[str, ...], future: bool) -> bool:
+    """True if one of a claim's expressions relative to its article already puts it on its side
+    of the publication (as "on Tuesday" does "on or before"): a relation fewer to solve."""
+    side = on_or_after() if future else on_or_before()
+    for text in when:
+        try:
+            expression = parse_when(text)
+        except ValueError:
+            continue
+        if expression.event is None and implies(expression.relation(future), side):
+            return True
+    return False
 
 
 def _add_expression(
