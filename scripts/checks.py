@@ -10,6 +10,7 @@ import hashlib
 import os
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 from factdb.loading import (
@@ -99,7 +100,7 @@ def _did_you_mean(name: str, known: Iterable[str]) -> str:
 
 
 def _missing(
-    located: Located, name: str, ids: Iterable[str | None], known: set[str], kind: str
+    located: Located, name: str, ids: Iterable[str | None], known: AbstractSet[str], kind: str
 ) -> Iterator[Problem]:
     for ref in ids:
         if ref is not None and ref not in known:
@@ -116,10 +117,8 @@ def check_source_references(facts: Facts) -> Iterator[Problem]:
 
 def check_claim_references(facts: Facts) -> Iterator[Problem]:
     """unknown-reference: every source, entity and topic a claim names exists."""
-    sources = {s.record.id for s in facts.sources}
-    entities = {e.record.id for e in facts.entities}
-    topics = {t.record.id for t in facts.topics}
-    events = {e.record.id for e in facts.events}
+    sources, entities = facts.ids("sources"), facts.ids("entities")
+    topics, events = facts.ids("topics"), facts.ids("events")
     for claim in facts.claims:
         record = claim.record
         if record.source not in sources:

@@ -748,7 +748,11 @@ class Network:
 
     def relate(self, x: str, relation: Relation, y: str, reason: str | None) -> None:
         """x lies in relation(y)."""
-        first, second, number = self._declare(x), self._declare(y), len(self._x)
+        first, second, number = self._index.get(x), self._index.get(y), len(self._x)
+        if first is None:
+            first = self._declare(x)
+        if second is None:
+            second = self._declare(y)
         kind = self._kind_of.get(id(relation))
         if kind is None or kind[1] is not relation:
             lower, upper = relation.lower, relation.upper
@@ -1161,6 +1165,12 @@ class Solution:
         """The first and last possible day; None on a side nothing bounds."""
         v = self._variable(name)
         return _date(self._lo[v], self._lo_rec[v]), _date(self._hi[v], self._hi_rec[v])
+
+    def days(self, name: str) -> tuple[int | None, int | None]:
+        """`interval` as ordinals (`date.toordinal()`), for comparing many at little cost."""
+        v = self._variable(name)
+        lo, hi = self._lo[v] if self._lo_rec[v] >= 0 else None, self._hi[v]
+        return lo, hi if self._hi_rec[v] >= 0 else None
 
     def edtf(self, name: str) -> str | None:
         """The interval as the narrowest EDTF (see `to_edtf`); None if open at both ends."""

@@ -108,6 +108,20 @@ class Facts:
     claims: list[Located[Claim]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    # each registry's ids and how many records they were taken from (see `ids`); shared by the
+    # Facts of each chunk of claims, which hold the same registries
+    id_sets: dict[str, tuple[int, frozenset[str]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def ids(self, kind: str) -> frozenset[str]:
+        """The ids of one kind of registry record ("sources", "events", ...), worked out once
+        (again only if records were added since)."""
+        records = getattr(self, kind)
+        known = self.id_sets.get(kind)
+        if known is None or known[0] != len(records):
+            known = self.id_sets[kind] = len(records), frozenset(r.record.id for r in records)
+        return known[1]
 
 
 @cache

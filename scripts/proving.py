@@ -25,6 +25,7 @@ from pathlib import Path
 
 from factdb.dating import (
     Network,
+    Relation,
     Solution,
     describe,
     implies,
@@ -223,63 +224,60 @@ def _add_claims(
 ) -> list[Problem]:
     """Each claim's variable and constraints; the problems of expressions that cannot be used."""
     problems = []
+    relate, same = network.relate, network.same
     for dating in datings:
-        claim, source = f"claim:{dating.id}", f"source:{dating.source}"
+        claim, source, reason = "claim:" + dating.id, "source:" + dating.source, dating.id
         if dating.event is not None and dating.event in events:
-            event = f"event:{dating.event}"
-            if not network.same(claim, event, dating.id):
-                network.relate(claim, same_day(), event, dating.id)
-        if not _implied(dating.when, dating.future):
-            side = on_or_after() if dating.future else on_or_before()
-            network.relate(claim, side, source, dating.id)
+            event = "event:" + dating.event
+            if not same(claim, event, reason):
+                relate(claim, same_day(), event, reason)
+        plan = _plan(dating.when, dating.future)
+        if plan.side is not None:
+            relate(claim, plan.side, source, reason)
         if not dating.when and dating.event is None:
             dates = parse_edtf(dating.date)
-            network.within(claim, dates.start, dates.end, dating.id)
-        for index, text in enumerate(dating.when):
-            problem = _add_expression(network, dating, index, text, events, places)
-            if problem is not None:
-                problems.append(problem)
+            network.within(claim, dates.start, dates.end, reason)
+        for index, relation, event_id in plan.relations:
+            if event_id is None:
+                relate(claim, relation, source, reason)
+            elif event_id in events:
+                relate(claim, relation, "event:" + event_id, reason)
+            else:
+                where = places.of(dating, "when", index)  # read only for a problem
+                message = f"when: no event '{event_id}'"
+                problems.append(Problem(*where, "unknown-reference", message, reason))
+        for index, message in plan.unknown:
+            where = places.of(dating, "when", index)
+            problems.append(Problem(*where, "relative-date-unknown", message, reason))
     return problems
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What a claim's `when` (for a past or a future claim) adds: the relation to its article's
+    publication that keeps it on its side (None where an expression already does, as "on
+    Tuesday" does "on or before"), each understood expression's relation with the event it
+    refers to (None: the publication), and each expression not understood, with why."""
+
+    side: Relation | None
+    relations: tuple[tuple[int, Relation, str | None], ...]
+    unknown: tuple[tuple[int, str], ...]
+
+
 @lru_cache(maxsize=4096)
-def _implied(when: tuple[str, ...], future: bool) -> bool:
-    """True if one of a claim's expressions relative to its article already puts it on its side
-    of the publication (as "on Tuesday" does "on or before"): a relation fewer to solve."""
+def _plan(when: tuple[str, ...], future: bool) -> _Plan:
     side = on_or_after() if future else on_or_before()
-    for text in when:
+    relations, unknown, implied = [], [], False
+    for index, text in enumerate(when):
         try:
             expression = parse_when(text)
-        except ValueError:
+        except ValueError as error:
+            unknown.append((index, str(error)))
             continue
-        if expression.event is None and implies(expression.relation(future), side):
-            return True
-    return False
-
-
-def _add_expression(
-    network: Network,
-    dating: ClaimDating,
-    index: int,
-    text: str,
-    events: set[str],
-    places: Places,
-) -> Problem | None:
-    try:
-        expression = parse_when(text)
-    except ValueError as error:
-        where = places.of(dating, "when", index)  # looked up only for a problem: it reads the file
-        return Problem(*where, "relative-date-unknown", str(error), dating.id)
-    if expression.event is not None and expression.event not in events:
-        where = places.of(dating, "when", index)
-        return Problem(
-            *where, "unknown-reference", f"when: no event '{expression.event}'", dating.id
-        )
-    reference = (
-        f"source:{dating.source}" if expression.event is None else f"event:{expression.event}"
-    )
-    network.relate(f"claim:{dating.id}", expression.relation(dating.future), reference, dating.id)
-    return None
+        relation = expression.relation(future)
+        relations.append((index, relation, expression.event))
+        implied = implied or (expression.event is None and implies(relation, side))
+    return _Plan(None if implied else side, tuple(relations), tuple(unknown))
 
 
 def _places(
@@ -362,8 +360,17 @@ class ProvedDates(Mapping[str, ProvedDate]):
 
     def agrees(self, name: str, written: str) -> bool:
         """True if a written EDTF date is exactly the proved one (without working out a proof)."""
-        dates = parse_edtf(written)
-        return (dates.start, dates.end) == self.solution.interval(name)
+        return _ordinals(written) == self.solution.days(name)
+
+
+@lru_cache(maxsize=65536)
+def _ordinals(written: str) -> tuple[int | None, int | None]:
+    """A written EDTF date's first and last days as ordinals (None: open)."""
+    dates = parse_edtf(written)
+    return (
+        None if dates.start is None else dates.start.toordinal(),
+        None if dates.end is None else dates.end.toordinal(),
+    )
 
 
 def _proof(solution: Solution, name: str) -> tuple[str, ...]:

@@ -123,6 +123,7 @@ def check_chunk(context: Context, paths: list[Path]) -> ChunkOutcome:
     """Load a chunk of claim files, check their claims, and prepare their rows for a build."""
     registries = context.registries
     facts = Facts(registries.sources, registries.entities, registries.topics, registries.events)
+    facts.id_sets = registries.id_sets  # worked out once for every chunk
     outcome = ChunkOutcome()
     for path in paths:
         relative = relative_path(path, context.root)
