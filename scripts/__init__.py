@@ -16,8 +16,9 @@ for a validation with problems.
 The modules, from the top down: `cli` (the `facts` command), `validating` (the one entry to
 validation; `caching`, `sharding` and `checks` below it), `building` (the only writer of the
 database; `tables` for its shape, `rows` for its rows), `publishing` and the plugin in `site`
-(Datasette), `authoring`, `editing`, `reviewing` (contributor commands), `benchmark` and
-`loadtest` (measurement); `loading`, `locating`, `text`, `problems`, `results`, `progress` at
+(Datasette), `exporting` (open formats: Web Annotations, a Data Package, Datasette Lite),
+`authoring`, `editing`, `reviewing` (contributor commands), `benchmark` and `loadtest`
+(measurement); `loading`, `locating`, `text`, `problems`, `results`, `progress` at
 the ground floor; `factdb.schema` holds the pydantic models, defined once.
 """
 

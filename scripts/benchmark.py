@@ -566,9 +566,8 @@ def serve_latency(
 
     from factdb.loadtest import BASELINE, Server, measure, pages_for, report
 
-    root = Path(__file__).resolve().parent.parent
     stats, elapsed = {}, 0.0
-    with Server(database, root) as server:
+    with Server(database, None) as server:
         for name, path in pages_for(database).items():
             page, seconds = asyncio.run(measure(server.url, {name: path}, clients, requests))
             stats.update(page)

@@ -182,10 +182,30 @@ def validate_command(root: Path, fmt: str, no_cache: bool, strict: bool) -> None
 @root_option
 @cache_option
 @output_option("Database file to write.")
-def build(root: Path, output: Path, no_cache: bool) -> None:
+@click.option(
+    "--site",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write a Datasette configuration directory here (the database, metadata.json, "
+    "settings.json, inspect-data.json), which plain `datasette serve DIR` serves as the site.",
+)
+def build(root: Path, output: Path, no_cache: bool, site: Path | None) -> None:
     """Validate, then build the SQLite database; an invalid tree leaves the old one untouched."""
+    if site is not None:
+        _refuse_nonempty(site)
     result, path = _validate_and_build(root, output, cache=not no_cache)
     click.echo(f"Built {path} with {result.count('claims')} claims")
+    if site is not None:
+        from factdb.deploying import write_site
+
+        write_site(path, root, site)
+        served = shlex.quote(str(site))
+        click.echo(f"Wrote the site to {site}: serve it with datasette serve {served}")
+
+
+def _refuse_nonempty(directory: Path) -> None:
+    """A one-line error if `directory` exists and is not an empty folder."""
+    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        raise click.ClickException(f"{directory} is not an empty folder: give a new or empty one")
 
 
 @cli.command()
@@ -279,15 +299,51 @@ def dates(root: Path, write: bool) -> None:
         )
 
 
-@cli.command(name="publish-command")
+@cli.command()
 @root_option
-@output_option("Database file to publish.")
-@click.option("--service", default="facts", show_default=True, help="Cloud Run service name.")
-def publish_command(root: Path, output: Path, service: str) -> None:
-    """Print the `datasette publish cloudrun` command with the project's metadata and settings."""
-    from factdb.publishing import publish_arguments
+@click.argument("target", type=click.Choice(["cloudrun", "docker"]))
+@click.option(
+    "--service",
+    default="facts",
+    show_default=True,
+    help="The Cloud Run service, or the Docker image's tag.",
+)
+@click.option(
+    "--directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the deployment directory here and stop: nothing is deployed.",
+)
+def publish(root: Path, target: str, service: str, directory: Path | None) -> None:
+    """Build the site and deploy it with this project's wheel: to Cloud Run (cloudrun), or as a
+    local Docker image (docker, as `datasette package` makes one). Checks first that the
+    checkout is committed and that the target's tool and credential are there."""
+    import subprocess
+    import tempfile
 
-    click.echo(shlex.join(publish_arguments(output, root, service)))
+    from factdb import deploying
+
+    chosen = deploying.Target(target, service)
+    if not (root / "pyproject.toml").is_file():
+        raise click.ClickException(f"{root} is not a checkout of the project (no pyproject.toml)")
+    if directory is not None:
+        _refuse_nonempty(directory)
+    else:
+        problems = deploying.uncommitted(root) or deploying.target_problems(chosen)
+        if problems:
+            raise click.ClickException("; ".join(problems) + ": nothing was deployed")
+    with tempfile.TemporaryDirectory(prefix="facts-publish-") as scratch:
+        _, database = _validate_and_build(root, Path(scratch) / "facts.db", cache=True)
+        where = deploying.write_deployment(root, database, directory or Path(scratch) / "app")
+        if directory is not None:
+            click.echo(f"Wrote the deployment directory {where}: its Dockerfile says the rest")
+            return
+        for command in deploying.deploy_commands(chosen):
+            click.echo(f"$ {shlex.join(command)}")
+            if subprocess.run(command, cwd=where).returncode != 0:
+                raise click.ClickException(
+                    f"{shlex.join(command[:3])} failed: the site was not changed by this step"
+                )
+    click.echo(f"Published to {target} as {service}")
 
 
 @cli.command()
@@ -529,6 +585,115 @@ def bench(sizes: str, runs: int, workdir: Path, no_serve: bool, document: Path |
         command = f"facts bench --sizes {sizes} --runs {runs}{serving}"
         write_figures(document, printed, command, datetime.date.today().isoformat())
         click.echo(f"Wrote the figures into {document}")
+
+
+@cli.group()
+def export() -> None:
+    """Write the facts in open formats: Web Annotations, a Data Package, a Datasette Lite bundle.
+
+    Each export validates the tree (refusing, with the located problems, as `facts build` does)
+    and builds its database afresh in a temporary folder; docs/exports.md describes them.
+    """
+
+
+overwrite_option = click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Write into a folder that has files in it, replacing those an export writes.",
+)
+
+
+Exported = TypeVar("Exported")
+
+
+def _from_database(root: Path, write: Callable[[Path], Exported]) -> Exported:
+    """Call `write` with the database of a valid tree, built in a temporary folder: exit 1
+    with the located problems where the tree has errors (warnings go to standard error: the
+    standard output may be the export itself)."""
+    import tempfile
+
+    from factdb.building import BuildError, build_database
+    from factdb.validating import validate
+
+    if not (root / "facts").is_dir():
+        raise click.ClickException(f"no facts/ folder in {root.resolve()}; use --root")
+    with validate(root, for_build=True) as result:
+        if result.problems:
+            click.echo(format_problems(result.problems), err=result.ok)
+        if not result.ok:
+            count = f"{len(result.problems)} problem(s) in {len(result.facts.files)} file(s)"
+            click.echo(f"{count}: nothing was exported", err=True)
+            raise SystemExit(1)
+        with tempfile.TemporaryDirectory(prefix="facts-export-") as scratch:
+            try:
+                database = build_database(result, Path(scratch) / f"{DATABASE_NAME}.db")
+            except BuildError as error:
+                raise click.ClickException(str(error)) from None
+            return write(database)
+
+
+@export.command(name="annotations")
+@root_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write the JSON-LD to; standard output if not given.",
+)
+def export_annotations(root: Path, output: Path | None) -> None:
+    """Write every claim as a W3C Web Annotation (JSON-LD) on its quote in its seed."""
+    from factdb.exporting import (
+        ExportError,
+        annotation_collection,
+        annotations_json,
+        write_annotations,
+    )
+
+    try:
+        collection = _from_database(root, lambda db: annotation_collection(db, root))
+        if output is None:
+            click.echo(annotations_json(collection), nl=False)
+            return
+        write_annotations(collection, output)
+    except (ExportError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Wrote {collection['total']} annotations to {output}")
+
+
+@export.command(name="datapackage")
+@root_option
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@overwrite_option
+def export_datapackage(root: Path, folder: Path, overwrite: bool) -> None:
+    """Write a Frictionless Data Package into FOLDER: datapackage.json and a CSV per table."""
+    from factdb.exporting import ExportError, check_folder, write_datapackage
+
+    try:
+        check_folder(folder, overwrite)  # before validating: a refusal is quick
+        counts = _from_database(
+            root, lambda db: write_datapackage(db, root, folder, overwrite=overwrite)
+        )
+    except (ExportError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Wrote {len(counts)} tables ({sum(counts.values())} rows) to {folder}")
+
+
+@export.command(name="lite")
+@root_option
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@overwrite_option
+def export_lite(root: Path, folder: Path, overwrite: bool) -> None:
+    """Write facts.db, metadata.json and a README into FOLDER, for Datasette Lite."""
+    from factdb.exporting import ExportError, check_folder, write_lite_bundle
+
+    try:
+        check_folder(folder, overwrite)
+        claims = _from_database(
+            root, lambda db: write_lite_bundle(db, root, folder, overwrite=overwrite)
+        )
+    except (ExportError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Wrote facts.db ({claims} claims), metadata.json and README.md to {folder}")
 
 
 def main() -> None:

@@ -136,7 +136,8 @@ def free_port() -> int:
 class Server:
     """The real `datasette` server, as `facts serve` starts it, on a free loopback port."""
 
-    def __init__(self, database: Path, root: Path, inspect: bool = True) -> None:
+    def __init__(self, database: Path, root: Path | None, inspect: bool = True) -> None:
+        """root: where metadata.yml is (None: the copy the package ships)."""
         from factdb.publishing import serve_arguments, write_inspect_file
 
         if inspect:  # as `facts serve` does
@@ -261,8 +262,7 @@ if __name__ == "__main__":  # python -m factdb.loadtest facts.db [clients] [seco
     database = Path(sys.argv[1])
     clients = int(sys.argv[2]) if len(sys.argv) > 2 else 50
     seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 30
-    root = Path(__file__).resolve().parent.parent
-    with Server(database, root) as server:
+    with Server(database, None) as server:
         pages = pages_for(database)
         stats, elapsed = asyncio.run(measure(server.url, pages, clients, None, seconds))
         print(report(stats, elapsed, BASELINE))

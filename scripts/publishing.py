@@ -6,9 +6,9 @@ deployment use the same ones.
 
 from __future__ import annotations
 
-import shlex
 import subprocess
 import sys
+from importlib.resources import files
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -55,9 +55,17 @@ def _yaml() -> YAML:
     return yaml
 
 
-def read_metadata(root: Path) -> dict:
-    """metadata.yml as a plain dict, the form Datasette(metadata=...) takes."""
-    return YAML(typ="safe").load((root / METADATA_FILE).read_text(encoding="utf-8"))
+def metadata_path(root: Path | None = None) -> Path:
+    """root's metadata.yml; without a root (or where root has none), the copy the package ships
+    (factdb/site/metadata.yml), so that an installed package serves the site from any folder."""
+    if root is not None and (root / METADATA_FILE).is_file():
+        return root / METADATA_FILE
+    return Path(str(files("factdb.site").joinpath(METADATA_FILE)))
+
+
+def read_metadata(root: Path | None = None) -> dict:
+    """metadata.yml (`metadata_path`) as a plain dict, the form Datasette(metadata=...) takes."""
+    return YAML(typ="safe").load(metadata_path(root).read_text(encoding="utf-8"))
 
 
 def view_columns() -> dict[str, list[str]]:
@@ -116,7 +124,7 @@ def write_inspect_file(database: Path) -> Path:
 
 
 def serve_arguments(
-    database: Path, root: Path, host: str = "127.0.0.1", port: int = 8001
+    database: Path, root: Path | None, host: str = "127.0.0.1", port: int = 8001
 ) -> list[str]:
     """The datasette command line that serves the database read-only and immutable, with our
     settings, and with its inspect file's counts where write_inspect_file wrote one."""
@@ -128,7 +136,7 @@ def serve_arguments(
         "--immutable",
         str(database),
         "--metadata",
-        str(root / METADATA_FILE),
+        str(metadata_path(root)),
         "--host",
         host,
         "--port",
@@ -142,35 +150,4 @@ def serve_arguments(
             name,
             str(value).lower() if isinstance(value, bool) else str(value),
         ]
-    return arguments
-
-
-PLUGINS = ["datasette-cluster-map", "datasette-dashboards"]
-
-
-def setting_arguments() -> list[str]:
-    """`--setting NAME VALUE` for each project setting."""
-    arguments: list[str] = []
-    for name, value in SETTINGS.items():
-        text = str(value).lower() if isinstance(value, bool) else str(value)
-        arguments += ["--setting", name, text]
-    return arguments
-
-
-def publish_arguments(database: Path, root: Path, service: str) -> list[str]:
-    """The `datasette publish cloudrun` command line, with the same metadata and settings."""
-    arguments = [
-        "datasette",
-        "publish",
-        "cloudrun",
-        str(database),
-        "--service",
-        service,
-        "--metadata",
-        str(root / METADATA_FILE),
-        "--extra-options",
-        shlex.join(setting_arguments()),
-    ]
-    for plugin in PLUGINS:
-        arguments += ["--install", plugin]
     return arguments

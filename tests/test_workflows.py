@@ -56,12 +56,13 @@ def test_pull_request_workflow_runs_the_checks_and_posts_the_diff():
         assert command in steps
 
 
-def test_publish_workflow_builds_and_publishes_with_datasette():
+def test_publish_workflow_validates_then_publishes_the_tested_deployment():
     steps = _steps("publish.yml")
-    assert "facts build" in steps and "facts publish-command" in steps
-    command = CliRunner().invoke(cli, ["publish-command", "--root", str(REPO)]).output
-    assert command.startswith("datasette publish cloudrun facts.db --service facts --metadata")
-    assert "--setting sql_time_limit_ms 1000" in command
+    assert steps.index("facts validate --strict") < steps.index("facts publish cloudrun")
+    assert "publish-command" not in steps and "datasette publish" not in steps
+    # the command the workflow runs exists with the options it gives
+    usage = CliRunner().invoke(cli, ["publish", "--help"]).output
+    assert "cloudrun" in usage and "--service" in usage
 
 
 def test_pre_commit_hooks_format_and_validate(tree: Path):
