@@ -56,19 +56,8 @@ AGENT_TYPES = {"person": "Person"}  # every other kind of entity is an Organizat
 
 # The tables a Data Package holds, registries first; views and full-text tables are left out.
 EXPORTED_TABLES = (
-    "sources",
-    "entities",
-    "topics",
-    "events",
-    "claims",
-    "claim_dates",
-    "claim_entities",
-    "claim_via",
-    "aliases",
-    "source_reports_from",
-    "answers",
-    "comparisons",
-    "sentences",
+    *("sources", "entities", "topics", "events", "claims", "claim_dates", "claim_entities"),
+    *("claim_via", "aliases", "source_reports_from", "answers", "comparisons", "sentences"),
 )
 FIELD_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean"}
 OTHER_COLUMNS: dict[str, dict[str, tuple[type, str]]] = {
@@ -238,9 +227,9 @@ def annotation_collection(
     if metadata.get("license_url"):
         common["rights"] = metadata["license_url"]
     sources = {row["id"]: row for row in _rows(database, "select * from sources")}
-    texts = {key: _SeedText(root, row) for key, row in sources.items()}
+    seeds = {key: _stored_seed(root, row) for key, row in sources.items()}
     items = [
-        _annotation(claim, sources[claim["source"]], texts[claim["source"]], common)
+        _annotation(claim, sources[claim["source"]], seeds[claim["source"]], common)
         for claim in _rows(database, CLAIMS_SQL)
     ]
     collection: dict[str, Any] = {
@@ -262,32 +251,23 @@ def annotation_collection(
     return collection
 
 
-class _SeedText:
-    """A source's seed as stored, read when a claim first needs it, and the map of offsets."""
-
-    def __init__(self, root: Path, source: Mapping[str, Any]) -> None:
-        self.root, self.source = root, source
-        self.text = ""
-        self.offset: Callable[[int], int] | None = None
-
-    def span(self, start: int, end: int) -> tuple[str, int, int]:
-        """The stored text and the stored offsets of [start, end) of the database's text."""
-        if self.offset is None:
-            self.text = stored_text(self.root, self.source["seed"], self.source["sha256"])
-            self.offset = stored_offsets(self.text)
-        return self.text, self.offset(start), self.offset(end)
+def _stored_seed(root: Path, source: Mapping[str, Any]) -> tuple[str, Callable[[int], int]]:
+    text = stored_text(root, source["seed"], source["sha256"])
+    return text, stored_offsets(text)
 
 
 def _annotation(
     claim: Mapping[str, Any],
     source: Mapping[str, Any],
-    seed: _SeedText,
+    seed: tuple[str, Callable[[int], int]],
     common: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """One claim as a Web Annotation: its statement describes the passage its quote stands in."""
+    """One claim as a Web Annotation: its statement describes the passage its quote stands in
+    (`seed`: its source's stored text, and the map of offsets into it)."""
     if claim["quote_start"] is None or claim["quote_end"] is None:
         raise ExportError(f"claim {claim['id']} has no place in its source: validate the tree")
-    text, start, end = seed.span(claim["quote_start"], claim["quote_end"])
+    text, offset = seed
+    start, end = offset(claim["quote_start"]), offset(claim["quote_end"])
     validated = source["text"][claim["quote_start"] : claim["quote_end"]]
     if text[start:end].replace("\r\n", "\n") != validated:
         raise ExportError(f"claim {claim['id']}: its quote is not where the database says")
