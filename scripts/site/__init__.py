@@ -7,13 +7,16 @@ serves the full site with plain `datasette facts.db -m metadata.yml`.
 `pages` (the pages, search and memory-mapped reads) and `facets` (kept counts, a search's facets,
 the ids facet) use Datasette's plugin hooks and its `Facet` base class; `facet_override`, which
 replaces Datasette's own facet classes with ours, is the one module that depends on its
-internals (docs/datasette-internals.md).
+internals (docs/datasette-internals.md). `headers` wraps the application (`asgi_wrapper`): security
+headers on every response, and CSV cells a spreadsheet would run as formulas made inert.
 """
 
 from factdb.site.facet_override import register_facet_classes, startup
+from factdb.site.headers import asgi_wrapper
 from factdb.site.pages import extra_template_vars, prepare_connection, register_routes
 
 __all__ = [
+    "asgi_wrapper",
     "extra_template_vars",
     "prepare_connection",
     "register_facet_classes",
