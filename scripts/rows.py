@@ -26,6 +26,15 @@ def _iso(day: date | None) -> str | None:
 _UNPROVED = ProvedDate(None, None, None, ())
 
 
+def date_sort_key(start: str | None, end: str | None, record_id: str) -> str:
+    """Where a dated record stands in date order (the sort_key of claims and events): its first
+    possible day, or its last where the start is open (an 'on or before' date stands at the day
+    it names, not before every other), '~' (after every date) where it has neither; then a
+    space and its id. Never null, and unique as the id is, so Datasette pages by it without
+    losing or repeating rows (docs/pages.md, "Paging and exports")."""
+    return f"{start or end or '~'} {record_id}"
+
+
 def source_rows(
     sources: Iterable[Located[Source]], texts: Mapping[str, str], dates: Mapping[str, ProvedDate]
 ) -> list[dict]:
@@ -66,7 +75,7 @@ def event_rows(
             date_end=proved.end,
             date_proof=id_list(list(proved.proof)),
             claims=reported.get(event.id, 0),
-            sort_key=f"{proved.start or proved.end or '~'} {event.id}",
+            sort_key=date_sort_key(proved.start, proved.end, event.id),
         )
         rows.append(row)
     return rows
@@ -94,6 +103,8 @@ def entity_rows(entities: Iterable[Located[Entity]]) -> list[dict]:
         entity = located.record
         row = entity.model_dump(include=set(table_columns("entities")))
         row["aliases"] = json.dumps(entity.aliases, ensure_ascii=False)
+        # in name order, then id: a tab sorts before any other character a name can hold
+        row["sort_key"] = f"{entity.name}\t{entity.id}"
         rows.append(row)
     return rows
 
@@ -140,10 +151,11 @@ def claim_rows(
         claim = located.record
         span = spans.get(claim.id, _NO_SPAN)
         topic = topics.get(claim.topic) if claim.topic else None
+        dates = _date_columns(claim.date)
         rows.append(
             (
                 *fields(claim),
-                *_date_columns(claim.date),  # date_start, date_end, date_precision, date_qualifier
+                *dates,  # date_start, date_end, date_precision, date_qualifier
                 id_list(claim.about),  # about
                 id_list(claim.via),  # via
                 claim.via[0] if claim.via else claim.source,  # origin
@@ -155,6 +167,7 @@ def claim_rows(
                 located.path,  # file
                 located.line,  # line
                 id_list(claim.when),  # when
+                date_sort_key(dates[0], dates[1], claim.id),  # sort_key
             )
         )
     return rows

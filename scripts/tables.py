@@ -38,6 +38,12 @@ DERIVED: dict[str, dict[str, tuple[type, str]]] = {
     },
     "entities": {
         "aliases": (str, "JSON array of the other spellings the sources use."),
+        "sort_key": (
+            str,
+            "Where the entity stands in name order: the name, a tab and the id (a tab sorts "
+            "before any other character a name can hold); never null and unique, so the entities "
+            "table pages by it without losing or repeating rows.",
+        ),
     },
     "topics": {},
     "events": {
@@ -81,6 +87,13 @@ DERIVED: dict[str, dict[str, tuple[type, str]]] = {
         "file": (str, "Fact file the claim is curated in."),
         "line": (int, "Line of that file where the claim starts."),
         "when": (str, "JSON array of how the quote dates the claim (relative expressions)."),
+        "sort_key": (
+            str,
+            "Where the claim stands in date order: date_start (date_end where the start is "
+            "open, so an 'on or before' date stands at the last day it allows), a space and the "
+            "id; never null and unique, so the claims table pages by it without losing or "
+            "repeating rows.",
+        ),
     },
 }
 
@@ -432,6 +445,7 @@ def create_indexes(db: sqlite_utils.Database) -> None:
     """Indexes on the columns pages sort and filter claims by, then on every foreign key that
     no index (a primary key's included) already starts with."""
     for table, columns in (
+        ("claims", ["sort_key"]),
         ("claims", ["date_start", "date_end", "id"]),
         ("claims", ["topic", "answer_key"]),
         ("claims", ["topic", "date_start"]),
