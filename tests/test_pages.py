@@ -154,6 +154,72 @@ async def test_one_search_box_finds_claims_sources_and_entities(ds):
     assert "<mark>Kursk</mark>" in html
 
 
+async def test_the_search_answers_in_json_as_the_page_lists_it(ds):
+    html = (await ds.client.get("/-/search?q=Kursk")).text
+    assert '<a href="/-/search.json?q=Kursk">JSON</a>' in html
+    response = await ds.client.get("/-/search.json?q=Kursk")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    data = response.json()
+    assert (data["ok"], data["q"], data["limit"]) == (True, "Kursk", 20)
+    counts = {kind: found["count"] for kind, found in data["results"].items()}
+    assert counts == {"claims": 8, "sources": 3, "entities": 1}  # as the page says
+    titles = re.findall(r'<li><a href="/facts/claims/[^"]+">([^<]+)</a>', html)
+    assert [row["title"] for row in data["results"]["claims"]["rows"]] == [
+        t.replace("&#39;", "'") for t in titles
+    ]
+    for found in data["results"].values():
+        assert found["truncated"] is False
+        for row in found["rows"]:
+            assert row["url"] == f"http://localhost/facts/{row['kind']}/{row['id']}"
+            assert row["snippet"] == "".join(segment["text"] for segment in row["segments"])
+            hits = {s["text"].lower() for s in row["segments"] if s["hit"]}
+            assert hits <= {"kursk"}  # a hit is the word searched (a snippet may have none)
+    flat = (await ds.client.get("/-/search.json?q=Kursk&_shape=array")).json()
+    assert len(flat) == 12 and [r["kind"] for r in flat[:8]] == ["claims"] * 8
+    same = (await ds.client.get("/-/search?q=Kursk&_format=json")).json()
+    assert same == data
+
+
+async def test_a_refused_search_in_json_is_a_400_with_its_message(ds):
+    empty = await ds.client.get("/-/search.json", params={"q": '"'})
+    assert empty.status_code == 400
+    assert empty.json() == {
+        "ok": False,
+        "error": "The search has no words to look for: type at least one.",
+        "status": 400,
+    }
+    shape = await ds.client.get("/-/search.json?q=Kursk&_shape=arrays")
+    assert shape.status_code == 400
+    assert shape.json()["error"] == "_shape must be one of objects, array, not 'arrays'"
+
+
+@pytest.mark.parametrize(
+    "table, row, noun, csv",
+    [
+        ("claims", "s004-nis-3000-soldiers", "claim", True),
+        ("sources", "s004-russia-seals-partnership", "source", False),
+        ("entities", "russia", "entity", False),
+        ("topics", "nk-troops-in-russia", "topic", False),
+        ("events", "duma-ratifies-treaty", "event", False),
+    ],
+)
+async def test_each_row_page_links_its_data(ds, table, row, noun, csv):
+    html = (await ds.client.get(f"/facts/{table}/{row}")).text
+    links = re.search(r'<p class="facts-data" id="data-links">This (\w+) as data: (.*?)</p>', html)
+    assert links is not None and links.group(1) == noun
+    hrefs = re.findall(r'href="([^"]+)"', links.group(2))
+    expected = [f"/facts/{table}/{row}.json?_shape=objects"]
+    assert hrefs == expected + ([f"/facts/{table}/{row}.csv"] if csv else [])
+    for href in hrefs:
+        response = await ds.client.get(href)
+        assert response.status_code == 200, href
+        if href.endswith("objects"):
+            assert response.json()["rows"][0]["id"] == row
+        else:
+            assert response.text.splitlines()[1].startswith(row + ",")
+
+
 async def test_search_with_fts_syntax_is_taken_literally(ds):
     for q in ('"unbalanced', "Kursk OR", "NEAR(", "*", "-"):
         response = await ds.client.get("/-/search", params={"q": q})

@@ -407,7 +407,7 @@ def prepare_connection(conn: sqlite3.Connection, database: str, datasette: Datas
 
 @hookimpl
 def register_routes() -> list[tuple[str, Callable[[Datasette, Request], Awaitable[Response]]]]:
-    return [(r"^/-/search$", search_view)]
+    return [(r"^/-/search(\.(?P<format>json))?$", search_view)]
 
 
 PAGES = {

@@ -143,11 +143,20 @@ async def search(datasette: Any, phrases: list[str]) -> dict[str, dict]:
     return results
 
 
+SHAPES = ("objects", "array")  # `_shape` of /-/search.json: results by kind, or one list
+
+
 async def search_view(datasette: Any, request: Any) -> Response:
-    """/-/search?q=...: one search box over claims, sources and entities."""
+    """/-/search?q=...: one search box over claims, sources and entities; /-/search.json (or
+    `_format=json`) answers the same as data."""
     q = (request.args.get("q") or "").strip()
+    as_json = request.url_vars.get("format") == "json" or request.args.get("_format") == "json"
     context: dict[str, Any] = {"q": q[:MAX_QUERY_CHARS], "results": {}, "limit": SEARCH_LIMIT}
     status = 200
+    shape = request.args.get("_shape") or "objects"
+    if as_json and shape not in SHAPES:
+        message = f"_shape must be one of {', '.join(SHAPES)}, not {shape!r}"
+        return Response.json({"ok": False, "error": message, "status": 400}, status=400)
     if q:
         try:
             phrases = checked_terms(q)
@@ -155,5 +164,35 @@ async def search_view(datasette: Any, request: Any) -> Response:
             context["search"] = fts_query(phrases)
         except SearchRefused as refused:
             context["error"], status = str(refused), 400
+    if as_json:
+        return Response.json(search_data(datasette, request, context, shape), status=status)
     html = await datasette.render_template("search.html", context, request=request)
     return Response.html(html, status=status)
+
+
+def search_data(datasette: Any, request: Any, context: dict[str, Any], shape: str) -> Any:
+    """The search as JSON: each result's kind, id, title, url, snippet (its text) and segments
+    (the snippet's pieces, `hit` where a searched word matched); by kind with the count of all
+    matches and whether more matched than the `limit` listed, or (`_shape=array`) one list."""
+    if "error" in context:
+        return {"ok": False, "error": context["error"], "status": 400}
+    results: dict[str, Any] = {}
+    for kind, found in context["results"].items():
+        rows = [
+            {
+                "kind": kind,
+                "id": row["id"],
+                "title": row["title"],
+                "url": datasette.absolute_url(
+                    request, datasette.urls.row(DATABASE, kind, row["id"])
+                ),
+                "snippet": "".join(segment["text"] for segment in row["segments"]),
+                "segments": row["segments"],
+            }
+            for row in found["rows"]
+        ]
+        truncated = found["count"] > len(rows)
+        results[kind] = {"count": found["count"], "truncated": truncated, "rows": rows}
+    if shape == "array":
+        return [row for found in results.values() for row in found["rows"]]
+    return {"ok": True, "q": context["q"], "limit": context["limit"], "results": results}
