@@ -238,6 +238,13 @@ class Source(Record):
     title: FilledText | None = Field(
         description="Headline or title as the text gives it; null where the text has none."
     )
+    name: FilledText | None = Field(
+        default=None,
+        description="How every page names the source: curated from its text (what it reports, "
+        "and who it reports from), e.g. 'Untitled report quoted by BTA: Russian MPs ratify the "
+        "pact'; never a headline or publisher the text does not give. Without it, the title "
+        "(or the id) names the source.",
+    )
     publisher: FilledText | None = Field(
         description="Who published the document, as the text names it; null where it does not."
     )

@@ -46,7 +46,7 @@ def source_rows(
         proved = dates.get(f"source:{source.id}", _UNPROVED)
         row = source.model_dump(include=set(table_columns("sources")))
         row.update(
-            label=source.title or source.id,
+            label=source.name or source.title or source.id,
             published_start=_iso(written.start),
             published_end=_iso(written.end),
             text=texts.get(source.id),

@@ -23,7 +23,7 @@ from factdb.schema.models import Claim, Entity, Event, Record, Source, Topic
 # Derived columns: name -> (SQLite type, description), per table.
 DERIVED: dict[str, dict[str, tuple[type, str]]] = {
     "sources": {
-        "label": (str, "How the source is named on pages: its title, or its id where it has none."),
+        "label": (str, "How the source is named on pages: its name, else its title, else its id."),
         "published_start": (str, "First day the publication date can be (ISO date)."),
         "published_end": (str, "Last day the publication date can be (ISO date)."),
         "text": (str, "The full verbatim text of the seed document."),

@@ -134,6 +134,45 @@ async def test_topic_page(ds):
     assert 'href="/-/dashboards/quantities?topic=nk-troops-in-russia"' in html
 
 
+async def test_the_home_page_names_every_source_by_its_display_name(ds, repo_db):
+    import sqlite3
+
+    html = (await ds.client.get("/")).text
+    listed = re.search(r'<ul id="sources">(.*?)</ul>', html, re.S)
+    assert listed is not None
+    links = dict(re.findall(r'<a href="/facts/sources/([^"]+)">([^<]+)</a>', listed.group(1)))
+    with sqlite3.connect(repo_db) as db:
+        names = dict(db.execute("select id, label from sources"))
+    assert {k: v.replace("&#39;", "'") for k, v in links.items()} == names
+    assert all(label != source_id for source_id, label in names.items())  # no slug
+    assert names["s001-bta-duma-ratifies-pact"] == (
+        "Untitled article: Russian MPs ratify the pact with North Korea (AFP and AP, quoted by BTA)"
+    )
+    page = (await ds.client.get("/facts/sources/s001-bta-duma-ratifies-pact")).text
+    assert "<h1" in page and "Russian MPs ratify the pact with North Korea" in page.split("<h1")[1]
+
+
+async def test_the_home_page_says_how_many_agreements_it_shows_and_links_to_all(ds, repo_db):
+    import sqlite3
+
+    html = (await ds.client.get("/")).text
+    shown = re.search(r'<ul id="agreed">(.*?)</ul>', html, re.S)
+    assert shown is not None
+    count = len(re.findall(r"<li>", shown.group(1)))
+    with sqlite3.connect(repo_db) as db:
+        [(total,)] = db.execute("select count(*) from corroborations")
+    assert (count, total) == (8, 16)
+    said = text_of(re.search(r'<p id="agreed-count">(.*?)</p>', html, re.S).group(1))
+    said = said.replace(" .", ".")  # text_of puts a space where the link ended
+    assert said == (
+        "The 8 answers the most independent origins give, of 16 that more than one article "
+        "gives: all 16."
+    )
+    assert '<a href="/facts/corroborated">all 16</a>' in html
+    every = (await ds.client.get("/facts/corroborated.json?_shape=array")).json()
+    assert len(every) == 16
+
+
 async def test_home_page_leads_to_the_disagreement(ds):
     html = (await ds.client.get("/")).text
     assert 'action="/-/search"' in html

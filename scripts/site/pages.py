@@ -380,11 +380,20 @@ async def home_page(datasette: Any) -> dict:
             "select (select count(*) from claims) as claims, "
             "(select count(*) from sources) as sources, "
             "(select count(*) from entities) as entities, "
-            "(select count(*) from topics) as topics",
+            "(select count(*) from topics) as topics, "
+            "(select count(*) from corroborations) as corroborations",
             {},
         )
     )[0]
-    return {"contested": contested, "agreed": agreed, "counts": counts}
+    sources = await _rows(
+        datasette,
+        "select id, label, published from sources order by published, label limit :limit",
+        {"limit": HOME_SOURCES},
+    )
+    return {"contested": contested, "agreed": agreed, "counts": counts, "sources": sources}
+
+
+HOME_SOURCES = 50  # sources the home page names; the rest are in the sources table
 
 
 MMAP_SIZE = 1 << 30  # bytes of an immutable database read through memory-mapped I/O
