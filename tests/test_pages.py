@@ -173,6 +173,23 @@ async def test_the_home_page_says_how_many_agreements_it_shows_and_links_to_all(
     assert len(every) == 16
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/facts/claims/s004-nis-3000-soldiers",
+        "/facts/sources/s004-russia-seals-partnership",
+        "/facts/entities/russia",
+        "/facts/claim_entities/s004-nis-3000-soldiers,russia",
+    ],
+)
+async def test_a_row_page_served_first_shows_the_licence(ds, path):
+    """On a fresh server, before any table page (which Datasette 0.65 needed first)."""
+    html = (await ds.client.get(path)).text
+    footer = html[html.index("<footer") :]
+    assert "Data license:" in footer
+    assert '<a href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0' in footer
+
+
 async def test_home_page_leads_to_the_disagreement(ds):
     html = (await ds.client.get("/")).text
     assert 'action="/-/search"' in html

@@ -428,6 +428,22 @@ PAGES = {
 }
 
 
+INHERITED = ("license", "license_url", "source", "source_url")  # the footer's, from metadata.yml
+
+
+def row_metadata(datasette: Datasette, database: str, table: str) -> dict[str, Any]:
+    """A row page's metadata: its table's, with the licence and source its table inherits from
+    the database or the instance (Datasette 0.65 gives a row page its table's own metadata only,
+    so its footer had no licence line until the table's page had once been served)."""
+    tables = (datasette.metadata("databases") or {}).get(database, {}).get("tables", {})
+    own = dict(tables.get(table, {}))
+    for key in INHERITED:
+        value = datasette.metadata(key, database=database, table=table)
+        if value and key not in own:
+            own[key] = value
+    return own
+
+
 @hookimpl
 def extra_template_vars(
     template: str,
@@ -437,21 +453,22 @@ def extra_template_vars(
     request: Request | None,
     datasette: Datasette,
 ) -> Callable[[], Awaitable[dict[str, Any]]] | dict[str, Any]:
-    """Hand each of our pages its data: the row pages of the five tables, and the home page."""
+    """Hand each of our pages its data: every row page its inherited licence, the row pages of
+    the five tables their page, and the home page its lists."""
 
     page_for = PAGES.get(table) if table is not None else None
 
     async def row_vars() -> dict[str, Any]:
         row_id = _row_id(request)
         page = await page_for(datasette, row_id) if row_id and page_for else None
-        return {"page": page}
+        return {"page": page, "metadata": row_metadata(datasette, DATABASE, table or "")}
 
     async def home_vars() -> dict[str, Any]:
         if DATABASE not in datasette.databases:
             return {}
         return {"home": await home_page(datasette)}
 
-    if view_name == "row" and database == DATABASE and page_for is not None:
+    if view_name == "row" and database == DATABASE:
         return row_vars
     if view_name == "index":
         return home_vars
