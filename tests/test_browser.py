@@ -248,3 +248,18 @@ def test_a_reader_reads_an_event_and_its_proof_and_finds_every_event_on_the_time
     assert page.locator("#over-time circle").count() == 2
     page.screenshot(path=ARTIFACTS / "11-topic-over-time.png", full_page=True)
     assert page.errors == []
+
+
+def test_the_claims_tables_column_descriptions_wait_behind_a_disclosure(server, page):
+    page.goto(server + "/facts/claims")
+    details = page.locator("details#column-descriptions")
+    assert details.is_visible() and details.get_attribute("open") is None
+    assert "What each of the" in details.locator("summary").inner_text()
+    default_list = page.locator("section.content > dl.column-descriptions")
+    assert default_list.count() == 1 and not default_list.is_visible()  # Datasette's, hidden
+    search = page.locator("form.filters").bounding_box()  # what follows the descriptions
+    assert search is not None and search["y"] < 500  # it was ~1,500 px further down
+    page.screenshot(path=ARTIFACTS / "claims-table.png")
+    details.locator("summary").click()
+    assert details.locator("dt", has_text="sort_key").is_visible()
+    assert page.errors == []
