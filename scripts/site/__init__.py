@@ -12,6 +12,7 @@ headers on every response, and CSV cells a spreadsheet would run as formulas mad
 """
 
 from factdb.site.charts import extra_body_script
+from factdb.site.cells import render_cell
 from factdb.site.facet_override import register_facet_classes, startup
 from factdb.site.headers import asgi_wrapper
 from factdb.site.pages import extra_template_vars, prepare_connection, register_routes
@@ -23,5 +24,6 @@ __all__ = [
     "prepare_connection",
     "register_facet_classes",
     "register_routes",
+    "render_cell",
     "startup",
 ]

@@ -280,7 +280,7 @@ async def entity_page(datasette: Any, entity_id: str) -> dict | None:
         return None
     entity = rows[0]
     entity["aliases"] = json.loads(entity["aliases"] or "[]")
-    order = " order by c.date_start is null, c.date_start, c.id limit :limit"
+    order = " order by c.sort_key limit :limit"
     params = {"id": entity_id, "limit": LIST_LIMIT}
     asserts = await _rows(datasette, CLAIM_LIST_SQL + " where c.claimant = :id" + order, params)
     about = await _rows(
@@ -323,8 +323,7 @@ async def topic_page(datasette: Any, topic_id: str) -> dict | None:
     answers = await topic_answers(datasette, topic_id, None)
     claims = await _rows(
         datasette,
-        CLAIM_LIST_SQL + " where c.topic = :id order by c.date_start is null, c.date_start, c.id"
-        " limit :limit",
+        CLAIM_LIST_SQL + " where c.topic = :id order by c.sort_key limit :limit",
         {"id": topic_id, "limit": LIST_LIMIT},
     )
     total = (
