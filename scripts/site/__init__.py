@@ -11,8 +11,8 @@ internals (docs/datasette-internals.md). `headers` wraps the application (`asgi_
 headers on every response, and CSV cells a spreadsheet would run as formulas made inert.
 """
 
-from factdb.site.charts import extra_body_script
 from factdb.site.cells import render_cell
+from factdb.site.charts import extra_body_script
 from factdb.site.facet_override import register_facet_classes, startup
 from factdb.site.headers import asgi_wrapper
 from factdb.site.pages import extra_template_vars, prepare_connection, register_routes
