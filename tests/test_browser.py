@@ -263,3 +263,58 @@ def test_the_claims_tables_column_descriptions_wait_behind_a_disclosure(server, 
     details.locator("summary").click()
     assert details.locator("dt", has_text="sort_key").is_visible()
     assert page.errors == []
+
+
+def _tables_and_views(database: Path) -> dict[str, tuple[str, int]]:
+    """Each table and view a reader browses (not SQLite's own, not the full-text indexes):
+    its kind and its number of rows."""
+    import sqlite3
+
+    with sqlite3.connect(database) as db:
+        names = db.execute(
+            "select name, type from sqlite_master where type in ('table', 'view') "
+            "and name not like 'sqlite_%' and name not like '%_fts%' order by name"
+        ).fetchall()
+        return {n: (t, db.execute(f'select count(*) from "{n}"').fetchone()[0]) for n, t in names}
+
+
+def test_a_reader_pages_through_every_table_and_meets_each_row_once(server, page, repo_db):
+    """Clicking "Next page" at 25 rows a page, as a reader would (#17: 226 rows for 195)."""
+    for name, (kind, count) in _tables_and_views(repo_db).items():
+        page.goto(f"{server}/facts/{name}?_size=25")
+        seen: list[str] = []
+        while True:
+            rows = page.locator("table.rows-and-columns tbody tr")
+            if kind == "table":  # each row links its own page
+                seen += rows.locator("td.type-pk a").evaluate_all("a => a.map(x => x.href)")
+            else:
+                seen += rows.evaluate_all("r => r.map(x => x.innerText)")
+            following = page.locator("a", has_text="Next page")
+            if following.count() == 0:
+                break
+            following.first.click()
+            page.wait_for_load_state()
+        assert len(seen) == count, name
+        if kind == "table":
+            assert len(set(seen)) == count, name
+    page.screenshot(path=ARTIFACTS / "paging-last-table.png")
+
+
+def test_a_reader_reads_the_search_as_json_and_opens_every_canned_query(server, page):
+    page.goto(server + "/-/search?q=Kursk")
+    page.locator("#data-links a", has_text="JSON").click()
+    page.wait_for_load_state()
+    data = json.loads(page.locator("body").inner_text())
+    assert data["ok"] is True and data["results"]["claims"]["count"] == 8
+    page.goto(server + "/facts")
+    queries = page.locator("ul.bullets a[href*='/facts/']").evaluate_all(
+        "a => a.map(x => x.getAttribute('href'))"
+    )
+    canned = [q for q in queries if "?" not in q and q.count("/") == 2]
+    assert len(canned) >= 6, queries
+    for href in canned:
+        page.goto(server + href)
+        rows = page.locator("table.rows-and-columns tbody tr")
+        assert rows.count() > 0, href
+        assert rows.locator("a").count() > 0, href  # ids are links
+        page.screenshot(path=ARTIFACTS / f"query-{href.rsplit('/', 1)[-1]}.png")
