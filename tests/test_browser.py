@@ -300,7 +300,14 @@ def test_a_reader_pages_through_every_table_and_meets_each_row_once(server, page
     page.screenshot(path=ARTIFACTS / "paging-last-table.png")
 
 
-def test_a_reader_reads_the_search_as_json_and_opens_every_canned_query(server, page):
+def test_a_reader_reads_the_search_as_json_and_opens_every_canned_query(server, page, repo_db):
+    import sqlite3
+
+    page.goto(server + "/")
+    with sqlite3.connect(repo_db) as db:
+        names = [label for (label,) in db.execute("select label from sources order by label")]
+    shown = page.locator("#sources a").all_inner_texts()
+    assert sorted(shown) == names  # every source by its display name
     page.goto(server + "/-/search?q=Kursk")
     page.locator("#data-links a", has_text="JSON").click()
     page.wait_for_load_state()
