@@ -262,6 +262,32 @@ def test_the_claims_tables_column_descriptions_wait_behind_a_disclosure(server, 
     page.screenshot(path=ARTIFACTS / "claims-table.png")
     details.locator("summary").click()
     assert details.locator("dt", has_text="sort_key").is_visible()
+    table = page.locator("table.rows-and-columns")
+    headers = table.locator("thead th").evaluate_all(
+        "th => th.filter(x => x.offsetWidth > 0).map(x => x.className)"
+    )
+    assert sorted(h.split()[0] for h in headers) == sorted(
+        [
+            "col-id",
+            "col-statement",
+            "col-date",
+            "col-claimant",
+            "col-source",
+            "col-topic",
+            "col-value",
+            "col-unit",
+            "col-answer",
+            "col-assertion",
+        ]
+    )
+    narrow = table.bounding_box()
+    assert narrow is not None and narrow["width"] < 1300  # it was ~3,300 px
+    page.locator("#shown-columns a").click()
+    page.wait_for_load_state()
+    every = page.locator("table.rows-and-columns thead th").evaluate_all(
+        "th => th.filter(x => x.offsetWidth > 0).length"
+    )
+    assert every >= 31 and page.locator("#shown-columns").count() == 0
     assert page.errors == []
 
 

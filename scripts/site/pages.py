@@ -427,6 +427,20 @@ PAGES = {
 }
 
 
+def hidden_columns(datasette: Datasette, table: str, request: Request) -> list[str]:
+    """The columns a table page leaves out until the reader picks (`_col`, `_nocol`) or asks for
+    every one (`_all_columns`): those not in the table's `shown_columns` (metadata.yml, plugins:
+    facts). The page still holds them, and JSON and CSV are untouched."""
+    config = datasette.plugin_config("facts", database=DATABASE, table=table) or {}
+    shown = config.get("shown_columns")
+    chosen = any(key in request.args for key in ("_col", "_nocol", "_all_columns"))
+    if not shown or chosen:
+        return []
+    tables = (datasette.metadata("databases") or {}).get(DATABASE, {}).get("tables", {})
+    described = tables.get(table, {}).get("columns", {})
+    return [column for column in described if column not in shown]
+
+
 INHERITED = ("license", "license_url", "source", "source_url")  # the footer's, from metadata.yml
 
 
@@ -469,6 +483,8 @@ def extra_template_vars(
 
     if view_name == "row" and database == DATABASE:
         return row_vars
+    if view_name == "table" and database == DATABASE and request is not None:
+        return {"hidden_columns": hidden_columns(datasette, table or "", request)}
     if view_name == "index":
         return home_vars
     return {}
