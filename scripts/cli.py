@@ -76,6 +76,9 @@ cache_option = click.option(
 )
 
 
+PROBLEMS_SHOWN = 1_000  # problems printed as text or annotations; --format json prints all
+
+
 def _validated(
     root: Path,
     fmt: str = "text",
@@ -92,7 +95,7 @@ def _validated(
     result = validate(root, cache=cache, for_build=for_build)
     failed = bool(result.problems) if strict else not result.ok
     if result.problems and (failed or fmt != "json"):
-        click.echo(format_problems(result.problems, fmt))
+        click.echo(format_problems(result.problems, fmt, limit=PROBLEMS_SHOWN))
     if result.problems and fmt == "text":
         errors = sum(problem.is_error for problem in result.problems)
         counted = f"{len(result.problems)} problem(s)"

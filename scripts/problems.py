@@ -111,12 +111,58 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def format_problems(problems: Iterable[Problem], fmt: str = "text") -> str:
-    """Render problems as text lines, GitHub annotations or a JSON array."""
+def format_problems(
+    problems: Iterable[Problem], fmt: str = "text", limit: int | None = None
+) -> str:
+    """Render problems as text lines, GitHub annotations or a JSON array; text and GitHub
+    output stop after `limit` problems with a line saying how many more (JSON has them all)."""
     ordered = sorted(problems)
     if fmt == "json":  # JSON escapes controls itself; a byte that was not UTF-8 is escaped here
         rows = [asdict(replace(p, path=_controls(p.path, _SURROGATES))) for p in ordered]
         return json.dumps(rows, indent=2, ensure_ascii=False)
-    if fmt == "github":
-        return "\n".join(p.as_github() for p in ordered)
-    return "\n".join(p.as_text() for p in ordered)
+    shown = ordered if limit is None else ordered[:limit]
+    lines = [p.as_github() if fmt == "github" else p.as_text() for p in shown]
+    if len(shown) < len(ordered):
+        more = len(ordered) - len(shown)
+        lines.append(f"... and {more:,} more problem(s): --format json lists every one")
+    return "\n".join(lines)
+
+
+# Rules that mean a whole file could not be read: its records, and so the ids it defines, are
+# missing, and every reference to them would be a problem of its own.
+UNREAD_RULES = frozenset(
+    {
+        "file-too-large",
+        "file-unreadable",
+        "not-utf8",
+        "path-outside-repository",
+        "yaml-syntax",
+        "yaml-character",
+        "yaml-tag",
+        "yaml-anchor",
+        "yaml-alias",
+        "yaml-too-deep",
+        "yaml-duplicate-key",
+        "not-a-mapping",
+    }
+)
+CASCADE_LIMIT = 20  # unknown references kept one by one where a file could not be read
+
+
+def collapse_cascade(problems: list[Problem]) -> list[Problem]:
+    """Where a fact file could not be read and more than CASCADE_LIMIT references name ids no
+    readable file defines, those references as one problem at each such file, with their count
+    and the first of them, instead of one per claim (a 1 GB sources file made 1,000,001)."""
+    unread = sorted({p.path for p in problems if p.rule in UNREAD_RULES})
+    references = [p for p in problems if p.rule == "unknown-reference"]
+    if not unread or len(references) <= CASCADE_LIMIT:
+        return problems
+    first = min(references)
+    message = (
+        f"{len(references):,} references name ids that no readable file defines (the first, "
+        f"{first.path}:{first.line}: {first.message}); they may be defined in this file, "
+        "which could not be read: fix it first"
+    )
+    kept = [p for p in problems if p.rule != "unknown-reference"]
+    kept += [Problem(path, 1, 1, "unknown-reference", message) for path in unread]
+    return sorted(kept)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from factdb.caching import Cache
+from factdb.problems import collapse_cascade
 from factdb.processes import MIN_PARALLEL_FILES, remove_orphans
 from factdb.results import PreparedRows, Validation
 
@@ -32,7 +33,12 @@ def validate(
     for_build: check every record, and keep what building needs of the claims (their rows,
     where workers checked them); close the result, or use it in a `with`, when done.
     """
-    root = Path(root)
+    result = _validate(Path(root), cache, workers, for_build)
+    result.problems = collapse_cascade(result.problems)  # as reported; the cache keeps them all
+    return result
+
+
+def _validate(root: Path, cache: bool, workers: int | None, for_build: bool) -> Validation:
     if for_build:
         _remove_orphan_rows()
     tree = Cache(root) if cache else None
