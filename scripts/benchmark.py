@@ -74,6 +74,11 @@ class Corpus:
     events: int = 0
 
 
+# sources to a registry file: 500 records are ~0.5 MB, under the 2 MiB a fact file may have
+# (one sources.yaml at 1M claims was 4.8 MB)
+SOURCES_PER_FILE = 500
+
+
 def generate_corpus(root: Path, claims: int, seed: int = 20241024, dated: bool = True) -> Corpus:
     """Write a corpus of `claims` claims, 50 to a file, one source (and seed text) per file.
 
@@ -97,12 +102,15 @@ def generate_corpus(root: Path, claims: int, seed: int = 20241024, dated: bool =
         ident: [rng.randrange(2, 400) * 25 for _ in range(rng.randrange(2, 6))]
         for ident, _, _ in topics
     }
-    source_lines = ["sources:"]
     events: set[str] = set()
-    for number in range(files):
-        people_only = entities[: len(people)]
-        source_lines += _write_source(root, number, rng, people_only, topics, pools, events)
-    (root / "facts" / "sources.yaml").write_text("\n".join(source_lines), encoding="utf-8")
+    (root / "facts" / "sources").mkdir()
+    for first in range(0, files, SOURCES_PER_FILE):  # as a large tree splits its registry
+        source_lines = ["sources:"]
+        for number in range(first, min(first + SOURCES_PER_FILE, files)):
+            people_only = entities[: len(people)]
+            source_lines += _write_source(root, number, rng, people_only, topics, pools, events)
+        path = root / "facts" / "sources" / f"{first // SOURCES_PER_FILE:04d}.yaml"
+        path.write_text("\n".join(source_lines), encoding="utf-8")
     if dated:
         _write_events(root, events)
     else:
