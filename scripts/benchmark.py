@@ -453,6 +453,7 @@ class SizeResults(TypedDict):
     validate_touched: Timing
     build_cached: Timing
     dating: Pair  # cold validate without the corpus's events and relative dates, and with
+    floored: Pair  # the floor and validate+build, interleaved
     events: int
     database: Path
 
@@ -462,7 +463,6 @@ def bench_size(size: int, runs: int, workdir: Path) -> SizeResults:
     corpus = generate_corpus(workdir / f"corpus-{size}", size)
     root, database = corpus.root, workdir / f"db-{size}" / "facts.db"
     database.parent.mkdir(parents=True, exist_ok=True)
-    floor = median_of(runs, floor_command(root, workdir / f"floor-{size}.db"))
     undated = generate_corpus(workdir / f"undated-{size}", size, dated=False).root
     dating = interleaved(
         runs,
@@ -471,7 +471,9 @@ def bench_size(size: int, runs: int, workdir: Path) -> SizeResults:
     )
     validate = dating.second
     build = facts_command("build", "--root", str(root), "-o", str(database), "--no-cache")
-    built = median_of(runs, build)
+    # the floor and validate+build in alternation, so that a busy spell weighs on both alike
+    floored = interleaved(runs, floor_command(root, workdir / f"floor-{size}.db"), build)
+    floor, built = floored.first, floored.second
     one_core = process_environment(FACTS_WORKERS="1")  # does using both cores pay?
     built_one_core = median_of(runs, build, env=one_core)
     shutil.rmtree(root / ".cache", ignore_errors=True)
@@ -496,6 +498,7 @@ def bench_size(size: int, runs: int, workdir: Path) -> SizeResults:
         "validate_touched": validate_touched,
         "build_cached": built_cached,
         "dating": dating,
+        "floored": floored,
         "events": corpus.events,
         "database": database,
     }
@@ -536,26 +539,40 @@ def format_results(rows: list[SizeResults]) -> str:
     return "\n".join(lines)
 
 
+MILLION = 1_000_000
+BUILD_SECONDS_AT_A_MILLION = 60
+
+
 def goals(r: SizeResults) -> list[tuple[str, bool, str]]:
-    """The issue's goals, for the largest corpus, as measured in this run."""
-    floor = r["floor"].seconds
-    build = r["build"].seconds / floor
+    """The issues' goals, for the largest corpus, as measured in this run: validate+build
+    against the floor by the median of their interleaved rounds, with the rounds' spread."""
+    ratios = r["floored"].ratios
+    build = statistics.median(ratios)
+    spread = f"{build:.2f}x (rounds {min(ratios):.2f}x to {max(ratios):.2f}x)"
     touched = r["validate_touched"].seconds / r["validate"].seconds
     peak = max(r[k].peak_mib for k in PEAK_KEYS)  # every run, the table's figure
-    return [
-        ("validate + build at most 1.5x the floor", build <= 1.5, f"{build:.2f}x"),
+    limit_gib = 4 if r["size"] >= MILLION else 1
+    found = [
+        ("validate + build at most 1.3x the floor", build <= 1.3, spread),
         (
             "validate after touching one file at most 10% of a cold validate",
             touched <= 0.10,
             f"{touched:.1%}",
         ),
-        ("peak memory under 1 GiB", peak < 1024, f"{peak:.0f} MiB"),
+        (f"peak memory under {limit_gib} GiB", peak < limit_gib * 1024, f"{peak:.0f} MiB"),
         (
             f"solving the dates ({r['events']:,} events) adds at most 10% to a cold validate",
             statistics.median(r["dating"].ratios) <= 1.10,
             r["dating"].describe(),
         ),
     ]
+    if r["size"] >= MILLION:
+        seconds = r["build"].seconds
+        limit = BUILD_SECONDS_AT_A_MILLION
+        found.append(
+            (f"validate + build at 1M under {limit} s", seconds < limit, f"{seconds:.1f} s")
+        )
+    return found
 
 
 LATENCY_REQUESTS = 400  # p99 is then the 5th slowest request (of 200, the 3rd: one stall moves it)
