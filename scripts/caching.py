@@ -28,6 +28,7 @@ import hashlib
 import marshal
 import os
 import pickle
+from collections import Counter
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
@@ -56,11 +57,11 @@ from factdb.loading import (
 )
 from factdb.problems import Problem
 from factdb.proving import claim_datings, prove
-from factdb.results import DatingInputs, PublicationBound, Validation
+from factdb.results import ClaimDating, DatingInputs, PublicationBound, Validation
 from factdb.schema import models
 
 CACHE_DIR = ".cache/facts"
-FORMAT_VERSION = "facts-cache-6"
+FORMAT_VERSION = "facts-cache-7"
 
 
 def _schema_digest() -> str:
@@ -271,7 +272,6 @@ def _write_index(
     seeds: dict,
     fingerprint: str,
     unique: list[Problem],
-    dated: bool,
 ) -> None:
     index = {
         "format": FORMAT,
@@ -279,12 +279,18 @@ def _write_index(
         "seeds": seeds,
         "registry": fingerprint,
         "unique": _problem_tuples(unique),
-        "dating": dated,  # events or relative dates: a change anywhere can move any date
     }
     _write_atomic(_cache(root) / "index.marshal", marshal.dumps(index))
 
 
 Parsed = tuple[list, list[Problem]]  # a file's (kind, record, line, column)s and problems
+
+
+def _dating(kept: tuple | list) -> ClaimDating:
+    """A ClaimDating as the index keeps it (marshal gives its `when` back as a tuple)."""
+    fields = list(kept)
+    fields[3] = tuple(fields[3])
+    return ClaimDating(*fields)
 
 
 class Cache:
@@ -344,15 +350,18 @@ class Cache:
         if not self._incremental(facts, fingerprint, set(registry_files)):
             return None
         result = self._check_records(facts)
-        bounds = self._bounds(facts, per_file)
-        entries = self._entries(per_file, result.problems, bounds)
-        proof = prove(self.root, facts, [], [b for found in bounds.values() for b in found])
+        datings, bounds = self._dating_inputs(facts, per_file)
+        entries = self._entries(per_file, result.problems, datings, bounds)
+        every = [d for found in datings.values() for d in found]
+        proof = prove(self.root, facts, every, [b for found in bounds.values() for b in found])
         result.problems += proof.problems  # they span files: never kept as a file's own
+        result.dates = proof.dates
+        result.reported = dict(Counter(d.event for d in every if d.event is not None))
         unique = _unique_ids(self.root, self.tree, self.index, entries, self.changed, per_file)
         result.problems += unique
         result.problems += self.tree.refused
         result.problems.sort()
-        _write_index(self.root, self.tree, entries, seeds, fingerprint, unique, False)
+        _write_index(self.root, self.tree, entries, seeds, fingerprint, unique)
         result.counts = {k: sum(e["counts"].get(k, 0) for e in entries.values()) for k in KINDS}
         return result
 
@@ -368,12 +377,8 @@ class Cache:
     def _incremental(self, facts: Facts, fingerprint: str, registry_files: set[str]) -> bool:
         """True if the unchanged files' results still stand."""
         with_skipped = {s.record.id for s in facts.sources if s.record.skipped}
-        dated = any(c.record.event is not None or c.record.when for c in facts.claims)
         return (
-            not self.index.get("dating", True)  # events and relative dates: every file again
-            and not dated
-            and not facts.events
-            and fingerprint == self.index.get("registry")
+            fingerprint == self.index.get("registry")
             and not (self.changed & registry_files)
             and all(rel in self.known for rel in set(self.tree.files) - self.changed)
             # a claim can make or clear a problem in its source's skipped list
@@ -393,24 +398,32 @@ class Cache:
         result.problems = problems
         return result
 
-    def _bounds(
+    def _dating_inputs(
         self, facts: Facts, per_file: dict[str, dict[str, list[Located]]]
-    ) -> dict[str, list[PublicationBound]]:
-        """Each file's bounds on its sources' publication: the changed files' anew."""
+    ) -> tuple[dict[str, list[ClaimDating]], dict[str, list[PublicationBound]]]:
+        """What each file gives the dates across articles (its claims that date themselves or
+        name an event, and its bounds on its sources' publication): the changed files' anew,
+        the others' as kept: a touched file solves every date again without reading the rest."""
         published = {s.record.id: s.record.published for s in facts.sources}
+        unchanged = [rel for rel in self.tree.files if rel not in self.changed]
+        datings = {
+            rel: [_dating(t) for t in self.known[rel].get("datings", [])] for rel in unchanged
+        }
         bounds = {
             rel: [PublicationBound(*bound) for bound in self.known[rel].get("bounds", [])]
-            for rel in self.tree.files
-            if rel not in self.changed
+            for rel in unchanged
         }
         for relative in self.changed:
-            bounds[relative] = claim_datings(per_file[relative]["claims"], published)[1]
-        return bounds
+            datings[relative], bounds[relative] = claim_datings(
+                per_file[relative]["claims"], published
+            )
+        return datings, bounds
 
     def _entries(
         self,
         per_file: dict[str, dict[str, list[Located]]],
         problems: list[Problem],
+        datings: dict[str, list[ClaimDating]],
         bounds: dict[str, list[PublicationBound]],
     ) -> dict[str, dict[str, Any]]:
         """The index entries: the changed files' anew, every file's stat as seen now."""
@@ -419,6 +432,7 @@ class Cache:
             mine = [p for p in problems if p.path == relative]
             entries[relative] = _entry(self.tree, relative, record_ids(per_file[relative]), mine)
             entries[relative]["bounds"] = [tuple(bound) for bound in bounds[relative]]
+            entries[relative]["datings"] = [tuple(dating) for dating in datings[relative]]
         for relative, entry in entries.items():
             entry["stat"] = self.tree.stats[relative]  # touched but unchanged: not read next time
         return entries
@@ -443,15 +457,18 @@ class Cache:
         bounds: dict[str, list[tuple]] = {}
         for bound in dating.bounds:
             bounds.setdefault(bound.path, []).append(tuple(bound))
+        datings: dict[str, list[tuple]] = {}
+        for claim in dating.datings:
+            datings.setdefault(claim.path, []).append(tuple(claim))
         entries = {}
         for rel, kinds in ids.items():
             entries[rel] = _entry(self.tree, rel, kinds, problems.get(rel, []))
             entries[rel]["bounds"] = bounds.get(rel, [])
+            entries[rel]["datings"] = datings.get(rel, [])
         unique = [problem for problem in result.problems if problem.rule == "unique-id"]
-        dated = bool(dating.datings or result.facts.events)
         fingerprint = _fingerprint(registry_files, seeds)
         _write_ids(self.root, ids)
-        _write_index(self.root, self.tree, entries, seeds, fingerprint, unique, dated)
+        _write_index(self.root, self.tree, entries, seeds, fingerprint, unique)
 
 
 def _unique_ids(
