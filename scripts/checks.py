@@ -110,7 +110,7 @@ def _missing(
 
 def check_source_references(facts: Facts) -> Iterator[Problem]:
     """unknown-reference: the outlets a source reports from exist."""
-    entities = {e.record.id for e in facts.entities}
+    entities = facts.ids("entities")
     for source in facts.sources:
         yield from _missing(source, "reports_from", source.record.reports_from, entities, "entity")
 

@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from factdb.publishing import DATABASE_NAME, SETTINGS, read_metadata
+from factdb.publishing import DATABASE_NAME, SETTINGS, read_metadata, write_inspect_file
 
 SITE_FILES = (f"{DATABASE_NAME}.db", "metadata.json", "settings.json", "inspect-data.json")
 BASE_IMAGE = "python:3.11-slim-bookworm"
@@ -51,9 +51,7 @@ def write_site(database: Path, root: Path | None, directory: Path) -> Path:
     metadata = json.dumps(read_metadata(root), indent=2, ensure_ascii=False)
     (directory / "metadata.json").write_text(metadata + "\n", encoding="utf-8")
     (directory / "settings.json").write_text(json.dumps(SETTINGS, indent=2) + "\n")
-    # run in the folder: Datasette opens immutable the files whose names the inspect data gives
-    inspect = [sys.executable, "-m", "datasette", "inspect", target.name, "--inspect-file"]
-    subprocess.run([*inspect, "inspect-data.json"], cwd=directory, check=True, capture_output=True)
+    write_inspect_file(target, directory / "inspect-data.json")
     return directory
 
 

@@ -114,12 +114,14 @@ def inspect_file(database: Path) -> Path:
     return database.with_suffix(".inspect.json")
 
 
-def write_inspect_file(database: Path) -> Path:
+def write_inspect_file(database: Path, target: Path | None = None) -> Path:
     """Run `datasette inspect`: every table's row count (and the file's hash), computed once
-    for `serve --inspect-file` rather than at each start of the server."""
-    target = inspect_file(database)
-    command = [sys.executable, "-m", "datasette", "inspect", str(database), "--inspect-file"]
-    subprocess.run([*command, str(target)], check=True, capture_output=True)
+    for `serve --inspect-file` rather than at each start of the server; into `target` (by
+    default `inspect_file(database)`). It runs in the database's folder, so the data names the
+    file as Datasette's configuration-directory mode wants it: by name, then opened immutable."""
+    target = (target or inspect_file(database)).resolve()
+    command = [sys.executable, "-m", "datasette", "inspect", database.name, "--inspect-file"]
+    subprocess.run([*command, str(target)], cwd=database.parent, check=True, capture_output=True)
     return target
 
 
