@@ -133,6 +133,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_answering(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    """Return once the Datasette at `url` answers; RuntimeError if `process` ends first (with the
+    end of what it printed to a pipe) or after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url + "/-/versions.json", timeout=5)
+            return
+        except httpx.TransportError:
+            if process.poll() is not None:
+                stream = process.stderr or process.stdout
+                printed = stream.read().decode()[-2000:] if stream is not None else ""
+                raise RuntimeError(f"the server ended before answering: {printed}") from None
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not answer within {timeout:g} s") from None
+            time.sleep(0.2)
+
+
 class Server:
     """The real `datasette` server, as `facts serve` starts it, on a free loopback port."""
 
@@ -151,16 +169,8 @@ class Server:
         self.process = subprocess.Popen(
             self.arguments, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(self.url + "/-/versions.json", timeout=5)
-                return self
-            except httpx.TransportError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    assert self.process.stderr is not None  # stderr=PIPE above
-                    raise RuntimeError(self.process.stderr.read().decode()[-2000:]) from None
-                time.sleep(0.2)
+        wait_until_answering(self.url, self.process)
+        return self
 
     def __exit__(self, *exc: object) -> None:
         if self.process:

@@ -11,12 +11,11 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
+from factdb.loadtest import wait_until_answering
 from factdb.publishing import read_metadata, serve_arguments
 
 REPO = Path(__file__).resolve().parent.parent
@@ -53,15 +52,7 @@ def _serve(repo_db: Path, tmp_path: Path, root: Path = REPO):
         serve_arguments(database, root, port=port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(url + "/-/versions.json")
-            break
-        except httpx.TransportError:
-            assert process.poll() is None, process.stdout.read().decode()
-            assert time.monotonic() < deadline, "datasette did not start"
-            time.sleep(0.2)
+    wait_until_answering(url, process, timeout=30)
     yield url
     process.terminate()
     process.wait(timeout=10)

@@ -17,7 +17,6 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -31,6 +30,7 @@ from factdb.deploying import (
     write_deployment,
     write_site,
 )
+from factdb.loadtest import wait_until_answering
 from factdb.publishing import SETTINGS, read_metadata, serve_arguments
 
 REPO = Path(__file__).resolve().parent.parent
@@ -165,15 +165,7 @@ def deployed(repo_db: Path, tmp_path_factory: pytest.TempPathFactory):
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{environment['PORT']}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(url + "/-/versions.json")
-            break
-        except httpx.TransportError:
-            assert process.poll() is None, process.stdout.read().decode()
-            assert time.monotonic() < deadline, "the deployment's CMD did not start a server"
-            time.sleep(0.3)
+    wait_until_answering(url, process)
     yield url, venv
     process.terminate()
     process.wait(timeout=10)

@@ -10,12 +10,10 @@ import asyncio
 import csv
 import io
 import json
-import os
 import shutil
 import socket
 import sqlite3
 import subprocess
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,9 +24,11 @@ import pytest
 from datasette.app import Datasette
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_browser import CHROMIUM, CHROMIUM_FLAGS, MISSING  # the browser and its skip rule
 
 from factdb import validate
 from factdb.building import build_database
+from factdb.loadtest import wait_until_answering
 from factdb.publishing import SETTINGS, read_metadata, serve_arguments
 from factdb.site.headers import (
     CsvNeutraliser,
@@ -399,16 +399,8 @@ def _serve(database: Path, tmp_path: Path) -> Iterator[str]:
         serve_arguments(served, REPO, port=port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
     try:
-        while True:
-            try:
-                httpx.get(url + "/-/versions.json")
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, process.stdout and process.stdout.read().decode()
-                assert time.monotonic() < deadline, "datasette did not start"
-                time.sleep(0.2)
+        wait_until_answering(url, process, timeout=30)
         yield url
     finally:
         process.terminate()
@@ -447,19 +439,6 @@ def test_a_server_answers_404_and_static_files_with_the_headers(formula_server):
 
 # --- A real headless Chromium: charts and maps draw, and nothing breaks the policy
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-MISSING = "Debian's chromium is not installed (apt-get install -y chromium)"
-if CHROMIUM is None and os.environ.get("FACTS_REQUIRE_BROWSER"):
-    raise RuntimeError(f"FACTS_REQUIRE_BROWSER is set but {MISSING}")
 needs_browser = pytest.mark.skipif(CHROMIUM is None, reason=MISSING)
 
 # A 1x1 transparent PNG standing in for OpenStreetMap's tiles: the machine may be offline
