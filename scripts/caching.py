@@ -57,11 +57,11 @@ from factdb.loading import (
 )
 from factdb.problems import Problem
 from factdb.proving import claim_datings, prove
-from factdb.results import ClaimDating, DatingInputs, PublicationBound, Validation
+from factdb.results import DatingInputs, Datings, PublicationBound, Validation
 from factdb.schema import models
 
 CACHE_DIR = ".cache/facts"
-FORMAT_VERSION = "facts-cache-7"
+FORMAT_VERSION = "facts-cache-8"
 
 
 def _schema_digest() -> str:
@@ -286,11 +286,17 @@ def _write_index(
 Parsed = tuple[list, list[Problem]]  # a file's (kind, record, line, column)s and problems
 
 
-def _dating(kept: tuple | list) -> ClaimDating:
-    """A ClaimDating as the index keeps it (marshal gives its `when` back as a tuple)."""
-    fields = list(kept)
-    fields[3] = tuple(fields[3])
-    return ClaimDating(*fields)
+def _datings(kept: tuple | list | None) -> Datings:
+    """A file's Datings as the index keeps them: their columns."""
+    return Datings(*map(list, kept)) if kept else Datings()
+
+
+def _by_path(datings: Datings) -> dict[str, list]:
+    """Each file's datings, as the index keeps them (their columns)."""
+    rows: dict[str, list[int]] = {}
+    for index, path in enumerate(datings.path):
+        rows.setdefault(path, []).append(index)
+    return {path: list(datings.rows(found).columns()) for path, found in rows.items()}
 
 
 class Cache:
@@ -352,11 +358,13 @@ class Cache:
         result = self._check_records(facts)
         datings, bounds = self._dating_inputs(facts, per_file)
         entries = self._entries(per_file, result.problems, datings, bounds)
-        every = [d for found in datings.values() for d in found]
+        every = Datings()
+        for found in datings.values():
+            every.extend(found)
         proof = prove(self.root, facts, every, [b for found in bounds.values() for b in found])
         result.problems += proof.problems  # they span files: never kept as a file's own
         result.dates = proof.dates
-        result.reported = dict(Counter(d.event for d in every if d.event is not None))
+        result.reported = dict(Counter(e for e in every.event if e is not None))
         unique = _unique_ids(self.root, self.tree, self.index, entries, self.changed, per_file)
         result.problems += unique
         result.problems += self.tree.refused
@@ -400,15 +408,13 @@ class Cache:
 
     def _dating_inputs(
         self, facts: Facts, per_file: dict[str, dict[str, list[Located]]]
-    ) -> tuple[dict[str, list[ClaimDating]], dict[str, list[PublicationBound]]]:
+    ) -> tuple[dict[str, Datings], dict[str, list[PublicationBound]]]:
         """What each file gives the dates across articles (its claims that date themselves or
         name an event, and its bounds on its sources' publication): the changed files' anew,
         the others' as kept: a touched file solves every date again without reading the rest."""
         published = {s.record.id: s.record.published for s in facts.sources}
         unchanged = [rel for rel in self.tree.files if rel not in self.changed]
-        datings = {
-            rel: [_dating(t) for t in self.known[rel].get("datings", [])] for rel in unchanged
-        }
+        datings = {rel: _datings(self.known[rel].get("datings")) for rel in unchanged}
         bounds = {
             rel: [PublicationBound(*bound) for bound in self.known[rel].get("bounds", [])]
             for rel in unchanged
@@ -423,7 +429,7 @@ class Cache:
         self,
         per_file: dict[str, dict[str, list[Located]]],
         problems: list[Problem],
-        datings: dict[str, list[ClaimDating]],
+        datings: dict[str, Datings],
         bounds: dict[str, list[PublicationBound]],
     ) -> dict[str, dict[str, Any]]:
         """The index entries: the changed files' anew, every file's stat as seen now."""
@@ -432,7 +438,7 @@ class Cache:
             mine = [p for p in problems if p.path == relative]
             entries[relative] = _entry(self.tree, relative, record_ids(per_file[relative]), mine)
             entries[relative]["bounds"] = [tuple(bound) for bound in bounds[relative]]
-            entries[relative]["datings"] = [tuple(dating) for dating in datings[relative]]
+            entries[relative]["datings"] = list(datings[relative].columns())
         for relative, entry in entries.items():
             entry["stat"] = self.tree.stats[relative]  # touched but unchanged: not read next time
         return entries
@@ -457,14 +463,12 @@ class Cache:
         bounds: dict[str, list[tuple]] = {}
         for bound in dating.bounds:
             bounds.setdefault(bound.path, []).append(tuple(bound))
-        datings: dict[str, list[tuple]] = {}
-        for claim in dating.datings:
-            datings.setdefault(claim.path, []).append(tuple(claim))
+        datings = _by_path(dating.datings)
         entries = {}
         for rel, kinds in ids.items():
             entries[rel] = _entry(self.tree, rel, kinds, problems.get(rel, []))
             entries[rel]["bounds"] = bounds.get(rel, [])
-            entries[rel]["datings"] = datings.get(rel, [])
+            entries[rel]["datings"] = datings.get(rel, None)
         unique = [problem for problem in result.problems if problem.rule == "unique-id"]
         fingerprint = _fingerprint(registry_files, seeds)
         _write_ids(self.root, ids)

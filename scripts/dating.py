@@ -57,10 +57,10 @@ from __future__ import annotations
 import calendar
 import re
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import repeat
 
 LOWEST = date(1800, 1, 1)
@@ -685,40 +685,38 @@ def _edge_weights(relation: Relation) -> tuple[int | None, int | None]:
     return weights[0], weights[1]
 
 
+Kind = tuple[DayFunction | None, int | None, DayFunction | None, int | None]  # g, its shift, h, its
+
+
 class Network:
     """Day variables, unary facts and binary relations; `solve()` gives the tightest intervals.
 
-    A name used in `within` or `relate` is declared on the way. Constraints are kept in flat
-    lists of ints (each variable's constraints as a linked list through them): adding one
-    allocates no object the garbage collector would have to walk.
+    A name used in `within` or `relate` is declared on the way; `declare_many`, `alias_many`
+    and `relate_many` add many at once by variable number. Constraints are kept in flat lists
+    of ints: adding one allocates no object the garbage collector would have to walk. Each
+    variable's constraints (`adjacency`) are linked when a solve first needs them.
     """
 
     def __init__(self) -> None:
         self._index: dict[str, int] = {}
+        self._size = 0  # variables declared
         self._facts: list[tuple[int, int | None, int | None, str | None]] = []
         self._x: list[int] = []
         self._y: list[int] = []
         self._reason: list[str | None] = []
         self._kind: list[int] = []  # an index into _kinds
-        self._kinds: list[
-            tuple[DayFunction | None, int | None, DayFunction | None, int | None]
-        ] = []
+        self._kinds: list[Kind] = []
         self._kind_of: dict[int, tuple[int, Relation]] = {}  # by id(relation)
         self._weights: list[tuple[int | None, int | None]] = []  # by kind: _edge_weights
-        # Each variable's constraints in the order added, as a linked list of slots (2 * the
-        # constraint's number, + 1 on y's side): _first and _last slot per variable (-1: none),
-        # _next per slot (-1: the last).
-        self._first: list[int] = []
-        self._last: list[int] = []
-        self._next: list[int] = []
         # each variable's allowed days: the first reason for each set (the same set again
         # changes nothing, so it is kept once)
         self._allowed: dict[int, dict[DaySet, str | None]] = {}
         self._aliases: dict[str, str | None] = {}  # a name declared by `same`: its reason
+        self._linked: tuple[int, int, list[int], list[int]] | None = None  # see `adjacency`
 
     def variable(self, name: str, start: date | None = None, end: date | None = None) -> None:
         """Declare a variable, optionally narrowed to [start, end] (with no reason to cite)."""
-        self._declare(name)
+        self.declare(name)
         if start is not None or end is not None:
             self.within(name, start, end, None)
 
@@ -728,31 +726,46 @@ class Network:
         `reason`. False (nothing done) if `name` is already declared."""
         if name in self._index:
             return False
-        self._index[name] = self._declare(other)
+        self._index[name] = self.declare(other)
         self._aliases[name] = reason
         return True
 
-    def _declare(self, name: str) -> int:
+    def alias_many(
+        self, names: Sequence[str], variables: Sequence[int], reasons: Sequence[str | None]
+    ) -> None:
+        """`same` for many names not yet declared, each given the variable it names."""
+        self._index.update(zip(names, variables, strict=True))
+        self._aliases.update(zip(names, reasons, strict=True))
+
+    def declare(self, name: str) -> int:
+        """The variable's number, declared now if new."""
         index = self._index.get(name)
         if index is None:
-            index = self._index[name] = len(self._first)
-            self._first.append(-1)
-            self._last.append(-1)
+            index = self._index[name] = self._size
+            self._size += 1
         return index
+
+    def declare_many(self, names: Iterable[str]) -> list[int]:
+        return [self.declare(name) for name in names]
 
     def within(self, name: str, start: date | None, end: date | None, reason: str | None) -> None:
         """Evidence: the variable lies in [start, end] (None: that side open)."""
         first = None if start is None else start.toordinal()
         last = None if end is None else end.toordinal()
-        self._facts.append((self._declare(name), first, last, reason))
+        self._facts.append((self.declare(name), first, last, reason))
 
     def relate(self, x: str, relation: Relation, y: str, reason: str | None) -> None:
         """x lies in relation(y)."""
-        first, second, number = self._index.get(x), self._index.get(y), len(self._x)
-        if first is None:
-            first = self._declare(x)
-        if second is None:
-            second = self._declare(y)
+        self.relate_many([self.declare(x)], relation, [self.declare(y)], [reason])
+
+    def relate_many(
+        self,
+        xs: Sequence[int],
+        relation: Relation,
+        ys: Sequence[int],
+        reasons: Sequence[str | None],
+    ) -> None:
+        """xs[i] lies in relation(ys[i]), because of reasons[i], for every i (by number)."""
         kind = self._kind_of.get(id(relation))
         if kind is None or kind[1] is not relation:
             lower, upper = relation.lower, relation.upper
@@ -760,29 +773,75 @@ class Network:
             self._kinds.append((lower, _shift(lower), upper, _shift(upper)))
             self._weights.append(_edge_weights(relation))
             self._kind_of[id(relation)] = kind
-        self._x.append(first)
-        self._y.append(second)
-        self._reason.append(reason)
-        self._kind.append(kind[0])
-        self._next += (-1, -1)
-        self._link(first, 2 * number)
-        if second != first:
-            self._link(second, 2 * number + 1)
+        if not len(xs) == len(ys) == len(reasons):
+            raise ValueError("relate_many: xs, ys and reasons differ in length")
+        self._x += xs
+        self._y += ys
+        self._reason += reasons
+        self._kind += [kind[0]] * len(xs)
         if relation.days is not None:
-            self._allowed.setdefault(first, {}).setdefault(relation.days, reason)
+            allowed, days = self._allowed, relation.days
+            firsts = dict(zip(reversed(xs), reversed(reasons), strict=True))  # x: first reason
+            for x, reason in firsts.items():
+                sets = allowed.get(x)
+                if sets is None:
+                    allowed[x] = {days: reason}
+                elif days not in sets:
+                    sets[days] = reason
 
-    def _link(self, variable: int, slot: int) -> None:
-        last = self._last[variable]
-        if last < 0:
-            self._first[variable] = slot
-        else:
-            self._next[last] = slot
-        self._last[variable] = slot
+    def adjacency(self) -> tuple[list[int], list[int]]:
+        """Each variable's constraints in the order added, as linked lists of slots (2 * the
+        constraint's number, + 1 on y's side, x's only where y is x): the first slot of each
+        variable (-1: none) and the next slot of each (-1: the last)."""
+        linked = self._linked
+        if linked is None or linked[:2] != (len(self._x), self._size):
+            first, following = _link(self._x, self._y, self._size)
+            linked = self._linked = (len(self._x), self._size, first, following)
+        return linked[2], linked[3]
 
-    def solve(self) -> Solution:
+    def solve(self, arrays: bool | None = None) -> Solution:
         """Propagate to the fixed point, or stop at the first variable left with no day; then
-        look for a cycle of relations that puts a day after itself."""
-        return _Propagation(self).run()
+        look for a cycle of relations that puts a day after itself. `arrays`: narrow first over
+        arrays (`factdb.sweeping`); None: where there are at least SWEEP_FROM relations."""
+        if arrays is None:
+            arrays = len(self._x) >= SWEEP_FROM
+        return _Propagation(self).run(arrays)
+
+
+def only_shifts(kind: Kind) -> bool:
+    """True if each bound of a kind of relation is a shift or open: what a sweep applies."""
+    lower, lower_shift, upper, upper_shift = kind
+    return (lower is None or lower_shift is not None) and (upper is None or upper_shift is not None)
+
+
+def sweep_left(network: Network) -> list[int]:
+    """The relations a sweep leaves to the worklist: those with a bound that is not a shift."""
+    general = {number for number, kind in enumerate(network._kinds) if not only_shifts(kind)}
+    if not general:
+        return []
+    return [number for number, kind in enumerate(network._kind) if kind in general]
+
+
+SWEEP_FROM = 20_000  # relations: below, importing numpy costs more than sweeping saves
+
+
+def _link(xs: list[int], ys: list[int], size: int) -> tuple[list[int], list[int]]:
+    """`Network.adjacency` worked out: (first slot per variable, next slot per slot)."""
+    if len(xs) >= SWEEP_FROM:
+        from factdb.sweeping import link
+
+        return link(xs, ys, size)
+    first, last, following = [-1] * size, [-1] * size, [-1] * (2 * len(xs))
+    for number, (x, y) in enumerate(zip(xs, ys, strict=True)):
+        for variable, slot in ((x, 2 * number), (y, 2 * number + 1)):
+            if slot & 1 and y == x:
+                continue
+            if last[variable] < 0:
+                first[variable] = slot
+            else:
+                following[last[variable]] = slot
+            last[variable] = slot
+    return first, following
 
 
 class _Propagation:
@@ -792,7 +851,7 @@ class _Propagation:
     """
 
     def __init__(self, network: Network) -> None:
-        count = len(network._first)
+        count = network._size
         self.network, self.index, self.allowed = network, network._index, network._allowed
         self.lo, self.hi = [_LO] * count, [_HI] * count
         self.lo_rec, self.hi_rec = [-1] * count, [-1] * count
@@ -805,6 +864,12 @@ class _Propagation:
         self.cycle: tuple[list[int], list[int], int] | None = None  # see _CycleSearch.find
         self.moves: list[int] = []  # how many times each variable's bounds moved: see `watch`
         self.laps = _LAPS  # more moves of one variable than this: look for a cycle through it
+        self.deferred: list[int] | None = None  # see `run`: the variables changed meanwhile
+
+    @cached_property
+    def links(self) -> tuple[list[int], list[int]]:
+        """The network's `adjacency`, linked when first needed (a sweep may not need it)."""
+        return self.network.adjacency()
 
     def raise_lo(self, v: int, value: int, reason: str | None, dep: int) -> bool:
         """Set v's lower bound (snapped up to v's allowed days); False on a contradiction."""
@@ -877,8 +942,12 @@ class _Propagation:
         if self.lo[v] > self.hi[v]:
             self.conflict = v
             return False
+        if self.deferred is not None:
+            self.deferred.append(v)
+            return True
         queued, queue, current = self.queued, self.queue, self.current
-        following, slot = self.network._next, self.network._first[v]
+        first, following = self.links
+        slot = first[v]
         while slot >= 0:
             number = slot >> 1
             if not queued[number] and number != current:
@@ -897,8 +966,24 @@ class _Propagation:
                     return False
         return True
 
-    def run(self) -> Solution:
+    def run(self, arrays: bool = False) -> Solution:
+        """Apply the facts and propagate. With `arrays`, the facts queue nothing at first: a
+        sweep narrows by the shifts, and only the other relations are queued; if the sweep
+        gives up, the relations on the variables the facts changed are queued as they would
+        have been."""
+        self.deferred = [] if arrays else None
         if self.apply_facts():
+            if arrays:
+                from factdb.sweeping import sweep
+
+                changed, self.deferred = self.deferred or [], None
+                if sweep(self):  # the shifts are at their fixed point: the rest is left
+                    for number in sweep_left(self.network):
+                        self.queued[number] = 1
+                        self.queue.append(number)
+                else:
+                    for v in changed:
+                        self.changed(v)
             self.propagate()
         if self.conflict < 0 and self.cycle is None:
             self.cycle = _CycleSearch.at_fixed_point(self).find()
@@ -1002,13 +1087,14 @@ class _CycleSearch:
     def undated(network: Network, longest: list[int], records: list[int]) -> list[int]:
         """The variables without a lower bound with an edge out that would raise a day: one that
         weighs more than 0 (to a variable without a lower bound, or with one close enough)."""
-        found = []
+        found: list[int] = []
+        open_below = [u for u, record in enumerate(records) if record < 0]
+        if not open_below:
+            return found
         xs, ys, kind, weights = network._x, network._y, network._kind, network._weights
         rising = [max(0, lower or 0, upper or 0) for lower, upper in weights]
-        following, first = network._next, network._first
-        for u, record in enumerate(records):
-            if record >= 0:
-                continue
+        first, following = network.adjacency()
+        for u in open_below:
             slot = first[u]
             while slot >= 0:
                 number = slot >> 1
@@ -1049,7 +1135,8 @@ class _CycleSearch:
         if arcs is None:
             network, arcs = self.network, []
             weights = network._weights if self.weights is None else self.weights
-            slot, following = network._first[u], network._next
+            first, following = network.adjacency()
+            slot = first[u]
             while slot >= 0:
                 number = slot >> 1
                 lower, upper = weights[network._kind[number]]
@@ -1141,6 +1228,7 @@ class Solution:
         self._aliases = run.network._aliases
         self._lo, self._hi, self._lo_rec, self._hi_rec = run.lo, run.hi, run.lo_rec, run.hi_rec
         self.contradiction: Contradiction | None = None
+        self._every: list[tuple[int | None, int | None]] | None = None
         if run.conflict >= 0:
             name = self._name(run.conflict)
             start, end = self.interval(name)
@@ -1171,6 +1259,17 @@ class Solution:
         v = self._variable(name)
         lo, hi = self._lo[v] if self._lo_rec[v] >= 0 else None, self._hi[v]
         return lo, hi if self._hi_rec[v] >= 0 else None
+
+    def every_day(self) -> list[tuple[int | None, int | None]]:
+        """`days` of every variable, by number (worked out once)."""
+        if self._every is None:
+            self._every = [
+                (lo if lo_rec >= 0 else None, hi if hi_rec >= 0 else None)
+                for lo, hi, lo_rec, hi_rec in zip(
+                    self._lo, self._hi, self._lo_rec, self._hi_rec, strict=True
+                )
+            ]
+        return self._every
 
     def edtf(self, name: str) -> str | None:
         """The interval as the narrowest EDTF (see `to_edtf`); None if open at both ends."""

@@ -32,11 +32,10 @@ from factdb.dating import (
     on_or_after,
     on_or_before,
     parse_when,
-    same_day,
 )
 from factdb.loading import Facts, FileLocator, Located
 from factdb.problems import Problem
-from factdb.results import ClaimDating, ProvedDate, PublicationBound
+from factdb.results import ClaimDating, Datings, ProvedDate, PublicationBound
 from factdb.schema.dates import parse_edtf
 from factdb.schema.models import Claim
 
@@ -46,30 +45,33 @@ STATED = "published:"  # the reason a stated publication date is cited by
 
 def claim_datings(
     claims: Iterable[Located[Claim]], published: Mapping[str, str]
-) -> tuple[list[ClaimDating], list[PublicationBound]]:
+) -> tuple[Datings, list[PublicationBound]]:
     """What the date reasoning needs of some claims: each claim that names an event or dates
     itself relatively; of the others, the bound each source's latest past claim (and earliest
     future one) puts on its publication. `published`: source id -> written EDTF publication."""
-    datings: list[ClaimDating] = []
+    datings = Datings()
+    columns = datings.columns()
     bounds: dict[tuple[str, bool], PublicationBound] = {}
+    whens: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple for each distinct `when`
     for located in claims:
         claim = located.record
         future = claim.assertion in FUTURE_ASSERTIONS
         if claim.event is not None or claim.when:
-            datings.append(
-                ClaimDating(
-                    claim.id,
-                    claim.source,
-                    claim.event,
-                    tuple(claim.when),
-                    claim.date,
-                    future,
-                    located.path,
-                    located.line,
-                    located.column,
-                    _position(located),
-                )
+            when = tuple(claim.when)
+            row = (
+                claim.id,
+                claim.source,
+                claim.event,
+                whens.setdefault(when, when),
+                claim.date,
+                future,
+                located.path,
+                located.line,
+                located.column,
+                _position(located),
             )
+            for column, value in zip(columns, row, strict=True):
+                column.append(value)
             continue
         bound = _publication_bound(located, future, published.get(claim.source))
         key = (claim.source, future)
@@ -146,7 +148,7 @@ class Places:
 def prove(
     root: Path,
     facts: Facts,
-    datings: list[ClaimDating],
+    datings: Datings,
     bounds: list[PublicationBound],
 ) -> Proof:
     """Solve the dates of every claim, event and publication together; check the written ones."""
@@ -154,101 +156,155 @@ def prove(
     proof = Proof()
     datings = _first_of_each(datings)  # a repeated id is unique-id's problem, not a date's
     network = Network()
-    _add_publications(network, facts)
-    events = {located.record.id for located in facts.events}
-    for event in events:
-        network.variable(f"event:{event}")
-    proof.problems += _add_claims(network, datings, events, places)
+    sources = _add_publications(network, facts)
+    events = {
+        located.record.id: network.declare("event:" + located.record.id) for located in facts.events
+    }
+    variables, problems = _add_claims(network, datings, sources, events, places)
+    proof.problems += problems
     for bound in bounds:
         start, end = (None, bound.day) if bound.future else (bound.day, None)
         network.within(f"source:{bound.source}", _day(start), _day(end), bound.claim)
     solution = network.solve()
-    evidence = [] if solution.contradiction else _written_evidence(solution, datings)
+    evidence = [] if solution.contradiction else _written_evidence(solution, datings, variables)
     if evidence:  # written dates that say more than the rest proves: evidence in their own right
-        for dating in evidence:
-            dates = parse_edtf(dating.date)
-            network.within(f"claim:{dating.id}", dates.start, dates.end, dating.id)
+        for index in evidence:
+            dates = parse_edtf(datings.date[index])
+            claim = datings.id[index]
+            network.within(f"claim:{claim}", dates.start, dates.end, claim)
         solution = network.solve()
     if solution.contradiction is not None:
         reasons = solution.contradiction.reasons
         where = _places(facts, datings, bounds, places, reasons)
         proof.problems += _contradiction(solution, where)
         return proof
-    proof.dates = _proved(solution, facts, datings)
-    proof.problems += _check_written(facts, datings, proof.dates, places)
+    proved = _proved(solution, facts, datings)
+    proof.dates = proved
+    proof.problems += _check_written(facts, datings, variables, proved, places)
     proof.problems += _events_without_claims(facts, datings)
     return proof
 
 
-def _written_evidence(solution: Solution, datings: list[ClaimDating]) -> list[ClaimDating]:
+def _written_evidence(solution: Solution, datings: Datings, variables: list[int]) -> list[int]:
     """The claims dated by their event alone whose written date does not hold what the rest of
-    the articles prove: the curator read more (or other) in the text than the network knows.
+    the articles prove (their indices): the curator read more (or other) in the text than the
+    network knows.
 
     A written date the rest proves anyway (as `facts dates --write` leaves it) is not evidence,
     so that a proof never rests on a date copied from that proof."""
+    proved = solution.every_day()
     found = []
-    for dating in datings:
-        if dating.when or dating.event is None:
+    for index, (when, event, written) in enumerate(
+        zip(datings.when, datings.event, datings.date, strict=True)
+    ):
+        if when or event is None:
             continue
-        written = parse_edtf(dating.date)
-        start, end = solution.interval(f"claim:{dating.id}")
-        holds_start = written.start is None or (start is not None and written.start <= start)
-        holds_end = written.end is None or (end is not None and written.end >= end)
+        first, last = _ordinals(written)
+        start, end = proved[variables[index]]
+        holds_start = first is None or (start is not None and first <= start)
+        holds_end = last is None or (end is not None and last >= end)
         if not (holds_start and holds_end):
-            found.append(dating)
+            found.append(index)
     return found
 
 
-def _first_of_each(datings: list[ClaimDating]) -> list[ClaimDating]:
-    first: dict[str, ClaimDating] = {}
-    for dating in datings:
-        first.setdefault(dating.id, dating)
-    return list(first.values())
+def _first_of_each(datings: Datings) -> Datings:
+    first = {claim: index for index, claim in reversed(list(enumerate(datings.id)))}
+    if len(first) == len(datings):
+        return datings
+    return datings.rows(sorted(first.values()))
 
 
 def _day(text: str | None) -> date | None:
     return None if text is None else date.fromisoformat(text)
 
 
-def _add_publications(network: Network, facts: Facts) -> None:
+def _add_publications(network: Network, facts: Facts) -> dict[str, int]:
+    """Each source's publication as a variable (source id -> its number), stated ones dated."""
+    variables = {}
     for located in facts.sources:
         source = located.record
-        network.variable(f"source:{source.id}")
+        variables[source.id] = network.declare(f"source:{source.id}")
         if source.published_stated:
             dates = parse_edtf(source.published)
             network.within(f"source:{source.id}", dates.start, dates.end, STATED + source.id)
+    return variables
 
 
 def _add_claims(
-    network: Network, datings: list[ClaimDating], events: set[str], places: Places
+    network: Network,
+    datings: Datings,
+    sources: dict[str, int],
+    events: dict[str, int],
+    places: Places,
+) -> tuple[list[int], list[Problem]]:
+    """Each claim's variable (its event's, where it names a known one; its own otherwise) and
+    its constraints, added a `when` at a time; the variables and the problems of expressions
+    that cannot be used."""
+    ids = datings.id
+    names = ["claim:" + claim for claim in ids]
+    variables = [-1 if event is None else events.get(event, -1) for event in datings.event]
+    same = [index for index, variable in enumerate(variables) if variable >= 0]
+    reasons: list[str | None] = [ids[i] for i in same]
+    network.alias_many([names[i] for i in same], [variables[i] for i in same], reasons)
+    for index, variable in enumerate(variables):
+        if variable < 0:
+            variables[index] = network.declare(names[index])
+    publications = [sources.get(source, -1) for source in datings.source]
+    for index, variable in enumerate(publications):
+        if variable < 0:  # a source nobody defines: unknown-reference's problem; still a day
+            publications[index] = network.declare("source:" + datings.source[index])
+    groups: dict[tuple[tuple[str, ...], bool], list[int]] = {}
+    for index, key in enumerate(zip(datings.when, datings.future, strict=True)):
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [index]
+        else:
+            group.append(index)
+    problems: list[Problem] = []
+    for (when, future), members in groups.items():
+        problems += _add_group(
+            network, datings, members, _plan(when, future), variables, publications, events, places
+        )
+    return variables, problems
+
+
+def _add_group(
+    network: Network,
+    datings: Datings,
+    members: list[int],
+    plan: _Plan,
+    variables: list[int],
+    publications: list[int],
+    events: dict[str, int],
+    places: Places,
 ) -> list[Problem]:
-    """Each claim's variable and constraints; the problems of expressions that cannot be used."""
+    """The constraints of the claims (`members`, by index) that share a `when` and a side."""
+    xs = [variables[i] for i in members]
+    reasons: list[str | None] = [datings.id[i] for i in members]
+    ys = [publications[i] for i in members]
+    if plan.side is not None:
+        network.relate_many(xs, plan.side, ys, reasons)
+    if not datings.when[members[0]]:  # dated by an event, or by what is written
+        for i in members:
+            if datings.event[i] is None:
+                dates = parse_edtf(datings.date[i])
+                network.within(f"claim:{datings.id[i]}", dates.start, dates.end, datings.id[i])
     problems = []
-    relate, same = network.relate, network.same
-    for dating in datings:
-        claim, source, reason = "claim:" + dating.id, "source:" + dating.source, dating.id
-        if dating.event is not None and dating.event in events:
-            event = "event:" + dating.event
-            if not same(claim, event, reason):
-                relate(claim, same_day(), event, reason)
-        plan = _plan(dating.when, dating.future)
-        if plan.side is not None:
-            relate(claim, plan.side, source, reason)
-        if not dating.when and dating.event is None:
-            dates = parse_edtf(dating.date)
-            network.within(claim, dates.start, dates.end, reason)
-        for index, relation, event_id in plan.relations:
-            if event_id is None:
-                relate(claim, relation, source, reason)
-            elif event_id in events:
-                relate(claim, relation, "event:" + event_id, reason)
-            else:
-                where = places.of(dating, "when", index)  # read only for a problem
-                message = f"when: no event '{event_id}'"
-                problems.append(Problem(*where, "unknown-reference", message, reason))
-        for index, message in plan.unknown:
-            where = places.of(dating, "when", index)
-            problems.append(Problem(*where, "relative-date-unknown", message, reason))
+    for index, relation, event_id in plan.relations:
+        if event_id is None:
+            network.relate_many(xs, relation, ys, reasons)
+        elif event_id in events:
+            network.relate_many(xs, relation, [events[event_id]] * len(xs), reasons)
+        else:
+            message = f"when: no event '{event_id}'"
+            for i in members:
+                where = places.of(datings.row(i), "when", index)  # read only for a problem
+                problems.append(Problem(*where, "unknown-reference", message, datings.id[i]))
+    for index, message in plan.unknown:
+        for i in members:
+            where = places.of(datings.row(i), "when", index)
+            problems.append(Problem(*where, "relative-date-unknown", message, datings.id[i]))
     return problems
 
 
@@ -282,7 +338,7 @@ def _plan(when: tuple[str, ...], future: bool) -> _Plan:
 
 def _places(
     facts: Facts,
-    datings: list[ClaimDating],
+    datings: Datings,
     bounds: list[PublicationBound],
     places: Places,
     reasons: Iterable[str],
@@ -291,9 +347,9 @@ def _places(
     after a contradiction, for the claims it involves."""
     wanted = set(reasons)
     where = {b.claim: places.of(b, "date") for b in bounds if b.claim in wanted}
-    for dating in datings:
-        if dating.id in wanted:
-            where[dating.id] = places.of(dating, "date")
+    for index, claim in enumerate(datings.id):
+        if claim in wanted:
+            where[claim] = places.of(datings.row(index), "date")
     for located in facts.sources:
         if STATED + located.record.id in wanted:
             where[STATED + located.record.id] = (located.path, *located.at("published"))
@@ -324,10 +380,10 @@ def _record(reason: str) -> str:
     return reason.removeprefix(STATED)
 
 
-def _proved(solution: Solution, facts: Facts, datings: list[ClaimDating]) -> ProvedDates:
+def _proved(solution: Solution, facts: Facts, datings: Datings) -> ProvedDates:
     names = [f"source:{s.record.id}" for s in facts.sources]
     names += [f"event:{e.record.id}" for e in facts.events]
-    names += [f"claim:{d.id}" for d in datings]
+    names += ["claim:" + claim for claim in datings.id]
     return ProvedDates(solution, names)
 
 
@@ -378,16 +434,22 @@ def _proof(solution: Solution, name: str) -> tuple[str, ...]:
 
 
 def _check_written(
-    facts: Facts, datings: list[ClaimDating], dates: ProvedDates, places: Places
+    facts: Facts, datings: Datings, variables: list[int], dates: ProvedDates, places: Places
 ) -> Iterator[Problem]:
-    for dating in datings:
-        written = dating.date
-        if dates.agrees(f"claim:{dating.id}", written):
-            continue
-        found = _compare(written, dates[f"claim:{dating.id}"])
+    proved = dates.solution.every_day()
+    ordinals = {written: _ordinals(written) for written in set(datings.date)}
+    differ = [
+        index
+        for index, (variable, written) in enumerate(zip(variables, datings.date, strict=True))
+        if proved[variable] != ordinals[written]
+    ]
+    for index in differ:
+        written, claim = datings.date[index], datings.id[index]
+        found = _compare(written, dates[f"claim:{claim}"])
         if found is not None:
             rule, message = found
-            yield Problem(*places.of(dating, "date"), rule, message, dating.id, _severity(rule))
+            where = places.of(datings.row(index), "date")
+            yield Problem(*where, rule, message, claim, _severity(rule))
     for located in facts.sources:
         source = located.record
         if source.published_stated:
@@ -431,8 +493,8 @@ def _within(
     return starts_after and ends_before
 
 
-def _events_without_claims(facts: Facts, datings: list[ClaimDating]) -> Iterator[Problem]:
-    reported = {dating.event for dating in datings}
+def _events_without_claims(facts: Facts, datings: Datings) -> Iterator[Problem]:
+    reported = set(datings.event)
     for located in facts.events:
         if located.record.id not in reported:
             yield Problem(

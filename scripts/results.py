@@ -9,7 +9,7 @@ import marshal
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
@@ -76,11 +76,70 @@ class PublicationBound(NamedTuple):
 
 
 @dataclass
+class Datings:
+    """The ClaimDatings of some claims, kept column by column: sent from a worker, 100,000 named
+    tuples took 0.7 s to pickle and unpickle (Python code per tuple), columns a tenth of that;
+    and the dates across articles read them a column at a time."""
+
+    id: list[str] = field(default_factory=list)
+    source: list[str] = field(default_factory=list)
+    event: list[str | None] = field(default_factory=list)
+    when: list[tuple[str, ...]] = field(default_factory=list)
+    date: list[str] = field(default_factory=list)
+    future: list[bool] = field(default_factory=list)
+    path: list[str] = field(default_factory=list)
+    line: list[int] = field(default_factory=list)
+    column: list[int] = field(default_factory=list)
+    position: list[int] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, rows: Iterable[ClaimDating]) -> Datings:
+        columns = list(zip(*rows, strict=True))
+        return cls(*map(list, columns)) if columns else cls()
+
+    def append(self, row: ClaimDating) -> None:
+        for column, value in zip(self.columns(), row, strict=True):
+            column.append(value)
+
+    def extend(self, other: Datings) -> None:
+        for column, more in zip(self.columns(), other.columns(), strict=True):
+            column += more
+
+    def row(self, index: int) -> ClaimDating:
+        return ClaimDating(*(column[index] for column in self.columns()))
+
+    def rows(self, indices: Iterable[int]) -> Datings:
+        """The rows at these indices, in their order."""
+        wanted = list(indices)
+        return Datings(*([column[i] for i in wanted] for column in self.columns()))
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    def __iter__(self) -> Iterator[ClaimDating]:
+        return map(ClaimDating._make, zip(*self.columns(), strict=True))
+
+    def columns(self) -> tuple[list[Any], ...]:
+        return (
+            self.id,
+            self.source,
+            self.event,
+            self.when,
+            self.date,
+            self.future,
+            self.path,
+            self.line,
+            self.column,
+            self.position,
+        )
+
+
+@dataclass
 class DatingInputs:
     """What the dates across articles are proved from: the claims that date themselves
     relatively or name an event, and the bounds the others put on their articles."""
 
-    datings: list[ClaimDating]
+    datings: Datings
     bounds: list[PublicationBound]
 
 

@@ -49,8 +49,8 @@ from factdb.progress import progress_bar
 from factdb.proving import claim_datings, prove
 from factdb.results import (
     AnswerInput,
-    ClaimDating,
     DatingInputs,
+    Datings,
     PreparedRows,
     PublicationBound,
     QuoteSpan,
@@ -84,7 +84,7 @@ class Checked:
 
     validation: Validation
     ids: dict[str, Ids]
-    dating: DatingInputs = field(default_factory=lambda: DatingInputs([], []))
+    dating: DatingInputs = field(default_factory=lambda: DatingInputs(Datings(), []))
     proving: list[Problem] = field(default_factory=list)  # the problems of the dates across files
 
 
@@ -97,7 +97,7 @@ class ChunkOutcome:
     spans: dict[str, QuoteSpan] = field(default_factory=dict)
     claims: list[Located] = field(default_factory=list)  # kept only by a check in this process
     count: int = 0
-    datings: list[ClaimDating] = field(default_factory=list)  # for the dates across articles
+    datings: Datings = field(default_factory=Datings)  # for the dates across articles
     bounds: list[PublicationBound] = field(default_factory=list)
     answers: list[AnswerInput] = field(default_factory=list)  # of a chunk whose rows were made
     batch: Path | None = None  # its prepared rows
@@ -265,7 +265,7 @@ def _merge(
     the number of claims they held."""
     prepared = validation.prepared
     for outcome in outcomes:
-        dating.datings += outcome.datings
+        dating.datings.extend(outcome.datings)
         dating.bounds += outcome.bounds
         ids.update(outcome.files)
         validation.problems += outcome.problems
@@ -345,7 +345,7 @@ def _finish(
     proof = prove(context.root, validation.facts, dating.datings, dating.bounds)
     validation.problems += proof.problems
     validation.dates = proof.dates
-    validation.reported = dict(Counter(d.event for d in dating.datings if d.event is not None))
+    validation.reported = dict(Counter(e for e in dating.datings.event if e is not None))
     if prepared is not None and validation.ok:
         prepared.batches += [future.result() for future in pending]
         prepared.answers.sort()

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from factdb import dating
+from factdb import dating, sweeping
 from factdb.dating import (
     AddMonths,
     DayFunction,
@@ -519,7 +519,10 @@ def _days(days: dict[str, date], x: str, y: str) -> tuple[int, int]:
     return days[x].toordinal(), days[y].toordinal()
 
 
-def _solve(facts: list, constraints: list, names: list[str], keep: Callable) -> Solution:
+def _solve(
+    facts: list, constraints: list, names: list[str], keep: Callable, arrays: bool = False
+) -> Solution:
+    """Solve what `keep` keeps of a drawn network; `arrays`: sweep over arrays first."""
     network = Network()
     for name in names:
         network.variable(name)
@@ -529,7 +532,7 @@ def _solve(facts: list, constraints: list, names: list[str], keep: Callable) -> 
     for x, relation, y, reason in constraints:
         if keep(reason):
             network.relate(x, relation, y, reason)
-    return network.solve()
+    return network.solve(arrays)
 
 
 def _brute_force(window: date, facts: list, constraints: list, names: list[str]) -> dict | None:
@@ -590,12 +593,13 @@ def _brute_force(window: date, facts: list, constraints: list, names: list[str])
     }
 
 
-@given(_networks())
+@pytest.mark.parametrize("arrays", [False, True], ids=["worklist", "swept"])
+@given(network=_networks())
 @settings(max_examples=150, deadline=None)
-def test_solver_intervals_equal_brute_force(network: tuple[date, list, list]) -> None:
+def test_solver_intervals_equal_brute_force(network: tuple[date, list, list], arrays: bool) -> None:
     window, facts, constraints = network
     names = sorted({fact[0] for fact in facts})
-    solution = _solve(facts, constraints, names, lambda reason: True)
+    solution = _solve(facts, constraints, names, lambda reason: True, arrays)
     expected = _brute_force(window, facts, constraints, names)
     if expected is None:
         assert solution.contradiction is not None
@@ -604,21 +608,23 @@ def test_solver_intervals_equal_brute_force(network: tuple[date, list, list]) ->
         assert {name: solution.interval(name) for name in names} == expected
 
 
-@given(_networks())
+@pytest.mark.parametrize("arrays", [False, True], ids=["worklist", "swept"])
+@given(network=_networks())
 @settings(max_examples=150, deadline=None)
-def test_proofs_suffice(network: tuple[date, list, list]) -> None:
+def test_proofs_suffice(network: tuple[date, list, list], arrays: bool) -> None:
     """The facts and constraints a proof cites, alone, give the same bound (or contradiction)."""
     window, facts, constraints = network
     names = sorted({fact[0] for fact in facts})
-    solution = _solve(facts, constraints, names, lambda reason: True)
+    solution = _solve(facts, constraints, names, lambda reason: True, arrays)
     if solution.contradiction is not None:
         cited = set(solution.contradiction.reasons)
-        assert _solve(facts, constraints, names, cited.__contains__).contradiction is not None
+        alone = _solve(facts, constraints, names, cited.__contains__, arrays)
+        assert alone.contradiction is not None
         return
     for name in names:
         for side, proof in ((0, solution.proof_lower), (1, solution.proof_upper)):
             cited = set(proof(name))
-            alone = _solve(facts, constraints, names, cited.__contains__)
+            alone = _solve(facts, constraints, names, cited.__contains__, arrays)
             assert alone.interval(name)[side] == solution.interval(name)[side]
         both = solution.proof(name)
         assert len(both) == len(set(both))
@@ -720,17 +726,21 @@ def _cycles(draw: st.DrawFn) -> tuple[date, list, list]:
     return window, facts, constraints
 
 
-@given(_cycles())
+@pytest.mark.parametrize("arrays", [False, True], ids=["worklist", "swept"])
+@given(network=_cycles())
 @settings(max_examples=300, deadline=None)
-def test_cycles_of_shifts_agree_with_brute_force(network: tuple[date, list, list]) -> None:
+def test_cycles_of_shifts_agree_with_brute_force(
+    network: tuple[date, list, list], arrays: bool
+) -> None:
     window, facts, constraints = network
     names = sorted({c[0] for c in constraints} | {c[2] for c in constraints})
-    solution = _solve(facts, constraints, names, lambda reason: True)
+    solution = _solve(facts, constraints, names, lambda reason: True, arrays)
     expected = _brute_force(window, facts, constraints, names)
     if expected is None:
         assert solution.contradiction is not None
         cited = set(solution.contradiction.reasons)
-        assert _solve(facts, constraints, names, cited.__contains__).contradiction is not None
+        alone = _solve(facts, constraints, names, cited.__contains__, arrays)
+        assert alone.contradiction is not None
         return
     assert solution.contradiction is None
     for name in {fact[0] for fact in facts if fact[1] and fact[2]}:
@@ -782,3 +792,89 @@ def test_looking_for_cycles_at_every_move_changes_no_answer(
     for name in names:
         assert solution.interval(name) == expected.interval(name)
         assert solution.proof(name) == expected.proof(name)
+
+
+# --- the sweep over arrays (factdb.sweeping) ---
+
+
+def _articles(claims: int, seed: int) -> tuple[Network, list[str]]:
+    """A network shaped as the bench's corpus, with a solution: articles (a seventh of them with
+    a printed publication day) whose claims report events of the week before "on <weekday>",
+    some "yesterday" or "in <month>"."""
+    import random
+
+    rng = random.Random(seed)
+    network = Network()
+    start = date(2022, 1, 1)
+    published = {
+        f"source:s{i}": start + timedelta(days=rng.randrange(90)) for i in range(claims // 20 + 1)
+    }
+    for number, (article, day) in enumerate(list(published.items())[::7]):
+        network.within(article, day, day, f"printed {number}")
+    events = set()
+    for number in range(claims):
+        article = rng.choice(list(published))
+        back = rng.randrange(7)
+        day = published[article] - timedelta(days=back)
+        event = f"event:{day.isoformat()}-{rng.randrange(3)}"
+        events.add(event)
+        relation = rng.choice(
+            [weekday_relation(day.weekday(), False, False)] * 8
+            + [offset(-1, -1) if back == 1 else same_day() if back == 0 else on_or_before()]
+            + [month_relation(day.month, False)]
+        )
+        network.relate(event, relation, article, f"c{number}")
+    return network, list(published) + sorted(events)
+
+
+def test_a_sweep_runs_and_reaches_the_worklists_intervals_on_a_large_network():
+    network, names = _articles(30_000, 7)
+    assert len(network._x) >= dating.SWEEP_FROM  # solve() sweeps by itself here
+    returned, real = [], sweeping.sweep
+
+    def sweep(run: dating._Propagation) -> bool:
+        returned.append(real(run))
+        return returned[-1]
+
+    with patch.object(sweeping, "sweep", sweep):
+        arrays = network.solve()
+    assert returned == [True]
+    worklist = network.solve(arrays=False)
+    assert arrays.contradiction is None and worklist.contradiction is None
+    assert [arrays.interval(n) for n in names] == [worklist.interval(n) for n in names]
+
+
+def test_a_sweep_reaches_the_fixed_point_itself_and_leaves_the_rest_to_the_worklist():
+    """Only months are left to the worklist; the swept bounds are those of the worklist alone."""
+    network, names = _articles(2_000, 11)
+    run = dating._Propagation(network)
+    assert run.apply_facts()
+    assert sweeping.sweep(run) is True
+    left = set(dating.sweep_left(network))
+    assert left and all(network._kinds[network._kind[n]][1] is None for n in left)
+    swept = network.solve(arrays=True)
+    alone = network.solve(arrays=False)
+    assert [swept.interval(n) for n in names] == [alone.interval(n) for n in names]
+    assert sum(swept.interval(n) != (None, None) for n in names) > len(names) // 2
+
+
+def test_a_sweep_gives_up_on_a_contradiction_and_the_worklist_names_it():
+    network = Network()
+    network.within("a", date(2024, 10, 24), date(2024, 10, 24), "printed")
+    network.relate("b", weekday_relation(2, False, False), "a", "on Wednesday")
+    network.relate("b", offset(0, 0), "a", "the same day")  # 2024-10-24 was a Thursday
+    run = dating._Propagation(network)
+    assert run.apply_facts()
+    before = (run.lo[:], run.hi[:], len(run.deps))
+    assert sweeping.sweep(run) is False
+    assert (run.lo, run.hi, len(run.deps)) == before
+    assert network.solve(arrays=True).contradiction == network.solve(arrays=False).contradiction
+
+
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30)), max_size=200))
+@settings(max_examples=100, deadline=None)
+def test_linking_over_arrays_links_as_the_loop_does(pairs: list[tuple[int, int]]) -> None:
+    xs, ys = [x for x, _ in pairs], [y for _, y in pairs]
+    with patch.object(dating, "SWEEP_FROM", 10**9):
+        expected = dating._link(xs, ys, 31)
+    assert sweeping.link(xs, ys, 31) == expected
