@@ -14,12 +14,14 @@ file and runs every rule, and never raises on bad input: what is wrong is in
 for a validation with problems.
 
 The modules, from the top down: `cli` (the `facts` command), `validating` (the one entry to
-validation; `caching`, `sharding` and `checks` below it), `building` (the only writer of the
-database; `tables` for its shape, `rows` for its rows), `publishing` and the plugin in `site`
-(Datasette), `exporting` (open formats: Web Annotations, a Data Package, Datasette Lite),
-`authoring`, `editing`, `reviewing` (contributor commands), `benchmark` and `loadtest`
-(measurement); `loading`, `locating`, `text`, `problems`, `results`, `progress` at
-the ground floor; `factdb.schema` holds the pydantic models, defined once.
+validation; `caching`, `sharding` and `checks` below it; `proving` for the dates across
+articles, solved by `dating`, over arrays at scale by `sweeping`), `building` (the only writer
+of the database; `tables` for its shape, `rows` for its rows), `publishing` and the plugin in
+`site` (Datasette), `exporting` (open formats: Web Annotations, a Data Package, Datasette
+Lite), `authoring`, `editing`, `reviewing` (contributor commands), `benchmark` and `loadtest`
+(measurement; `profiling` times the steps of a run); `loading`, `locating`, `text`,
+`problems`, `results`, `progress` at the ground floor; `factdb.schema` holds the pydantic
+models, defined once.
 """
 
 from __future__ import annotations

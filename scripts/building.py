@@ -14,12 +14,14 @@ import contextlib
 import os
 import sqlite3
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
 from operator import itemgetter
 from pathlib import Path
 
 import sqlite_utils
 
+import factdb.profiling as profiling
 from factdb.coverage import COLUMNS as SENTENCE_COLUMNS
 from factdb.coverage import source_sentences
 from factdb.processes import forked_pool, remove_orphans, scratch_prefix, worker_count
@@ -201,12 +203,17 @@ class _Steps:
     def __init__(self, claims: int) -> None:
         self.bar = progress_bar(len(WRITE_STEPS), "Writing the database", "step", size=claims)
         self.names = iter(WRITE_STEPS)
-        self.bar.set_postfix_str(next(self.names))
+        self.current = next(self.names)
+        self.bar.set_postfix_str(self.current)
+        self.started = time.perf_counter()
 
     def done(self) -> None:
-        """The current step is done: count it and name the next."""
+        """The current step is done: count it (and time it, see factdb.profiling), name the next."""
+        now = time.perf_counter()
+        profiling.add(f"written: {self.current}", now - self.started)
+        self.started, self.current = now, next(self.names, "")
         self.bar.update(1)
-        self.bar.set_postfix_str(next(self.names, ""))
+        self.bar.set_postfix_str(self.current)
 
 
 def _write(validation: Validation, path: Path, scratch: Path) -> None:
@@ -225,18 +232,23 @@ def _write_steps(validation: Validation, path: Path, scratch: Path, steps: _Step
     db.execute("pragma foreign_keys = on")
     create_tables(db)
     prepared = validation.prepared
+    part = "written: claims and sentences / "  # the parts of that step, timed on their own
     with _shards_written(prepared, scratch) as shards:  # meanwhile, the rest here
         with db.conn:
             _write_registries(db, validation)
             steps.done()
-            answers = prepared.answers if prepared else _write_claims(db, validation)
-            topics = {t.record.id: t.record for t in validation.facts.topics}
-            names = {e.record.id: e.record.name for e in validation.facts.entities}
-            _insert(db, "answers", answer_rows(topics, names, answers))
-            _insert(db, "comparisons", comparison_rows(topics, answers))
+            with profiling.step(part + "answers and comparisons"):
+                answers = prepared.answers if prepared else _write_claims(db, validation)
+                topics = {t.record.id: t.record for t in validation.facts.topics}
+                names = {e.record.id: e.record.name for e in validation.facts.entities}
+                _insert(db, "answers", answer_rows(topics, names, answers))
+                _insert(db, "comparisons", comparison_rows(topics, answers))
         if prepared is not None:
-            _merge_shards(db, shards())
-        with db.conn:  # after the claims they refer to
+            with profiling.step(part + "shards written (workers)"):
+                written = shards()
+            with profiling.step(part + "shards merged"):
+                _merge_shards(db, written)
+        with profiling.step(part + "claim dates"), db.conn:  # after the claims they refer to
             insert_tuples(
                 db, "claim_dates", list(CLAIM_DATE_COLUMNS), claim_date_rows(validation.dates)
             )

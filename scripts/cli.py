@@ -68,6 +68,32 @@ def output_option(help_text: str) -> Callable[[F], F]:
     )
 
 
+def _profile(context: click.Context, _: click.Parameter, wanted: bool) -> None:
+    """With --profile: print each step's time on stderr when the command ends."""
+    if not wanted:
+        return
+    import time
+
+    from factdb import profiling
+
+    profiling.reset()  # what an earlier command of this process timed (tests run many)
+    started = time.perf_counter()
+
+    def show() -> None:
+        profiling.add("(the whole command)", time.perf_counter() - started)
+        click.echo(profiling.report(profiling.steps()), err=True)
+
+    context.call_on_close(show)
+
+
+profile_option = click.option(
+    "--profile",
+    is_flag=True,
+    expose_value=False,
+    callback=_profile,
+    help="Print the time of each step on stderr at the end (docs/performance.md).",
+)
+
 cache_option = click.option(
     "--no-cache",
     "no_cache",
@@ -155,6 +181,7 @@ def _cannot_listen(host: str, port: int) -> str | None:
 @cli.command(name="validate")
 @root_option
 @cache_option
+@profile_option
 @click.option(
     "--format",
     "fmt",
@@ -184,6 +211,7 @@ def validate_command(root: Path, fmt: str, no_cache: bool, strict: bool) -> None
 @cli.command()
 @root_option
 @cache_option
+@profile_option
 @output_option("Database file to write.")
 @click.option(
     "--site",
@@ -564,12 +592,19 @@ def _default_workdir() -> Path:
 )
 @click.option("--no-serve", is_flag=True, help="Skip the Datasette latency measurement.")
 @click.option(
+    "--profile",
+    is_flag=True,
+    help="Also print each step of validate+build per size, in seconds and per claim.",
+)
+@click.option(
     "--docs",
     "document",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Also write the figures between the bench markers of this file (docs/performance.md).",
 )
-def bench(sizes: str, runs: int, workdir: Path, no_serve: bool, document: Path | None) -> None:
+def bench(
+    sizes: str, runs: int, workdir: Path, no_serve: bool, profile: bool, document: Path | None
+) -> None:
     """Time validate and build on generated corpora against a floor pipeline, in one run."""
     import datetime
 
@@ -582,10 +617,11 @@ def bench(sizes: str, runs: int, workdir: Path, no_serve: bool, document: Path |
         printed.append(line)
         click.echo(line)
 
-    run_benchmark(numbers, runs, workdir, serve=not no_serve, echo=echo)
+    run_benchmark(numbers, runs, workdir, serve=not no_serve, echo=echo, profile=profile)
     if document is not None:
         serving = "" if not no_serve else " --no-serve"
-        command = f"facts bench --sizes {sizes} --runs {runs}{serving}"
+        profiled = " --profile" if profile else ""
+        command = f"facts bench --sizes {sizes} --runs {runs}{serving}{profiled}"
         write_figures(document, printed, command, datetime.date.today().isoformat())
         click.echo(f"Wrote the figures into {document}")
 

@@ -974,10 +974,8 @@ class _Propagation:
         self.deferred = [] if arrays else None
         if self.apply_facts():
             if arrays:
-                from factdb.sweeping import sweep
-
                 changed, self.deferred = self.deferred or [], None
-                if sweep(self):  # the shifts are at their fixed point: the rest is left
+                if self.sweep():  # the shifts are at their fixed point: the rest is left
                     for number in sweep_left(self.network):
                         self.queued[number] = 1
                         self.queue.append(number)
@@ -988,6 +986,50 @@ class _Propagation:
         if self.conflict < 0 and self.cycle is None:
             self.cycle = _CycleSearch.at_fixed_point(self).find()
         return Solution(self)
+
+    def sweep(self) -> bool:
+        """Narrow by the relations that are shifts, over arrays (`factdb.sweeping`): True if
+        they reached their fixed point (the run then holds the swept bounds and records); False
+        if the sweep gave up, or cannot run (a variable with other allowed days than one
+        weekday), and the run is as it was."""
+        import factdb.sweeping as sweeping
+
+        weekdays = self.weekdays()
+        if weekdays is None:
+            return False
+        network = self.network
+        shifts = [
+            (None if g is None else g_shift, None if h is None else h_shift)
+            for g, g_shift, h, h_shift in network._kinds
+        ]
+        swept = [only_shifts(kind) for kind in network._kinds]
+        relations = sweeping.Network(
+            network._x, network._y, network._kind, network._reason, shifts, swept, *weekdays
+        )
+        bounds = sweeping.Bounds(
+            self.lo, self.hi, self.lo_rec, self.hi_rec, (_LO, _HI), len(self.deps), [], []
+        )
+        found = sweeping.sweep(relations, bounds)
+        if found is None:
+            return False
+        self.lo, self.hi, self.lo_rec, self.hi_rec = found.lo, found.hi, found.lo_rec, found.hi_rec
+        self.reasons += found.reasons
+        self.deps += found.deps
+        return True
+
+    def weekdays(self) -> tuple[list[int], list[str | None]] | None:
+        """Each variable's weekday (-1: any day) and the reason it has it; None where a variable
+        has other allowed days (two weekdays, or a set that is not a weekday)."""
+        weekdays = [-1] * len(self.lo)
+        why: list[str | None] = [None] * len(self.lo)
+        for variable, sets in self.allowed.items():
+            if len(sets) != 1:
+                return None
+            ((days, reason),) = sets.items()
+            if not isinstance(days, Weekday):
+                return None
+            weekdays[variable], why[variable] = days.weekday, reason
+        return weekdays, why
 
     def propagate(self) -> None:
         """Run queued constraints x in [g(y), h(y)] until none changes anything or one empties.
@@ -1229,6 +1271,7 @@ class Solution:
         self._lo, self._hi, self._lo_rec, self._hi_rec = run.lo, run.hi, run.lo_rec, run.hi_rec
         self.contradiction: Contradiction | None = None
         self._every: list[tuple[int | None, int | None]] | None = None
+        self._proofs: dict[int, tuple[str, ...]] = {}  # by variable: see `proof`
         if run.conflict >= 0:
             name = self._name(run.conflict)
             start, end = self.interval(name)
@@ -1287,8 +1330,18 @@ class Solution:
     def proof(self, name: str) -> list[str]:
         """The reasons behind both bounds, deduplicated, in the order they were established."""
         v = self._variable(name)
-        chains = sorted(self._chain(self._lo_rec[v]) + self._chain(self._hi_rec[v]))
-        return self._cite(chains, name)
+        found = self._proofs.get(v)
+        if found is None:  # the same for every name of the variable but for its own reason
+            chains = sorted(self._chain(self._lo_rec[v]) + self._chain(self._hi_rec[v]))
+            found = self._proofs[v] = tuple(self._cite(chains, ""))
+        own = self._aliases.get(name)
+        if own is None or own in found or (self._lo_rec[v] < 0 and self._hi_rec[v] < 0):
+            return list(found)
+        return [*found, own]
+
+    def variable(self, name: str) -> int:
+        """The number of the variable a name names (one for every name `same` gave it)."""
+        return self._variable(name)
 
     def _chain(self, record: int) -> list[int]:
         chain = []

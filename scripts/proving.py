@@ -35,6 +35,7 @@ from factdb.dating import (
 )
 from factdb.loading import Facts, FileLocator, Located
 from factdb.problems import Problem
+from factdb.profiling import step
 from factdb.results import ClaimDating, Datings, ProvedDate, PublicationBound
 from factdb.schema.dates import parse_edtf
 from factdb.schema.models import Claim
@@ -152,6 +153,11 @@ def prove(
     bounds: list[PublicationBound],
 ) -> Proof:
     """Solve the dates of every claim, event and publication together; check the written ones."""
+    with step("dates across articles"):
+        return _prove(root, facts, datings, bounds)
+
+
+def _prove(root: Path, facts: Facts, datings: Datings, bounds: list[PublicationBound]) -> Proof:
     places = Places(root)
     proof = Proof()
     datings = _first_of_each(datings)  # a repeated id is unique-id's problem, not a date's
@@ -395,17 +401,21 @@ class ProvedDates(Mapping[str, ProvedDate]):
     def __init__(self, solution: Solution, names: list[str]) -> None:
         self.solution = solution
         self.known: dict[str, ProvedDate | None] = dict.fromkeys(names)
+        self.intervals: dict[int, tuple[str | None, str | None, str | None]] = {}
 
     def __getitem__(self, name: str) -> ProvedDate:
         found = self.known[name]  # KeyError for a name not proved
         if found is None:
-            start, end = self.solution.interval(name)
-            found = self.known[name] = ProvedDate(
-                None if start is None else start.isoformat(),
-                None if end is None else end.isoformat(),
-                self.solution.edtf(name),
-                _proof(self.solution, name),
-            )
+            variable = self.solution.variable(name)
+            interval = self.intervals.get(variable)
+            if interval is None:  # the same for every claim of an event
+                start, end = self.solution.interval(name)
+                interval = self.intervals[variable] = (
+                    None if start is None else start.isoformat(),
+                    None if end is None else end.isoformat(),
+                    self.solution.edtf(name),
+                )
+            found = self.known[name] = ProvedDate(*interval, _proof(self.solution, name))
         return found
 
     def __iter__(self) -> Iterator[str]:

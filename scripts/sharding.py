@@ -45,6 +45,7 @@ from factdb.loading import (
 )
 from factdb.problems import Problem
 from factdb.processes import MIN_PARALLEL_FILES, forked_pool, worker_count
+from factdb.profiling import step
 from factdb.progress import progress_bar
 from factdb.proving import claim_datings, prove
 from factdb.results import (
@@ -282,17 +283,21 @@ def _check(
 ) -> Checked | None:
     """check_tree, once; None if a file taken for claims only defines registries after all."""
     refused: list[Problem] = []  # links leading outside the repository: never read
-    paths = discover(root, refused)
-    claim_paths = [path for path in paths if split and claims_only(_read_bytes(path))]
+    with step("files found"):
+        paths = discover(root, refused)
+        claim_paths = [path for path in paths if split and claims_only(_read_bytes(path))]
     in_chunks = set(claim_paths)
     main_paths = [path for path in paths if path not in in_chunks]
-    facts, ids = _load_registries(root, main_paths, loader)
+    with step("registries read"):
+        facts, ids = _load_registries(root, main_paths, loader)
     facts.problems += refused
     facts.files = [relative_path(path, root) for path in paths]
     validation = Validation(facts, list(facts.problems))
-    normalised = load_seeds(root, facts, validation)
-    validation.problems += check_source_references(facts)
-    validation.problems += check_claims(facts, normalised, validation)
+    with step("seeds read"):
+        normalised = load_seeds(root, facts, validation)
+    with step("registries checked"):
+        validation.problems += check_source_references(facts)
+        validation.problems += check_claims(facts, normalised, validation)
     if workers is None:
         workers = worker_count() if len(claim_paths) >= min_parallel else 1
     in_process = workers <= 1
@@ -311,7 +316,8 @@ def _check(
     dating = DatingInputs(*claim_datings(facts.claims, published))  # of the claims read here
     claims_in_main = len(facts.claims)
     with _pool(context, workers) as pool:
-        outcomes = _check_claim_files(pool, context, claim_paths, workers)
+        with step("claim files checked (workers)"):
+            outcomes = _check_claim_files(pool, context, claim_paths, workers)
         if any(outcome.registries for outcome in outcomes):
             validation.close()
             return None
@@ -340,14 +346,17 @@ def _finish(
         batch, answers = _prepare_claims(context, validation.facts.claims, validation.spans)
         prepared.batches.append(batch)
         prepared.answers += answers
-    validation.problems += unique_id_problems(context.root, ids)
-    validation.problems += check_skipped(validation.facts, validation.texts, validation.spans)
+    with step("ids across files"):
+        validation.problems += unique_id_problems(context.root, ids)
+    with step("skipped sentences"):
+        validation.problems += check_skipped(validation.facts, validation.texts, validation.spans)
     proof = prove(context.root, validation.facts, dating.datings, dating.bounds)
     validation.problems += proof.problems
     validation.dates = proof.dates
     validation.reported = dict(Counter(e for e in dating.datings.event if e is not None))
     if prepared is not None and validation.ok:
-        prepared.batches += [future.result() for future in pending]
+        with step("sentences prepared (workers)"):
+            prepared.batches += [future.result() for future in pending]
         prepared.answers.sort()
     elif prepared is not None:
         for future in pending:

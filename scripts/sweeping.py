@@ -13,20 +13,17 @@ one at a time in Python; a round here is a few numpy operations over all of them
 What a sweep does not do is left to the worklist: the relations with other bounds (months,
 calendar days, weeks), run afterwards from the swept state; and everything where a sweep gives
 up and changes nothing: a variable left with no day (the worklist finds and names the
-contradiction), a variable with other allowed days than one weekday, or no fixed point within
-ROUNDS rounds (a cycle raising a day a little each round: the worklist's cycle search names it).
+contradiction), or no fixed point within ROUNDS rounds (a cycle raising a day a little each
+round: the worklist's cycle search names it). `dating` sweeps only where each variable's allowed
+days are one weekday at most. This module knows nothing of `dating`: it reads lists of ints.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-
-from factdb.dating import _HI, _LO, Weekday, only_shifts
-
-if TYPE_CHECKING:
-    from factdb.dating import Network, _Propagation
 
 ROUNDS = 200  # a chain of relations this long is propagated; longer, the worklist goes on
 
@@ -54,36 +51,70 @@ def link(xs: list[int], ys: list[int], size: int) -> tuple[list[int], list[int]]
     return first.tolist(), following.tolist()
 
 
-class _Shifts:
-    """The relations a sweep applies, as arrays: x, y, the shifts of the lower and upper bound
-    (where there is one) and each relation's number."""
+@dataclass
+class Network:
+    """What a sweep reads of a date network (`dating.Network`): each relation's x, y, kind and
+    reason; each kind's lower and upper shift (None: open) and whether it is swept at all (both
+    bounds shifts or open); each variable's weekday (-1: any day) and the reason it has it."""
+
+    x: list[int]
+    y: list[int]
+    kind: list[int]
+    reasons: list[str | None]
+    shifts: list[tuple[int | None, int | None]]
+    swept: list[bool]
+    weekdays: list[int]
+    why: list[str | None]
+
+
+@dataclass
+class Bounds:
+    """Each variable's bounds and the records that set them (-1: open), in a window of days;
+    the records made by a sweep: their reasons and the records they came from, numbered on from
+    `first_record`."""
+
+    lo: list[int]
+    hi: list[int]
+    lo_rec: list[int]
+    hi_rec: list[int]
+    window: tuple[int, int]  # the first and last day a bound may take (one past: no day left)
+    first_record: int
+    reasons: list[str | None]
+    deps: list[int]
+
+
+class _Relations:
+    """The swept relations, as arrays: x, y, the shifts of the lower and upper bound (where there
+    is one) and each relation's number."""
 
     def __init__(self, network: Network) -> None:
-        kinds = network._kinds
-        shifted = np.array([only_shifts(kind) for kind in kinds], dtype=bool)
-        kind = np.asarray(network._kind, dtype=np.int64)
-        self.numbers = np.flatnonzero(shifted[kind])
+        kind = np.asarray(network.kind, dtype=np.int64)
+        self.numbers = np.flatnonzero(np.asarray(network.swept, dtype=bool)[kind])
         kind = kind[self.numbers]
-        self.x = np.asarray(network._x, dtype=np.int64)[self.numbers]
-        self.y = np.asarray(network._y, dtype=np.int64)[self.numbers]
-        has_lower = np.array([g is not None for g, _, _, _ in kinds], dtype=bool)[kind]
-        has_upper = np.array([h is not None for _, _, h, _ in kinds], dtype=bool)[kind]
-        self.lower = np.array([s or 0 for _, s, _, _ in kinds], dtype=np.int64)[kind]
-        self.upper = np.array([s or 0 for _, _, _, s in kinds], dtype=np.int64)[kind]
-        self.has_lower, self.has_upper = has_lower, has_upper
+        self.x = np.asarray(network.x, dtype=np.int64)[self.numbers]
+        self.y = np.asarray(network.y, dtype=np.int64)[self.numbers]
+        lower = [shift for shift, _ in network.shifts]
+        upper = [shift for _, shift in network.shifts]
+        self.has_lower = np.array([s is not None for s in lower], dtype=bool)[kind]
+        self.has_upper = np.array([s is not None for s in upper], dtype=bool)[kind]
+        self.lower = np.array([s or 0 for s in lower], dtype=np.int64)[kind]
+        self.upper = np.array([s or 0 for s in upper], dtype=np.int64)[kind]
 
 
 class _State:
-    """The bounds being swept, and the records made on the way (appended to the run's)."""
+    """The bounds being swept, and the records made on the way."""
 
-    def __init__(self, run: _Propagation, weekdays: Array, why: list[str | None]) -> None:
-        self.lo, self.hi = np.asarray(run.lo, dtype=np.int64), np.asarray(run.hi, dtype=np.int64)
-        self.lo_rec = np.asarray(run.lo_rec, dtype=np.int64)
-        self.hi_rec = np.asarray(run.hi_rec, dtype=np.int64)
+    def __init__(self, bounds: Bounds, network: Network) -> None:
+        self.lo = np.asarray(bounds.lo, dtype=np.int64)
+        self.hi = np.asarray(bounds.hi, dtype=np.int64)
+        self.lo_rec = np.asarray(bounds.lo_rec, dtype=np.int64)
+        self.hi_rec = np.asarray(bounds.hi_rec, dtype=np.int64)
+        self.low, self.high = bounds.window
         self.reasons: list[str | None] = []
         self.deps: list[int] = []
-        self.base = len(run.deps)  # the number of the first record made here
-        self.weekdays, self.why = weekdays, why
+        self.base = bounds.first_record
+        self.weekdays = np.asarray(network.weekdays, dtype=np.int64)
+        self.why = network.why
 
     def record(self, reasons: list[str | None], deps: Array) -> Array:
         """New records; their numbers."""
@@ -100,11 +131,11 @@ class _State:
         snapped = np.flatnonzero(weekday >= 0)
         if len(snapped):
             day, wanted = values[snapped], weekday[snapped]
-            if lower:
+            if lower:  # ordinal 1 was a Monday (weekday 0)
                 moved = day + (wanted - (day - 1) % 7) % 7
             else:
                 moved = day - ((day - 1) % 7 - wanted) % 7
-            moved = np.clip(moved, _LO - 1, _HI + 1)
+            moved = np.clip(moved, self.low - 1, self.high + 1)
             changed = snapped[moved != day]
             if len(changed):
                 why = [self.why[t] for t in targets[changed].tolist()]
@@ -113,95 +144,78 @@ class _State:
         bounds, kept = (self.lo, self.lo_rec) if lower else (self.hi, self.hi_rec)
         bounds[targets], kept[targets] = values, records
 
-
-def _weekdays(run: _Propagation) -> tuple[Array, list[str | None]] | None:
-    """Each variable's weekday (-1: any day) and the reason it has it; None where a variable
-    has other allowed days (two weekdays, or a set that is not a weekday)."""
-    weekdays = np.full(len(run.lo), -1, dtype=np.int64)
-    why: list[str | None] = [None] * len(run.lo)
-    for variable, sets in run.allowed.items():
-        if len(sets) != 1:
+    def best(
+        self, candidates: tuple[Array, Array, Array, Array], lower: bool
+    ) -> tuple[Array, Array, Array, Array] | None:
+        """Of candidate bounds, those tighter than the current ones, the tightest per target
+        (the first relation among equals); None where none is tighter."""
+        targets, values, deps, numbers = candidates
+        if lower:
+            values, bounds = np.minimum(values, self.high + 1), self.lo
+            tighter = values > bounds[targets]
+        else:
+            values, bounds = np.maximum(values, self.low - 1), self.hi
+            tighter = values < bounds[targets]
+        if not tighter.any():
             return None
-        ((days, reason),) = sets.items()
-        if not isinstance(days, Weekday):
-            return None
-        weekdays[variable], why[variable] = days.weekday, reason
-    return weekdays, why
+        targets, values = targets[tighter], values[tighter]
+        deps, numbers = deps[tighter], numbers[tighter]
+        order = np.lexsort((numbers, -values if lower else values, targets))
+        targets, values, deps, numbers = targets[order], values[order], deps[order], numbers[order]
+        first = np.ones(len(targets), dtype=bool)
+        first[1:] = targets[1:] != targets[:-1]
+        return targets[first], values[first], deps[first], numbers[first]
 
 
-def _best(
-    targets: Array, values: Array, deps: Array, numbers: Array, bounds: Array, lower: bool
-) -> tuple[Array, Array, Array, Array] | None:
-    """Of candidate bounds, those tighter than the current ones, the tightest per target (the
-    first relation among equals); None where none is tighter."""
-    values = np.minimum(values, _HI + 1) if lower else np.maximum(values, _LO - 1)
-    tighter = values > bounds[targets] if lower else values < bounds[targets]
-    if not tighter.any():
-        return None
-    targets, values, deps, numbers = (
-        targets[tighter],
-        values[tighter],
-        deps[tighter],
-        numbers[tighter],
-    )
-    order = np.lexsort((numbers, -values if lower else values, targets))
-    targets, values, deps, numbers = targets[order], values[order], deps[order], numbers[order]
-    first = np.ones(len(targets), dtype=bool)
-    first[1:] = targets[1:] != targets[:-1]
-    return targets[first], values[first], deps[first], numbers[first]
-
-
-def _candidates(shifts: _Shifts, state: _State, lower: bool) -> tuple[Array, Array, Array, Array]:
+def _candidates(
+    relations: _Relations, state: _State, lower: bool
+) -> tuple[Array, Array, Array, Array]:
     """Every bound the relations give this round: x's from y's, y's from x's (lower or upper):
     (targets, values, the records they come from, relation numbers)."""
-    x, y = shifts.x, shifts.y
+    x, y = relations.x, relations.y
     if lower:  # x.lo >= y.lo + g; y.lo >= x.lo - h
         bounds, kept = state.lo, state.lo_rec
-        forward = shifts.has_lower & (kept[y] >= 0)
-        back = shifts.has_upper & (kept[x] >= 0)
-        forward_values = bounds[y[forward]] + shifts.lower[forward]
-        back_values = bounds[x[back]] - shifts.upper[back]
+        forward = relations.has_lower & (kept[y] >= 0)
+        back = relations.has_upper & (kept[x] >= 0)
+        forward_values = bounds[y[forward]] + relations.lower[forward]
+        back_values = bounds[x[back]] - relations.upper[back]
     else:  # x.hi <= y.hi + h; y.hi <= x.hi - g
         bounds, kept = state.hi, state.hi_rec
-        forward = shifts.has_upper & (kept[y] >= 0)
-        back = shifts.has_lower & (kept[x] >= 0)
-        forward_values = bounds[y[forward]] + shifts.upper[forward]
-        back_values = bounds[x[back]] - shifts.lower[back]
+        forward = relations.has_upper & (kept[y] >= 0)
+        back = relations.has_lower & (kept[x] >= 0)
+        forward_values = bounds[y[forward]] + relations.upper[forward]
+        back_values = bounds[x[back]] - relations.lower[back]
     return (
         np.concatenate((x[forward], y[back])),
         np.concatenate((forward_values, back_values)),
         np.concatenate((kept[y[forward]], kept[x[back]])),
-        np.concatenate((shifts.numbers[forward], shifts.numbers[back])),
+        np.concatenate((relations.numbers[forward], relations.numbers[back])),
     )
 
 
-def sweep(run: _Propagation) -> bool:
-    """Narrow the run's bounds by its network's shifts to their fixed point; True if done (the
-    run then holds the swept bounds and records), False if given up (the run is as it was)."""
-    weekdays = _weekdays(run)
-    if weekdays is None:
-        return False
-    network = run.network
-    shifts, state = _Shifts(network), _State(run, *weekdays)
-    reasons = network._reason
+def sweep(network: Network, bounds: Bounds) -> Bounds | None:
+    """The bounds narrowed by the network's swept relations to their fixed point, with the
+    records made; None where the sweep gives up (a variable left with no day, or no fixed point
+    within ROUNDS rounds)."""
+    relations, state = _Relations(network), _State(bounds, network)
     for _ in range(ROUNDS):
-        lower = _best(*_candidates(shifts, state, True), state.lo, True)
-        upper = _best(*_candidates(shifts, state, False), state.hi, False)
+        lower = state.best(_candidates(relations, state, True), True)
+        upper = state.best(_candidates(relations, state, False), False)
         if lower is None and upper is None:
-            _keep(run, state)
-            return True
+            return Bounds(
+                state.lo.tolist(),
+                state.hi.tolist(),
+                state.lo_rec.tolist(),
+                state.hi_rec.tolist(),
+                bounds.window,
+                bounds.first_record,
+                state.reasons,
+                state.deps,
+            )
         if lower is not None:
-            state.narrow(lower, reasons, True)
+            state.narrow(lower, network.reasons, True)
         if upper is not None:
-            state.narrow(upper, reasons, False)
+            state.narrow(upper, network.reasons, False)
         if (state.lo > state.hi).any():
-            return False
-    return False
-
-
-def _keep(run: _Propagation, state: _State) -> None:
-    """Give the run the swept bounds and their records."""
-    run.lo, run.hi = state.lo.tolist(), state.hi.tolist()
-    run.lo_rec, run.hi_rec = state.lo_rec.tolist(), state.hi_rec.tolist()
-    run.reasons += state.reasons
-    run.deps += state.deps
+            return None
+    return None
