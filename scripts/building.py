@@ -26,6 +26,7 @@ from factdb.coverage import COLUMNS as SENTENCE_COLUMNS
 from factdb.coverage import source_sentences
 from factdb.processes import forked_pool, remove_orphans, scratch_prefix, worker_count
 from factdb.progress import progress_bar
+from factdb.proving import dated_claims
 from factdb.results import AnswerInput, PreparedRows, Row, Validation
 from factdb.rows import (
     answer_rows,
@@ -250,7 +251,10 @@ def _write_steps(validation: Validation, path: Path, scratch: Path, steps: _Step
                 _merge_shards(db, written)
         with profiling.step(part + "claim dates"), db.conn:  # after the claims they refer to
             insert_tuples(
-                db, "claim_dates", list(CLAIM_DATE_COLUMNS), claim_date_rows(validation.dates)
+                db,
+                "claim_dates",
+                list(CLAIM_DATE_COLUMNS),
+                claim_date_rows(dated_claims(validation.dates)),
             )
     steps.done()
     create_indexes(db)  # after the rows: one sort per index, not a b-tree update per row

@@ -750,9 +750,15 @@ class Network:
 
     def within(self, name: str, start: date | None, end: date | None, reason: str | None) -> None:
         """Evidence: the variable lies in [start, end] (None: that side open)."""
+        self.within_variable(self.declare(name), start, end, reason)
+
+    def within_variable(
+        self, variable: int, start: date | None, end: date | None, reason: str | None
+    ) -> None:
+        """`within`, for a variable by number."""
         first = None if start is None else start.toordinal()
         last = None if end is None else end.toordinal()
-        self._facts.append((self.declare(name), first, last, reason))
+        self._facts.append((variable, first, last, reason))
 
     def relate(self, x: str, relation: Relation, y: str, reason: str | None) -> None:
         """x lies in relation(y)."""
@@ -1330,14 +1336,19 @@ class Solution:
     def proof(self, name: str) -> list[str]:
         """The reasons behind both bounds, deduplicated, in the order they were established."""
         v = self._variable(name)
-        found = self._proofs.get(v)
-        if found is None:  # the same for every name of the variable but for its own reason
-            chains = sorted(self._chain(self._lo_rec[v]) + self._chain(self._hi_rec[v]))
-            found = self._proofs[v] = tuple(self._cite(chains, ""))
+        found = self.variable_proof(v)
         own = self._aliases.get(name)
         if own is None or own in found or (self._lo_rec[v] < 0 and self._hi_rec[v] < 0):
             return list(found)
         return [*found, own]
+
+    def variable_proof(self, v: int) -> tuple[str, ...]:
+        """`proof` of a variable by number, without the reason a name `same` gave adds."""
+        found = self._proofs.get(v)
+        if found is None:  # the same for every name of the variable but for its own reason
+            chains = sorted(self._chain(self._lo_rec[v]) + self._chain(self._hi_rec[v]))
+            found = self._proofs[v] = tuple(self._cite(chains, ""))
+        return found
 
     def variable(self, name: str) -> int:
         """The number of the variable a name names (one for every name `same` gave it)."""

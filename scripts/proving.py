@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from factdb.dating import (
@@ -32,6 +32,7 @@ from factdb.dating import (
     on_or_after,
     on_or_before,
     parse_when,
+    to_edtf,
 )
 from factdb.loading import Facts, FileLocator, Located
 from factdb.problems import Problem
@@ -166,7 +167,7 @@ def _prove(root: Path, facts: Facts, datings: Datings, bounds: list[PublicationB
     events = {
         located.record.id: network.declare("event:" + located.record.id) for located in facts.events
     }
-    variables, problems = _add_claims(network, datings, sources, events, places)
+    variables, aliased, problems = _add_claims(network, datings, sources, events, places)
     proof.problems += problems
     for bound in bounds:
         start, end = (None, bound.day) if bound.future else (bound.day, None)
@@ -177,14 +178,14 @@ def _prove(root: Path, facts: Facts, datings: Datings, bounds: list[PublicationB
         for index in evidence:
             dates = parse_edtf(datings.date[index])
             claim = datings.id[index]
-            network.within(f"claim:{claim}", dates.start, dates.end, claim)
+            network.within_variable(variables[index], dates.start, dates.end, claim)
         solution = network.solve()
     if solution.contradiction is not None:
         reasons = solution.contradiction.reasons
         where = _places(facts, datings, bounds, places, reasons)
         proof.problems += _contradiction(solution, where)
         return proof
-    proved = _proved(solution, facts, datings)
+    proved = _proved(solution, facts, datings, variables, aliased)
     proof.dates = proved
     proof.problems += _check_written(facts, datings, variables, proved, places)
     proof.problems += _events_without_claims(facts, datings)
@@ -215,9 +216,9 @@ def _written_evidence(solution: Solution, datings: Datings, variables: list[int]
 
 
 def _first_of_each(datings: Datings) -> Datings:
-    first = {claim: index for index, claim in reversed(list(enumerate(datings.id)))}
-    if len(first) == len(datings):
+    if len(set(datings.id)) == len(datings):
         return datings
+    first = {claim: index for index, claim in reversed(list(enumerate(datings.id)))}
     return datings.rows(sorted(first.values()))
 
 
@@ -243,19 +244,16 @@ def _add_claims(
     sources: dict[str, int],
     events: dict[str, int],
     places: Places,
-) -> tuple[list[int], list[Problem]]:
+) -> tuple[list[int], list[bool], list[Problem]]:
     """Each claim's variable (its event's, where it names a known one; its own otherwise) and
-    its constraints, added a `when` at a time; the variables and the problems of expressions
-    that cannot be used."""
+    its constraints, added a `when` at a time: the variables, which of them are the claims'
+    events', and the problems of expressions that cannot be used."""
     ids = datings.id
-    names = ["claim:" + claim for claim in ids]
     variables = [-1 if event is None else events.get(event, -1) for event in datings.event]
-    same = [index for index, variable in enumerate(variables) if variable >= 0]
-    reasons: list[str | None] = [ids[i] for i in same]
-    network.alias_many([names[i] for i in same], [variables[i] for i in same], reasons)
+    aliased = [variable >= 0 for variable in variables]
     for index, variable in enumerate(variables):
         if variable < 0:
-            variables[index] = network.declare(names[index])
+            variables[index] = network.declare(CLAIM + ids[index])
     publications = [sources.get(source, -1) for source in datings.source]
     for index, variable in enumerate(publications):
         if variable < 0:  # a source nobody defines: unknown-reference's problem; still a day
@@ -272,7 +270,7 @@ def _add_claims(
         problems += _add_group(
             network, datings, members, _plan(when, future), variables, publications, events, places
         )
-    return variables, problems
+    return variables, aliased, problems
 
 
 def _add_group(
@@ -295,7 +293,7 @@ def _add_group(
         for i in members:
             if datings.event[i] is None:
                 dates = parse_edtf(datings.date[i])
-                network.within(f"claim:{datings.id[i]}", dates.start, dates.end, datings.id[i])
+                network.within_variable(variables[i], dates.start, dates.end, datings.id[i])
     problems = []
     for index, relation, event_id in plan.relations:
         if event_id is None:
@@ -386,47 +384,110 @@ def _record(reason: str) -> str:
     return reason.removeprefix(STATED)
 
 
-def _proved(solution: Solution, facts: Facts, datings: Datings) -> ProvedDates:
+def _proved(
+    solution: Solution, facts: Facts, datings: Datings, variables: list[int], aliased: list[bool]
+) -> ProvedDates:
     names = [f"source:{s.record.id}" for s in facts.sources]
     names += [f"event:{e.record.id}" for e in facts.events]
-    names += ["claim:" + claim for claim in datings.id]
-    return ProvedDates(solution, names)
+    return ProvedDates(solution, names, datings.id, variables, aliased)
+
+
+CLAIM = "claim:"
 
 
 class ProvedDates(Mapping[str, ProvedDate]):
-    """Each source's, event's and dated claim's proved date ("claim:<id>", ...), worked out with
-    its proof when first asked for: a validation that builds nothing asks only for the few
-    a problem cites (walking every proof back was a third of the solving)."""
+    """Each source's, event's and dated claim's proved date ("source:<id>", "event:<id>",
+    "claim:<id>"), worked out with its proof when first asked for: a validation that builds
+    nothing asks only for the few a problem cites (walking every proof back was a third of the
+    solving). A claim is not a name in the network: it has its event's variable (`aliased`: the
+    claim's id then ends its proof, the day came to it through the event) or its own."""
 
-    def __init__(self, solution: Solution, names: list[str]) -> None:
+    def __init__(
+        self,
+        solution: Solution,
+        names: list[str],
+        claims: list[str],
+        variables: list[int],
+        aliased: list[bool],
+    ) -> None:
         self.solution = solution
         self.known: dict[str, ProvedDate | None] = dict.fromkeys(names)
-        self.intervals: dict[int, tuple[str | None, str | None, str | None]] = {}
+        self.claims, self.variables, self.aliased = claims, variables, aliased
+        self.claim_dates: dict[int, ProvedDate] = {}  # by the claim's place in `claims`
+        self.intervals: dict[int, tuple[str | None, str | None, str | None]] = {}  # by variable
+        self.proofs: dict[int, tuple[str, ...]] = {}  # by variable
+
+    @cached_property
+    def places(self) -> dict[str, int]:
+        """Each claim's place in `claims` (worked out when a claim is first asked for)."""
+        return {claim: index for index, claim in enumerate(self.claims)}
 
     def __getitem__(self, name: str) -> ProvedDate:
-        found = self.known[name]  # KeyError for a name not proved
-        if found is None:
+        if name.startswith(CLAIM):
+            index = self.places[name[len(CLAIM) :]]  # KeyError for a claim not proved
+            found = self.claim_dates.get(index)
+            if found is None:
+                found = self.claim_dates[index] = self._claim(index)
+            return found
+        known = self.known[name]  # KeyError for a name not proved
+        if known is None:
             variable = self.solution.variable(name)
-            interval = self.intervals.get(variable)
-            if interval is None:  # the same for every claim of an event
-                start, end = self.solution.interval(name)
-                interval = self.intervals[variable] = (
-                    None if start is None else start.isoformat(),
-                    None if end is None else end.isoformat(),
-                    self.solution.edtf(name),
-                )
-            found = self.known[name] = ProvedDate(*interval, _proof(self.solution, name))
+            proof = tuple(_record(reason) for reason in self.solution.proof(name))
+            known = self.known[name] = ProvedDate(*self._interval(variable), proof)
+        return known
+
+    def _interval(self, variable: int) -> tuple[str | None, str | None, str | None]:
+        """A variable's first and last days (ISO) and EDTF, the same for every claim of it."""
+        found = self.intervals.get(variable)
+        if found is None:
+            start, end = self.solution.every_day()[variable]
+            first = None if start is None else date.fromordinal(start)
+            last = None if end is None else date.fromordinal(end)
+            found = self.intervals[variable] = (
+                None if first is None else first.isoformat(),
+                None if last is None else last.isoformat(),
+                None if first is None and last is None else to_edtf(first, last),
+            )
         return found
 
+    def _claim(self, index: int) -> ProvedDate:
+        variable, claim = self.variables[index], self.claims[index]
+        proof = self.proofs.get(variable)
+        if proof is None:
+            found = self.solution.variable_proof(variable)
+            proof = self.proofs[variable] = tuple(_record(reason) for reason in found)
+        start, end, edtf = self._interval(variable)
+        bounded = start is not None or end is not None
+        if self.aliased[index] and bounded and claim not in proof:
+            proof = (*proof, claim)
+        return ProvedDate(start, end, edtf, proof)
+
+    def claim_items(self) -> Iterator[tuple[str, ProvedDate]]:
+        """Every dated claim's id and proved date (what the build writes of each)."""
+        for index, claim in enumerate(self.claims):
+            found = self.claim_dates.get(index)
+            yield claim, found if found is not None else self._claim(index)
+
     def __iter__(self) -> Iterator[str]:
-        return iter(self.known)
+        yield from self.known
+        yield from (CLAIM + claim for claim in self.claims)
 
     def __len__(self) -> int:
-        return len(self.known)
+        return len(self.known) + len(self.claims)
 
     def agrees(self, name: str, written: str) -> bool:
         """True if a written EDTF date is exactly the proved one (without working out a proof)."""
         return _ordinals(written) == self.solution.days(name)
+
+
+def dated_claims(dates: Mapping[str, ProvedDate]) -> Iterator[tuple[str, ProvedDate]]:
+    """Every dated claim's id and proved date, from any mapping of proved dates."""
+    if isinstance(dates, ProvedDates):
+        yield from dates.claim_items()
+        return
+    for name, proved in dates.items():
+        if name.startswith(CLAIM):
+            yield name[len(CLAIM) :], proved
 
 
 @lru_cache(maxsize=65536)
@@ -437,10 +498,6 @@ def _ordinals(written: str) -> tuple[int | None, int | None]:
         None if dates.start is None else dates.start.toordinal(),
         None if dates.end is None else dates.end.toordinal(),
     )
-
-
-def _proof(solution: Solution, name: str) -> tuple[str, ...]:
-    return tuple(_record(reason) for reason in solution.proof(name))
 
 
 def _check_written(

@@ -81,18 +81,11 @@ def event_rows(
     return rows
 
 
-def claim_date_rows(dates: Mapping[str, ProvedDate]) -> list[Row]:
+def claim_date_rows(claims: Iterable[tuple[str, ProvedDate]]) -> list[Row]:
     """Rows of the claim_dates table: each proved claim's date and its proof, by claim id."""
     return sorted(
-        (
-            name.removeprefix("claim:"),
-            proved.edtf,
-            proved.start,
-            proved.end,
-            id_list(list(proved.proof)),
-        )
-        for name, proved in dates.items()
-        if name.startswith("claim:")
+        (claim, proved.edtf, proved.start, proved.end, id_list(proved.proof))
+        for claim, proved in claims
     )
 
 

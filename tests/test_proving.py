@@ -192,7 +192,8 @@ def test_a_clean_tree_reads_no_file_again_and_works_out_no_proof(tree: Path, mon
         raise AssertionError("a position or a proof was worked out for no problem")
 
     monkeypatch.setattr(proving.Places, "of", refuse)
-    monkeypatch.setattr(proving, "_proof", refuse)
+    monkeypatch.setattr(proving.Solution, "proof", refuse)
+    monkeypatch.setattr(proving.Solution, "variable_proof", refuse)
     result = validate(tree, cache=False)
     assert result.problems == [] and len(result.dates) > 0
     monkeypatch.undo()
