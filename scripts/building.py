@@ -26,9 +26,10 @@ from factdb.coverage import COLUMNS as SENTENCE_COLUMNS
 from factdb.coverage import source_sentences
 from factdb.processes import forked_pool, remove_orphans, scratch_prefix, worker_count
 from factdb.progress import progress_bar
-from factdb.proving import dated_claims
+from factdb.proving import claim_date_rows as proved_claim_dates
 from factdb.results import AnswerInput, PreparedRows, Row, Validation
 from factdb.rows import (
+    answer_groups,
     answer_rows,
     claim_date_rows,
     claim_tables,
@@ -242,8 +243,9 @@ def _write_steps(validation: Validation, path: Path, scratch: Path, steps: _Step
                 answers = prepared.answers if prepared else _write_claims(db, validation)
                 topics = {t.record.id: t.record for t in validation.facts.topics}
                 names = {e.record.id: e.record.name for e in validation.facts.entities}
-                _insert(db, "answers", answer_rows(topics, names, answers))
-                _insert(db, "comparisons", comparison_rows(topics, answers))
+                groups = answer_groups(answers)
+                _insert(db, "answers", answer_rows(topics, names, groups))
+                _insert(db, "comparisons", comparison_rows(topics, groups))
         if prepared is not None:
             with profiling.step(part + "shards written (workers)"):
                 written = shards()
@@ -254,7 +256,7 @@ def _write_steps(validation: Validation, path: Path, scratch: Path, steps: _Step
                 db,
                 "claim_dates",
                 list(CLAIM_DATE_COLUMNS),
-                claim_date_rows(dated_claims(validation.dates)),
+                claim_date_rows(proved_claim_dates(validation.dates)),
             )
     steps.done()
     create_indexes(db)  # after the rows: one sort per index, not a b-tree update per row

@@ -23,6 +23,7 @@ from datetime import date
 from functools import cached_property, lru_cache
 from pathlib import Path
 
+from factdb.coverage import id_list
 from factdb.dating import (
     Network,
     Relation,
@@ -450,7 +451,8 @@ class ProvedDates(Mapping[str, ProvedDate]):
             )
         return found
 
-    def _claim(self, index: int) -> ProvedDate:
+    def _claim(self, index: int, own: bool = True) -> ProvedDate:
+        """The claim's proved date (`own`: with its own id ending its event's proof)."""
         variable, claim = self.variables[index], self.claims[index]
         proof = self.proofs.get(variable)
         if proof is None:
@@ -458,15 +460,24 @@ class ProvedDates(Mapping[str, ProvedDate]):
             proof = self.proofs[variable] = tuple(_record(reason) for reason in found)
         start, end, edtf = self._interval(variable)
         bounded = start is not None or end is not None
-        if self.aliased[index] and bounded and claim not in proof:
+        if own and self.aliased[index] and bounded and claim not in proof:
             proof = (*proof, claim)
         return ProvedDate(start, end, edtf, proof)
 
-    def claim_items(self) -> Iterator[tuple[str, ProvedDate]]:
-        """Every dated claim's id and proved date (what the build writes of each)."""
-        for index, claim in enumerate(self.claims):
-            found = self.claim_dates.get(index)
-            yield claim, found if found is not None else self._claim(index)
+    def claim_rows(self) -> Iterator[ClaimDateRow]:
+        """`claim_date_rows`: each variable's date and proof once, a claim's own id added to
+        the proof of its event as `_claim` adds it."""
+        done: dict[int, tuple[str | None, str | None, str | None, str, tuple[str, ...]]] = {}
+        claims = zip(self.claims, self.variables, self.aliased, strict=True)
+        for index, (claim, variable, aliased) in enumerate(claims):
+            found = done.get(variable)
+            if found is None:
+                base = self._claim(index, own=False)
+                found = done[variable] = (*base[:3], id_list(base.proof), base.proof)
+            edtf_start, edtf_end, edtf, listed, proof = found
+            if aliased and (edtf_start is not None or edtf_end is not None) and claim not in proof:
+                listed = f'{listed[:-1]}, "{claim}"]' if proof else f'["{claim}"]'
+            yield claim, edtf, edtf_start, edtf_end, listed
 
     def __iter__(self) -> Iterator[str]:
         yield from self.known
@@ -480,14 +491,18 @@ class ProvedDates(Mapping[str, ProvedDate]):
         return _ordinals(written) == self.solution.days(name)
 
 
-def dated_claims(dates: Mapping[str, ProvedDate]) -> Iterator[tuple[str, ProvedDate]]:
-    """Every dated claim's id and proved date, from any mapping of proved dates."""
+ClaimDateRow = tuple[str, str | None, str | None, str | None, str]  # id, EDTF, start, end, proof
+
+
+def claim_date_rows(dates: Mapping[str, ProvedDate]) -> Iterator[ClaimDateRow]:
+    """Every dated claim's id, proved date (EDTF, first and last day) and proof (a JSON array),
+    from any mapping of proved dates; from ProvedDates, each variable's worked out once."""
     if isinstance(dates, ProvedDates):
-        yield from dates.claim_items()
+        yield from dates.claim_rows()
         return
     for name, proved in dates.items():
         if name.startswith(CLAIM):
-            yield name[len(CLAIM) :], proved
+            yield name[len(CLAIM) :], proved.edtf, proved.start, proved.end, id_list(proved.proof)
 
 
 @lru_cache(maxsize=65536)

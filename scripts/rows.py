@@ -39,12 +39,12 @@ def source_rows(
     sources: Iterable[Located[Source]], texts: Mapping[str, str], dates: Mapping[str, ProvedDate]
 ) -> list[dict]:
     """Rows of the sources table, each with its seed's full text and its proved publication."""
-    rows = []
+    rows, columns = [], set(table_columns("sources"))
     for located in sources:
         source = located.record
         written = parse_edtf(source.published)
         proved = dates.get(f"source:{source.id}", _UNPROVED)
-        row = source.model_dump(include=set(table_columns("sources")))
+        row = source.model_dump(include=columns)
         row.update(
             label=source.name or source.title or source.id,
             published_start=_iso(written.start),
@@ -63,11 +63,11 @@ def event_rows(
     events: Iterable[Located[Event]], dates: Mapping[str, ProvedDate], reported: Mapping[str, int]
 ) -> list[dict]:
     """Rows of the events table, each with the date the claims prove and how many report it."""
-    rows = []
+    rows, columns = [], set(table_columns("events"))
     for located in events:
         event = located.record
         proved = dates.get(f"event:{event.id}", _UNPROVED)
-        row = event.model_dump(include=set(table_columns("events")))
+        row = event.model_dump(include=columns)
         row.update(
             about=id_list(event.about),
             date=proved.edtf,
@@ -81,12 +81,9 @@ def event_rows(
     return rows
 
 
-def claim_date_rows(claims: Iterable[tuple[str, ProvedDate]]) -> list[Row]:
-    """Rows of the claim_dates table: each proved claim's date and its proof, by claim id."""
-    return sorted(
-        (claim, proved.edtf, proved.start, proved.end, id_list(proved.proof))
-        for claim, proved in claims
-    )
+def claim_date_rows(rows: Iterable[Row]) -> list[Row]:
+    """Rows of the claim_dates table (from `proving.claim_date_rows`), by claim id."""
+    return sorted(rows)
 
 
 def entity_rows(entities: Iterable[Located[Entity]]) -> list[dict]:
@@ -181,16 +178,19 @@ def answer_inputs(rows: Iterable[Row]) -> list[AnswerInput]:
     ]
 
 
+Groups = dict[tuple[str, str], list[AnswerInput]]  # see answer_groups
+
+
 def answer_rows(
-    topics: Mapping[str, Topic], names: Mapping[str, str], claims: list[AnswerInput]
+    topics: Mapping[str, Topic], names: Mapping[str, str], groups: Groups
 ) -> list[dict]:
     """One row per topic and distinct answer, with who gives it and how independently.
 
-    `claims`: the claims that answer a topic, in id order; `names`: entity id -> name.
+    `groups`: answer_groups of the claims that answer a topic; `names`: entity id -> name.
     """
     return [
         _answer_row(topics[topic_id], answer, members, names)
-        for (topic_id, answer), members in answer_groups(claims).items()
+        for (topic_id, answer), members in groups.items()
     ]
 
 
@@ -232,14 +232,14 @@ def _answer_row(
     }
 
 
-def comparison_rows(topics: Mapping[str, Topic], claims: Iterable[AnswerInput]) -> list[dict]:
+def comparison_rows(topics: Mapping[str, Topic], groups: Groups) -> list[dict]:
     """One row per topic and pair of its distinct answers (answer_a before answer_b): how the
     two relate (conflict, unclear-time, update, close or compatible) and why; see `comparing`.
 
-    `claims`: the claims that answer a topic, as for answer_rows.
+    `groups`: answer_groups of the claims that answer a topic, as for answer_rows.
     """
     answers: dict[str, list[Answer]] = {}
-    for (topic_id, key), members in answer_groups(claims).items():
+    for (topic_id, key), members in groups.items():
         answers.setdefault(topic_id, []).append(Answer(key, members))
     return [
         _comparison_row(topics[topic_id], a, b)

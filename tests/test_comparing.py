@@ -18,7 +18,7 @@ from factdb.building import build_database
 from factdb.comparing import RELATIONS, Answer, compare_answers, describe_days
 from factdb.publishing import SETTINGS, read_metadata
 from factdb.results import AnswerInput
-from factdb.rows import comparison_rows
+from factdb.rows import answer_groups, comparison_rows
 from factdb.schema.models import Topic
 from factdb.tables import COMPARISON_COLUMNS
 
@@ -348,7 +348,7 @@ def test_one_row_per_pair_of_different_answers():
         claim("c3", 3000, start="2024-10-20", end="2024-10-23"),
         claim("c4", 8000, start="2024-10-30", end="2024-10-30"),
     ]
-    rows = comparison_rows({"t": topic}, claims)
+    rows = comparison_rows({"t": topic}, answer_groups(claims))
     assert [(r["answer_a"], r["answer_b"], r["relation"]) for r in rows] == [
         ("10000", "3000", "update"),
         ("10000", "8000", "update"),

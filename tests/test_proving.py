@@ -198,3 +198,27 @@ def test_a_clean_tree_reads_no_file_again_and_works_out_no_proof(tree: Path, mon
     assert result.problems == [] and len(result.dates) > 0
     monkeypatch.undo()
     assert result.dates["event:council-vote"].proof  # worked out when asked for
+
+
+@pytest.mark.parametrize(
+    "root", [DATES, Path(__file__).resolve().parents[1]], ids=["dates", "repo"]
+)
+def test_claim_date_rows_are_each_claims_proved_date(root: Path):
+    """The build's rows (each variable worked out once) say what asking for each claim says."""
+    from factdb.coverage import id_list
+    from factdb.proving import claim_date_rows
+
+    dates = validate(root, cache=False).dates
+    rows = list(claim_date_rows(dates))
+    assert len(rows) == sum(name.startswith("claim:") for name in dates) >= 2
+    for claim, edtf, start, end, proof in rows:
+        proved = dates[f"claim:{claim}"]
+        assert (edtf, start, end, proof) == (
+            proved.edtf,
+            proved.start,
+            proved.end,
+            id_list(proved.proof),
+        )
+    assert any(proof.endswith(f'"{claim}"]') for claim, *_, proof in rows)  # an event's claim
+    plain = {name: dates[name] for name in dates}  # any other mapping gives the same rows
+    assert list(claim_date_rows(plain)) == rows
