@@ -9,7 +9,10 @@ Under root/.cache/facts (ignored by git):
   and its problems; the unique-id problems; for each seed, its size, modification time and
   sha256; and a fingerprint of the registries (the files holding sources, entities, topics
   or events, and the seeds);
-- `ids.marshal`: every file's ids with their lines and columns, read only when the ids changed.
+- `ids.marshal`: every file's ids with their lines and columns, read only when the ids changed;
+- `dates.marshal`: what each file gives the dates across articles (its claims that date
+  themselves or name an event, its bounds on its sources' publication), the problems of the last
+  solving and how many claims report each event, read only when the dates are solved again.
 
 A file whose size and modification time are those recorded, and older than the index, is not
 read again (git's rule, racy case included). While the
@@ -17,7 +20,11 @@ registries are unchanged, a record's cross-record results depend only on its own
 `facts validate` parses the changed files, runs the record rules on their records, and takes
 every other file's problems from the index. Ids are checked for uniqueness across all files
 again when a changed file's ids (or their positions) changed, files came or went, or a
-unique-id problem is in a changed file; otherwise the last run's unique-id problems stand. When
+unique-id problem is in a changed file; otherwise the last run's unique-id problems stand. The
+dates across articles are the same: solved again from every file's kept inputs when a changed
+file's inputs (their lines included) changed, files came or went, or a date problem is in a
+changed file; otherwise the last solving's problems stand, and the dates are solved only if
+asked for (a build). When
 a registry changes, every rule runs again over all records (still without parsing the unchanged
 files). Tests check that the problems equal those of a run without cache.
 """
@@ -56,12 +63,20 @@ from factdb.loading import (
     relative_path,
 )
 from factdb.problems import Problem
-from factdb.proving import claim_datings, prove
+from factdb.proving import (
+    NO_INPUTS,
+    LazyProvedDates,
+    Proof,
+    claim_datings,
+    file_inputs,
+    inputs_digest,
+    prove,
+)
 from factdb.results import DatingInputs, Datings, PublicationBound, Validation
 from factdb.schema import models
 
 CACHE_DIR = ".cache/facts"
-FORMAT_VERSION = "facts-cache-8"
+FORMAT_VERSION = "facts-cache-9"
 
 
 def _schema_digest() -> str:
@@ -272,31 +287,45 @@ def _write_index(
     seeds: dict,
     fingerprint: str,
     unique: list[Problem],
+    dated: dict[str, Any],
 ) -> None:
+    """`dated`: the problems of the last solving of the dates, and how many claims report each
+    event (they stand while no file's inputs to the dates move)."""
     index = {
         "format": FORMAT,
         "files": entries,
         "seeds": seeds,
         "registry": fingerprint,
         "unique": _problem_tuples(unique),
+        "dates": dated,
     }
     _write_atomic(_cache(root) / "index.marshal", marshal.dumps(index))
 
 
+def _read_dates(root: Path) -> dict[str, list]:
+    """Every file's inputs to the dates across articles (proving.file_inputs), as last kept."""
+    return _read_marshal(_cache(root) / "dates.marshal").get("files", {})
+
+
+def _write_dates(root: Path, inputs: dict[str, list]) -> None:
+    _write_atomic(
+        _cache(root) / "dates.marshal", marshal.dumps({"format": FORMAT, "files": inputs})
+    )
+
+
+def _solve(root: Path, facts: Facts, inputs: dict[str, list]) -> tuple[Proof, dict[str, int]]:
+    """The dates across articles solved from every file's kept inputs; how many claims report
+    each event."""
+    datings, bounds = Datings(), []
+    for columns, kept in inputs.values():
+        if columns:
+            datings.extend(Datings(*map(list, columns)))
+        bounds += [PublicationBound(*bound) for bound in kept]
+    reported = dict(Counter(event for event in datings.event if event is not None))
+    return prove(root, facts, datings, bounds), reported
+
+
 Parsed = tuple[list, list[Problem]]  # a file's (kind, record, line, column)s and problems
-
-
-def _datings(kept: tuple | list | None) -> Datings:
-    """A file's Datings as the index keeps them: their columns."""
-    return Datings(*map(list, kept)) if kept else Datings()
-
-
-def _by_path(datings: Datings) -> dict[str, list]:
-    """Each file's datings, as the index keeps them (their columns)."""
-    rows: dict[str, list[int]] = {}
-    for index, path in enumerate(datings.path):
-        rows.setdefault(path, []).append(index)
-    return {path: list(datings.rows(found).columns()) for path, found in rows.items()}
 
 
 class Cache:
@@ -356,20 +385,28 @@ class Cache:
         if not self._incremental(facts, fingerprint, set(registry_files)):
             return None
         result = self._check_records(facts)
-        datings, bounds = self._dating_inputs(facts, per_file)
-        entries = self._entries(per_file, result.problems, datings, bounds)
-        every = Datings()
-        for found in datings.values():
-            every.extend(found)
-        proof = prove(self.root, facts, every, [b for found in bounds.values() for b in found])
-        result.problems += proof.problems  # they span files: never kept as a file's own
-        result.dates = proof.dates
-        result.reported = dict(Counter(e for e in every.event if e is not None))
+        changed = self._changed_dating_inputs(facts, per_file)
+        entries = self._entries(per_file, result.problems, changed)
+        root = self.root
+        if self._dates_stand(entries):  # the last solving's problems stand
+            dated = self.index["dates"]
+            result.problems += [Problem(*t) for t in dated["problems"]]
+            result.reported = dated["reported"]
+            result.dates = LazyProvedDates(lambda: _solve(root, facts, _read_dates(root))[0].dates)
+        else:  # solved again, from every file's inputs: the changed files' anew, the rest kept
+            kept = _read_dates(root)
+            inputs = {rel: kept.get(rel, NO_INPUTS) for rel in self.tree.files}
+            inputs.update(changed)
+            proof, result.reported = _solve(root, facts, inputs)
+            result.problems += proof.problems  # they span files: never kept as a file's own
+            result.dates = proof.dates
+            _write_dates(root, inputs)
+            dated = {"problems": _problem_tuples(proof.problems), "reported": result.reported}
         unique = _unique_ids(self.root, self.tree, self.index, entries, self.changed, per_file)
         result.problems += unique
         result.problems += self.tree.refused
         result.problems.sort()
-        _write_index(self.root, self.tree, entries, seeds, fingerprint, unique)
+        _write_index(self.root, self.tree, entries, seeds, fingerprint, unique, dated)
         result.counts = {k: sum(e["counts"].get(k, 0) for e in entries.values()) for k in KINDS}
         return result
 
@@ -406,39 +443,46 @@ class Cache:
         result.problems = problems
         return result
 
-    def _dating_inputs(
+    def _changed_dating_inputs(
         self, facts: Facts, per_file: dict[str, dict[str, list[Located]]]
-    ) -> tuple[dict[str, Datings], dict[str, list[PublicationBound]]]:
-        """What each file gives the dates across articles (its claims that date themselves or
-        name an event, and its bounds on its sources' publication): the changed files' anew,
-        the others' as kept: a touched file solves every date again without reading the rest."""
+    ) -> dict[str, list]:
+        """What each changed file gives the dates across articles, as dates.marshal keeps it:
+        [its claims that date themselves or name an event (Datings' columns), its bounds on its
+        sources' publication]."""
         published = {s.record.id: s.record.published for s in facts.sources}
-        unchanged = [rel for rel in self.tree.files if rel not in self.changed]
-        datings = {rel: _datings(self.known[rel].get("datings")) for rel in unchanged}
-        bounds = {
-            rel: [PublicationBound(*bound) for bound in self.known[rel].get("bounds", [])]
-            for rel in unchanged
-        }
+        found = {}
         for relative in self.changed:
-            datings[relative], bounds[relative] = claim_datings(
-                per_file[relative]["claims"], published
+            datings, bounds = claim_datings(per_file[relative]["claims"], published)
+            found[relative] = file_inputs(datings, bounds).get(relative, NO_INPUTS)
+        return found
+
+    def _dates_stand(self, entries: dict[str, dict[str, Any]]) -> bool:
+        """True where the last solving still stands: the same files, every changed file's
+        inputs as they were (lines and all), and no date problem in a changed file (its fields'
+        positions may have moved)."""
+        kept = self.index.get("dates")
+        return (
+            kept is not None
+            and set(self.known) == set(entries)
+            and not any(problem[0] in self.changed for problem in kept["problems"])
+            and all(
+                entries[rel]["dates_digest"] == self.known[rel].get("dates_digest")
+                for rel in self.changed
             )
-        return datings, bounds
+        )
 
     def _entries(
         self,
         per_file: dict[str, dict[str, list[Located]]],
         problems: list[Problem],
-        datings: dict[str, Datings],
-        bounds: dict[str, list[PublicationBound]],
+        dating: dict[str, list],
     ) -> dict[str, dict[str, Any]]:
         """The index entries: the changed files' anew, every file's stat as seen now."""
         entries = {rel: self.known[rel] for rel in self.tree.files if rel not in self.changed}
         for relative in self.changed:
             mine = [p for p in problems if p.path == relative]
             entries[relative] = _entry(self.tree, relative, record_ids(per_file[relative]), mine)
-            entries[relative]["bounds"] = [tuple(bound) for bound in bounds[relative]]
-            entries[relative]["datings"] = list(datings[relative].columns())
+            entries[relative]["dates_digest"] = inputs_digest(dating[relative])
         for relative, entry in entries.items():
             entry["stat"] = self.tree.stats[relative]  # touched but unchanged: not read next time
         return entries
@@ -460,19 +504,20 @@ class Cache:
         for problem in result.problems:
             if problem.rule != "unique-id" and problem not in across:
                 problems.setdefault(problem.path, []).append(problem)
-        bounds: dict[str, list[tuple]] = {}
-        for bound in dating.bounds:
-            bounds.setdefault(bound.path, []).append(tuple(bound))
-        datings = _by_path(dating.datings)
+        inputs = file_inputs(dating.datings, dating.bounds)
         entries = {}
         for rel, kinds in ids.items():
             entries[rel] = _entry(self.tree, rel, kinds, problems.get(rel, []))
-            entries[rel]["bounds"] = bounds.get(rel, [])
-            entries[rel]["datings"] = datings.get(rel, None)
+            digest = dating.digests.get(rel)  # worked out by the workers; here, the rest
+            if digest is None:
+                digest = inputs_digest(inputs.get(rel, NO_INPUTS))
+            entries[rel]["dates_digest"] = digest
         unique = [problem for problem in result.problems if problem.rule == "unique-id"]
         fingerprint = _fingerprint(registry_files, seeds)
+        dated = {"problems": _problem_tuples(spanning), "reported": result.reported}
         _write_ids(self.root, ids)
-        _write_index(self.root, self.tree, entries, seeds, fingerprint, unique)
+        _write_dates(self.root, {rel: inputs.get(rel, NO_INPUTS) for rel in ids})
+        _write_index(self.root, self.tree, entries, seeds, fingerprint, unique, dated)
 
 
 def _unique_ids(

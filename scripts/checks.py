@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
@@ -297,6 +298,13 @@ def seed_file(root: Path, seeds_dir: Path | None, seed: str) -> Path | str:
         return f"seed '{seed}' is not in {SEEDS_DIR}/"
     if seeds_dir is None:
         return f"{SEEDS_DIR}/ leads outside the repository (a symbolic link?): not read"
+    if len(parts) == 2 and seed == f"{SEEDS_DIR}/{parts[1]}":  # a file right in seeds/
+        candidate = seeds_dir / parts[1]
+        try:
+            if not stat.S_ISLNK(os.lstat(candidate).st_mode):
+                return candidate  # what resolving gives, without a look at every folder above
+        except OSError:
+            pass  # missing: resolved below, as any other
     resolved = (root / seed).resolve()
     if not resolved.is_relative_to(seeds_dir):
         return f"seed '{seed}' leads outside {SEEDS_DIR}/ (a symbolic link?)"

@@ -17,11 +17,13 @@ it; written dates are then checked against them:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Any
 
 from factdb.coverage import id_list
 from factdb.dating import (
@@ -54,7 +56,7 @@ def claim_datings(
     future one) puts on its publication. `published`: source id -> written EDTF publication."""
     datings = Datings()
     columns = datings.columns()
-    bounds: dict[tuple[str, bool], PublicationBound] = {}
+    bounds: dict[tuple[str, bool, str], PublicationBound] = {}  # each file's own, for the cache
     whens: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple for each distinct `when`
     for located in claims:
         claim = located.record
@@ -77,10 +79,32 @@ def claim_datings(
                 column.append(value)
             continue
         bound = _publication_bound(located, future, published.get(claim.source))
-        key = (claim.source, future)
+        key = (claim.source, future, located.path)
         if bound is not None and (key not in bounds or _tighter(bound, bounds[key])):
             bounds[key] = bound
     return datings, list(bounds.values())
+
+
+NO_INPUTS: list = [[], []]  # a file without a claim that dates itself or bounds a publication
+
+
+def file_inputs(datings: Datings, bounds: list[PublicationBound]) -> dict[str, list]:
+    """What each file gives the dates across articles, as the cache keeps it: [its datings'
+    columns, its bounds as tuples] (`NO_INPUTS` for a file not named)."""
+    rows: dict[str, list[int]] = {}
+    for index, path in enumerate(datings.path):
+        rows.setdefault(path, []).append(index)
+    found: dict[str, list[Any]] = {
+        path: [list(datings.rows(kept).columns()), []] for path, kept in rows.items()
+    }
+    for bound in bounds:
+        found.setdefault(bound.path, [[], []])[1].append(tuple(bound))
+    return found
+
+
+def inputs_digest(inputs: list) -> str:
+    """A digest of one file's `file_inputs` (repr: the same values give the same text)."""
+    return hashlib.sha256(repr(inputs).encode()).hexdigest()
 
 
 def _position(located: Located[Claim]) -> int:
@@ -491,12 +515,34 @@ class ProvedDates(Mapping[str, ProvedDate]):
         return _ordinals(written) == self.solution.days(name)
 
 
+class LazyProvedDates(Mapping[str, ProvedDate]):
+    """Proved dates worked out when first asked for (the cache's, where no input moved)."""
+
+    def __init__(self, solve: Callable[[], Mapping[str, ProvedDate]]) -> None:
+        self.solve = solve
+
+    @cached_property
+    def solved(self) -> Mapping[str, ProvedDate]:
+        return self.solve()
+
+    def __getitem__(self, name: str) -> ProvedDate:
+        return self.solved[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.solved)
+
+    def __len__(self) -> int:
+        return len(self.solved)
+
+
 ClaimDateRow = tuple[str, str | None, str | None, str | None, str]  # id, EDTF, start, end, proof
 
 
 def claim_date_rows(dates: Mapping[str, ProvedDate]) -> Iterator[ClaimDateRow]:
     """Every dated claim's id, proved date (EDTF, first and last day) and proof (a JSON array),
     from any mapping of proved dates; from ProvedDates, each variable's worked out once."""
+    if isinstance(dates, LazyProvedDates):
+        dates = dates.solved
     if isinstance(dates, ProvedDates):
         yield from dates.claim_rows()
         return

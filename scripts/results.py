@@ -141,6 +141,7 @@ class DatingInputs:
 
     datings: Datings
     bounds: list[PublicationBound]
+    digests: dict[str, str] = field(default_factory=dict)  # by file: see proving.inputs_digest
 
 
 class ProvedDate(NamedTuple):

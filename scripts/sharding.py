@@ -47,7 +47,7 @@ from factdb.problems import Problem
 from factdb.processes import MIN_PARALLEL_FILES, forked_pool, worker_count
 from factdb.profiling import step
 from factdb.progress import progress_bar
-from factdb.proving import claim_datings, prove
+from factdb.proving import NO_INPUTS, claim_datings, file_inputs, inputs_digest, prove
 from factdb.results import (
     AnswerInput,
     DatingInputs,
@@ -100,6 +100,7 @@ class ChunkOutcome:
     count: int = 0
     datings: Datings = field(default_factory=Datings)  # for the dates across articles
     bounds: list[PublicationBound] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)  # of each file's inputs to the dates
     answers: list[AnswerInput] = field(default_factory=list)  # of a chunk whose rows were made
     batch: Path | None = None  # its prepared rows
     registries: bool = False  # the chunk defines registries: split it again
@@ -139,6 +140,8 @@ def check_chunk(context: Context, paths: list[Path]) -> ChunkOutcome:
     outcome.spans = validation.spans
     outcome.count = len(facts.claims)
     outcome.datings, outcome.bounds = claim_datings(facts.claims, context.published)
+    inputs = file_inputs(outcome.datings, outcome.bounds)
+    outcome.digests = {path: inputs_digest(inputs.get(path, NO_INPUTS)) for path in outcome.files}
     if context.in_process:
         outcome.claims = facts.claims
     elif context.prepared is not None and facts.claims and not outcome.problems:
@@ -268,6 +271,7 @@ def _merge(
     for outcome in outcomes:
         dating.datings.extend(outcome.datings)
         dating.bounds += outcome.bounds
+        dating.digests.update(outcome.digests)
         ids.update(outcome.files)
         validation.problems += outcome.problems
         validation.spans.update(outcome.spans)

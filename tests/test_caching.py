@@ -264,3 +264,45 @@ def test_a_touched_file_of_a_dated_tree_is_checked_alone_and_dates_are_solved_ag
         cached = validate(dated_tree, cache=True)
     assert cached.problems == uncached.problems != []
     assert {p.path for p in cached.problems} >= {"facts/claims/00001.yaml"}
+
+
+def test_a_touched_file_whose_inputs_to_the_dates_did_not_move_solves_nothing(
+    dated_tree: Path, monkeypatch
+):
+    """The last solving's problems stand; the dates are solved only when asked for."""
+    import factdb.caching as caching
+
+    validate(dated_tree, cache=True)  # fills the cache
+    claims = dated_tree / "facts" / "claims" / "00001.yaml"
+    claims.write_text(claims.read_text(encoding="utf-8") + "# touched\n", encoding="utf-8")
+    uncached = validate(dated_tree, cache=False)
+    solved, prove = [], caching.prove
+    monkeypatch.setattr(caching, "prove", lambda *a: solved.append(1) or prove(*a))
+    cached = validate(dated_tree, cache=True)
+    assert solved == [] and cached.problems == uncached.problems
+    assert cached.reported == uncached.reported
+    name = next(name for name in uncached.dates if name.startswith("claim:"))
+    assert cached.dates[name] == uncached.dates[name] and solved == [1]
+    assert len(cached.dates) == len(uncached.dates) and solved == [1]
+
+
+def test_a_date_problem_in_a_touched_file_is_found_again_where_it_now_stands(
+    dated_tree: Path, monkeypatch
+):
+    """Its claim's inputs are the same, but a line inserted in the record moved its date."""
+    import factdb.caching as caching
+
+    claims = dated_tree / "facts" / "claims" / "00001.yaml"
+    text = claims.read_text(encoding="utf-8")
+    looser = re.sub(r"date: '(\d{4}-\d\d)-\d\d'", r"date: '\1'", text, count=1)
+    claims.write_text(looser, encoding="utf-8")
+    first = validate(dated_tree, cache=True)
+    assert [p.rule for p in first.problems] == ["date-looser-than-proved"]
+    moved = looser.replace("    date: '", "    # a note\n    date: '", 1)
+    claims.write_text(moved, encoding="utf-8")
+    uncached = validate(dated_tree, cache=False)
+    solved, prove = [], caching.prove
+    monkeypatch.setattr(caching, "prove", lambda *a: solved.append(1) or prove(*a))
+    cached = validate(dated_tree, cache=True)
+    assert solved == [1] and cached.problems == uncached.problems
+    assert cached.problems[0].line == first.problems[0].line + 1
