@@ -222,3 +222,24 @@ def test_claim_date_rows_are_each_claims_proved_date(root: Path):
     assert any(proof.endswith(f'"{claim}"]') for claim, *_, proof in rows)  # an event's claim
     plain = {name: dates[name] for name in dates}  # any other mapping gives the same rows
     assert list(claim_date_rows(plain)) == rows
+
+
+def test_each_file_keeps_its_own_bound_on_a_publication():
+    """The cache keeps each file's inputs: a chunk of files must not keep only the tightest
+    bound of them all, or a touched file that loosens its own would leave none from the rest."""
+    from factdb.loading import Located
+    from factdb.proving import claim_datings, file_inputs
+
+    facts = validate(DATES, cache=False).facts
+    claim = next(c.record for c in facts.claims if c.record.id == "b-vote-expected")
+    claims = [
+        Located(claim.model_copy(update={"date": day}), path, 3, 5)
+        for path, day in (("x.yaml", "2024-10-20/.."), ("y.yaml", "2024-10-22/.."))
+    ]
+    _, bounds = claim_datings(claims, {"b": "2024-10-24"})
+    assert sorted((b.path, b.day) for b in bounds) == [
+        ("x.yaml", "2024-10-20"),
+        ("y.yaml", "2024-10-22"),
+    ]
+    inputs = file_inputs(*claim_datings(claims, {"b": "2024-10-24"}))
+    assert [len(inputs[path][1]) for path in ("x.yaml", "y.yaml")] == [1, 1]
