@@ -57,7 +57,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
@@ -691,10 +691,11 @@ Kind = tuple[DayFunction | None, int | None, DayFunction | None, int | None]  # 
 class Network:
     """Day variables, unary facts and binary relations; `solve()` gives the tightest intervals.
 
-    A name used in `within` or `relate` is declared on the way; `declare_many`, `alias_many`
-    and `relate_many` add many at once by variable number. Constraints are kept in flat lists
-    of ints: adding one allocates no object the garbage collector would have to walk. Each
-    variable's constraints (`adjacency`) are linked when a solve first needs them.
+    A name used in `within` or `relate` is declared on the way; `declare` gives a variable's
+    number, which `within_variable` and `relate_many` (many relations at once) take.
+    Constraints are kept in flat lists of ints: adding one allocates no object the garbage
+    collector would have to walk. Each variable's constraints (`adjacency`) are linked when a
+    solve first needs them.
     """
 
     def __init__(self) -> None:
@@ -730,13 +731,6 @@ class Network:
         self._aliases[name] = reason
         return True
 
-    def alias_many(
-        self, names: Sequence[str], variables: Sequence[int], reasons: Sequence[str | None]
-    ) -> None:
-        """`same` for many names not yet declared, each given the variable it names."""
-        self._index.update(zip(names, variables, strict=True))
-        self._aliases.update(zip(names, reasons, strict=True))
-
     def declare(self, name: str) -> int:
         """The variable's number, declared now if new."""
         index = self._index.get(name)
@@ -744,9 +738,6 @@ class Network:
             index = self._index[name] = self._size
             self._size += 1
         return index
-
-    def declare_many(self, names: Iterable[str]) -> list[int]:
-        return [self.declare(name) for name in names]
 
     def within(self, name: str, start: date | None, end: date | None, reason: str | None) -> None:
         """Evidence: the variable lies in [start, end] (None: that side open)."""

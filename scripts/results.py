@@ -92,15 +92,6 @@ class Datings:
     column: list[int] = field(default_factory=list)
     position: list[int] = field(default_factory=list)
 
-    @classmethod
-    def of(cls, rows: Iterable[ClaimDating]) -> Datings:
-        columns = list(zip(*rows, strict=True))
-        return cls(*map(list, columns)) if columns else cls()
-
-    def append(self, row: ClaimDating) -> None:
-        for column, value in zip(self.columns(), row, strict=True):
-            column.append(value)
-
     def extend(self, other: Datings) -> None:
         for column, more in zip(self.columns(), other.columns(), strict=True):
             column += more
