@@ -84,7 +84,7 @@ async def measure(
         for _ in range(requests_per_page or 1):
             for name in pages:
                 queue.put_nowait(name)
-    deadline = time.monotonic() + duration if duration else None
+    deadline: float | None = None  # set once every page's first request is answered
     names = list(pages)
 
     async def client(number: int, http: httpx.AsyncClient) -> None:
@@ -109,6 +109,8 @@ async def measure(
             await http.get(paths[name][0])
             stats[name].first = time.perf_counter() - started
         started = time.perf_counter()
+        if duration:
+            deadline = time.monotonic() + duration
         await asyncio.gather(*(client(n, http) for n in range(clients)))
         elapsed = time.perf_counter() - started
     return stats, elapsed

@@ -121,3 +121,31 @@ def test_the_goals_at_a_million_add_the_60_second_line_and_a_4_gib_limit():
         "+5.3% (runs +5.3% to +5.3%); the dated corpus against its undated twin: "
         "+30.0% (rounds +30.0% to +30.0%)",
     )
+
+
+def test_the_page_goals_are_those_of_issue_18():
+    from factdb.benchmark import latency_goals
+    from factdb.loadtest import ASKED, BASELINE, NARROWEST, PageStats
+
+    def page(p99: float) -> PageStats:
+        return PageStats(latencies=[p99] * 10)
+
+    stats = {BASELINE: page(0.1), NARROWEST: page(0.05), "search": page(0.16), ASKED: page(0.19)}
+    (pages, met, figure), (asked, asked_met, asked_figure) = latency_goals(stats)
+    assert "at most 1.5x" in pages and (met, figure) == (False, "slowest search, 1.60x")
+    assert "at most 2x" in asked and (asked_met, asked_figure) == (True, "1.90x")
+
+
+def test_the_load_line_serves_the_plain_page_then_ours_and_compares_their_rates(repo_db: Path):
+    from factdb.benchmark import serve_load
+
+    text, (goal, met, figure) = serve_load(repo_db, clients=4, seconds=1)
+    plain, ours = text.splitlines()
+    for line in (plain, ours):
+        requests, errors = re.search(r"(\d+) requests +(\d+) errors", line).groups()
+        assert int(requests) > 0 and errors == "0"
+    assert plain.startswith("plain claims table") and ours.startswith("ours")
+    rates = [float(r) for r in re.findall(r"([\d.]+) requests/s", text)]
+    assert met == (rates[1] >= rates[0])
+    assert figure == f"{rates[1]:.1f} against {rates[0]:.1f} requests/s"
+    assert "under load (4 clients, 1 s" in goal
