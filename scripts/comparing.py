@@ -53,8 +53,8 @@ class Comparison(NamedTuple):
 class _Opposed(NamedTuple):
     """Two answers whose values exclude each other, and the claims of each that do."""
 
-    a: list[AnswerInput]
-    b: list[AnswerInput]
+    a: Sequence[AnswerInput]  # the answer's own claims where all of them do
+    b: Sequence[AnswerInput]
     detail: str  # ends the reason: why the values exclude each other, where not plain
 
 
@@ -88,6 +88,26 @@ def describe_days(start: str | None, end: str | None) -> str:
     return f"{start} to {end}"
 
 
+class Days:
+    """What the comparisons ask of a list of claims' dates, worked out once per list: an
+    answer's claims take part in a comparison with every other answer to its topic (at a
+    million claims, once per pair cost 5 s). Kept by the list's identity, with the list."""
+
+    def __init__(self) -> None:
+        self.known: dict[int, tuple[Sequence[AnswerInput], tuple, frozenset[str]]] = {}
+
+    def of(self, claims: Sequence[AnswerInput]) -> tuple[tuple[str | None, str | None], frozenset]:
+        found = self.known.get(id(claims))
+        if found is None:
+            exact = frozenset(
+                c.date_start
+                for c in claims
+                if c.date_start is not None and c.date_start == c.date_end
+            )
+            found = self.known[id(claims)] = (claims, _span(claims), exact)
+        return found[1], found[2]
+
+
 def _span(claims: Sequence[AnswerInput]) -> tuple[str | None, str | None]:
     """The days from the first any of the claims can be to the last (None where one is open)."""
     starts = [c.date_start for c in claims]
@@ -97,11 +117,10 @@ def _span(claims: Sequence[AnswerInput]) -> tuple[str | None, str | None]:
     return first, last
 
 
-def _same_day(a: Sequence[AnswerInput], b: Sequence[AnswerInput]) -> str | None:
-    """The first day to which a claim of each is dated exactly, if any."""
-    days_a = {c.date_start for c in a if c.date_start is not None and c.date_start == c.date_end}
-    shared = days_a & {c.date_start for c in b if c.date_start == c.date_end}
-    return min(day for day in shared if day is not None) if shared else None
+def _same_day(days_a: frozenset[str], days_b: frozenset[str]) -> str | None:
+    """The first day to which a claim of each is dated exactly (`Days.of`), if any."""
+    shared = days_a & days_b
+    return min(shared) if shared else None
 
 
 def _overlapping_pair(
@@ -217,12 +236,12 @@ def _compare_values(topic: Topic, a: Answer, b: Answer) -> Comparison | _Opposed
     share = (far - near) / max(abs(near), abs(far))
     tolerance = topic.tolerance
     if tolerance is None:
-        return _Opposed(list(a.claims), list(b.claims), "")
+        return _Opposed(a.claims, b.claims, "")
     if share > tolerance * (1 + ROUNDING):
         detail = (
             f" ({_percent(share)} apart, beyond the topic's tolerance of {_percent(tolerance)})"
         )
-        return _Opposed(list(a.claims), list(b.claims), detail)
+        return _Opposed(a.claims, b.claims, detail)
     exact_a = [c for c in a.claims if not c.approximate]
     exact_b = [c for c in b.claims if not c.approximate]
     if not exact_a or not exact_b:
@@ -244,9 +263,7 @@ def _compare_texts(topic: Topic, a: Answer, b: Answer) -> Comparison | _Opposed:
     both; otherwise both can be true."""
     groups = [{_normal(answer) for answer in group} for group in topic.exclusive]
     if any(a.key in group and b.key in group for group in groups):
-        return _Opposed(
-            list(a.claims), list(b.claims), " (the topic lists them as exclusive answers)"
-        )
+        return _Opposed(a.claims, b.claims, " (the topic lists them as exclusive answers)")
     if groups:
         why = "no group of answers that the topic lists as exclusive holds both"
     else:
@@ -280,12 +297,12 @@ def _vague(a: AnswerInput, b: AnswerInput) -> str:
     return f"{when_a} and {when_b} overlap"
 
 
-def _compare_times(topic: Topic, a: Answer, b: Answer, opposed: _Opposed) -> Comparison:
+def _compare_times(topic: Topic, a: Answer, b: Answer, opposed: _Opposed, days: Days) -> Comparison:
     """Answers whose values exclude each other: a conflict at one time (any time, where the
     topic does not change over time); otherwise an update, or unclear where dates are vague."""
     label_a, label_b, unit = _label(topic, a), _label(topic, b), _unit(topic, a)
-    span_a, span_b = _span(opposed.a), _span(opposed.b)
-    day = _same_day(opposed.a, opposed.b)
+    (span_a, exact_a), (span_b, exact_b) = days.of(opposed.a), days.of(opposed.b)
+    day = _same_day(exact_a, exact_b)
     if day is not None and (topic.changes_over_time or span_a == span_b == (day, day)):
         reason = f"{label_a} and {label_b}{unit} on {day}: cannot both be true{opposed.detail}"
         return Comparison("conflict", reason)
@@ -337,11 +354,12 @@ def _compare_dates(a: Answer, b: Answer) -> Comparison:
     return Comparison("conflict", f"{when_a} and {when_b} do not overlap: cannot both be true")
 
 
-def compare_answers(topic: Topic, a: Answer, b: Answer) -> Comparison:
+def compare_answers(topic: Topic, a: Answer, b: Answer, days: Days | None = None) -> Comparison:
     """How two different answers to a topic relate, and why (the rules are the module's).
 
     The same whichever is given first: the reason names the smaller quantity first, or else
-    the answer first in text order (and the earlier first, for an update).
+    the answer first in text order (and the earlier first, for an update). `days`: shared by
+    the comparisons of one set of answers, so each answer's dates are read once.
     """
     if _order(topic, b) < _order(topic, a):
         a, b = b, a
@@ -350,4 +368,6 @@ def compare_answers(topic: Topic, a: Answer, b: Answer) -> Comparison:
     found = (
         _compare_values(topic, a, b) if topic.kind == "quantity" else _compare_texts(topic, a, b)
     )
-    return found if isinstance(found, Comparison) else _compare_times(topic, a, b, found)
+    if isinstance(found, Comparison):
+        return found
+    return _compare_times(topic, a, b, found, days if days is not None else Days())

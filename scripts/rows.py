@@ -10,7 +10,7 @@ from datetime import date
 from functools import cache
 from operator import attrgetter
 
-from factdb.comparing import Answer, compare_answers
+from factdb.comparing import Answer, Days, compare_answers
 from factdb.coverage import Sentence, id_list, sentence_rows
 from factdb.loading import Located
 from factdb.results import AnswerInput, ProvedDate, QuoteSpan, Row
@@ -208,8 +208,7 @@ def _answer_row(
     """The row of one answer to a topic, from the claims that give it."""
     first = members[0]
     quantity, when = topic.kind == "quantity", topic.kind == "date"
-    starts = [m.date_start for m in members if m.date_start]
-    ends = [m.date_end for m in members if m.date_end]
+    first_date, last_date = _first_and_last(members)
     named = dict.fromkeys(names.get(m.claimant or "", "The article itself") for m in members)
     return {
         "topic": topic.id,
@@ -227,8 +226,8 @@ def _answer_row(
         "sources": id_list(list(dict.fromkeys(m.source for m in members))),
         "origins": id_list(list(dict.fromkeys(m.origin for m in members))),
         "claim_ids": id_list([m.id for m in members]),
-        "first_date": min(starts) if starts else None,
-        "last_date": max(ends) if ends else None,
+        "first_date": first_date,
+        "last_date": last_date,
     }
 
 
@@ -241,17 +240,33 @@ def comparison_rows(topics: Mapping[str, Topic], groups: Groups) -> list[dict]:
     answers: dict[str, list[Answer]] = {}
     for (topic_id, key), members in groups.items():
         answers.setdefault(topic_id, []).append(Answer(key, members))
+    days = {id(members): _first_and_last(members) for members in groups.values()}
+    shared = Days()  # each answer's dates read once for all its pairs
     return [
-        _comparison_row(topics[topic_id], a, b)
+        _comparison_row(topics[topic_id], a, b, days, shared)
         for topic_id, given in answers.items()
         for index, a in enumerate(given)
         for b in given[index + 1 :]
     ]
 
 
-def _comparison_row(topic: Topic, a: Answer, b: Answer) -> dict:
-    """The row of one pair of answers to a topic."""
-    relation, reason = compare_answers(topic, a, b)
+def _first_and_last(claims: list[AnswerInput]) -> tuple[str | None, str | None]:
+    """The first day any of the claims names, and the last (None where none does)."""
+    starts = [c.date_start for c in claims if c.date_start]
+    ends = [c.date_end for c in claims if c.date_end]
+    return min(starts) if starts else None, max(ends) if ends else None
+
+
+def _comparison_row(
+    topic: Topic,
+    a: Answer,
+    b: Answer,
+    days: Mapping[int, tuple[str | None, str | None]],
+    shared: Days,
+) -> dict:
+    """The row of one pair of answers to a topic (`days`: each answer's first and last day,
+    by the identity of its claims, worked out once for all its pairs)."""
+    relation, reason = compare_answers(topic, a, b, shared)
     row = {
         "topic": topic.id,
         "answer_a": a.key,
@@ -262,10 +277,7 @@ def _comparison_row(topic: Topic, a: Answer, b: Answer) -> dict:
         "unit_b": b.claims[0].unit if topic.kind == "quantity" else None,
     }
     for side, answer in (("a", a), ("b", b)):
-        starts = [c.date_start for c in answer.claims if c.date_start]
-        ends = [c.date_end for c in answer.claims if c.date_end]
-        row[f"first_date_{side}"] = min(starts) if starts else None
-        row[f"last_date_{side}"] = max(ends) if ends else None
+        row[f"first_date_{side}"], row[f"last_date_{side}"] = days[id(answer.claims)]
     return row
 
 

@@ -472,3 +472,27 @@ def test_no_conflict_in_the_repository_is_at_different_times_on_a_changing_topic
 def test_every_relation_is_described_in_the_data_model(relation: str):
     docs = (REPO / "docs" / "data-model.md").read_text()
     assert f"`{relation}`" in docs
+
+
+def test_dates_read_once_per_answer_give_what_reading_them_per_pair_gives():
+    """comparison_rows shares one Days across every pair: the same relations and reasons."""
+    from factdb.comparing import Days
+
+    rng = random.Random(18)
+    days = [f"2024-10-{day:02d}" for day in range(20, 31)]
+    for changes in (True, False):
+        topic = quantity(changes_over_time=changes, tolerance=0.05)
+        answers = []
+        for number, value in enumerate((3000, 3100, 10000, 11000, 12000)):
+            picked = [sorted(rng.sample(days, 2)) for _ in range(rng.randrange(1, 5))]
+            members = [
+                claim(f"c{number}-{i}", value, start=s if i % 3 else e, end=e, hedged=i % 2 == 0)
+                for i, (s, e) in enumerate(picked)
+            ]
+            answers.append(answer(*members))
+        shared = Days()
+        for a in answers:
+            for b in answers:
+                if a is not b:
+                    assert compare_answers(topic, a, b, shared) == compare_answers(topic, a, b)
+        assert len(shared.known) >= len(answers)
