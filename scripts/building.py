@@ -19,11 +19,10 @@ from collections.abc import Callable, Iterable, Iterator
 from operator import itemgetter
 from pathlib import Path
 
-import sqlite_utils
-
 import factdb.profiling as profiling
 from factdb.coverage import COLUMNS as SENTENCE_COLUMNS
 from factdb.coverage import source_sentences
+from factdb.database import sqlite_utils
 from factdb.processes import forked_pool, remove_orphans, scratch_prefix, worker_count
 from factdb.progress import progress_bar
 from factdb.proving import claim_date_rows as proved_claim_dates

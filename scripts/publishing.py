@@ -13,10 +13,10 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
 from ruamel.yaml import YAML
 
 from factdb.coverage import COLUMNS as SENTENCE_COLUMNS
+from factdb.database import sqlite_utils
 from factdb.tables import (
     ANSWER_COLUMNS,
     CLAIM_DATE_COLUMNS,

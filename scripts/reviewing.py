@@ -16,9 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import sqlite_utils
-
 from factdb.building import build_database
+from factdb.database import sqlite_utils
 from factdb.problems import escape_name
 from factdb.results import Validation
 from factdb.validating import validate

@@ -12,13 +12,14 @@ import typing
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from factdb.coverage import COLUMNS as SENTENCE_COLUMNS
 from factdb.coverage import COVERAGE_VIEW
 from factdb.schema.models import Claim, Entity, Event, Record, Source, Topic
+
+if TYPE_CHECKING:  # sqlite_utils imports numpy where installed (0.1 s): only a build needs it
+    from factdb.database import sqlite_utils
 
 # Derived columns: name -> (SQLite type, description), per table.
 DERIVED: dict[str, dict[str, tuple[type, str]]] = {
