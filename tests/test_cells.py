@@ -243,3 +243,27 @@ def test_claims_about_an_entity_looks_its_claims_up_by_index(repo_db: Path, enti
     assert any("idx_claim_entities_entity_id (entity_id=?)" in step for step in plan), plan
     assert not any("CORRELATED" in step for step in plan), plan
     assert len(db.execute(sql, {"entity": entity}).fetchall()) > 0
+
+
+@pytest.mark.parametrize("immutable", [True, False])
+async def test_an_immutable_databases_lookups_are_made_once(repo_db: Path, immutable: bool):
+    """Every cell is rendered on its own; an immutable database's answers cannot change, so each
+    id (or list of ids) is looked up once; a mutable database's rows may change: every time."""
+    files = {"immutables": [str(repo_db)]} if immutable else {"files": [str(repo_db)]}
+    ds = Datasette(**files, metadata=read_metadata(REPO), settings=SETTINGS)
+    db = ds.get_database("facts")
+    asked = []
+    execute = db.execute
+
+    async def counted(sql, *args, **kwargs):
+        asked.append(sql)
+        return await execute(sql, *args, **kwargs)
+
+    db.execute = counted
+    await read_schema(ds, "facts")
+    asked.clear()
+    cells = [("russia", "claimant", "claims"), ('["russia", "north-korea"]', "about", "claims")]
+    first = [await render(v, column, table, "facts", ds) for v, column, table in cells]
+    again = [await render(v, column, table, "facts", ds) for v, column, table in cells]
+    assert first == again and all('href="/facts/entities/russia"' in str(cell) for cell in first)
+    assert len(asked) == (2 if immutable else 4)
