@@ -271,8 +271,8 @@ def _add_claims(
     places: Places,
 ) -> tuple[list[int], list[bool], list[Problem]]:
     """Each claim's variable (its event's, where it names a known one; its own otherwise) and
-    its constraints, added a `when` at a time: the variables, which of them are the claims'
-    events', and the problems of expressions that cannot be used."""
+    its constraints, added a `when` at a time. Returns the variables, whether each claim has
+    its event's (`aliased`), and the problems of expressions that cannot be used."""
     ids = datings.id
     variables = [-1 if event is None else events.get(event, -1) for event in datings.event]
     aliased = [variable >= 0 for variable in variables]
