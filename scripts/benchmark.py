@@ -677,7 +677,15 @@ def serve_load(
     requests a second as the plain page."""
     import asyncio
 
-    from factdb.loadtest import ASKED, BASELINE, OUTSIDE_GOAL, Server, measure, pages_for
+    from factdb.loadtest import (
+        ASKED,
+        BASELINE,
+        OUTSIDE_GOAL,
+        PageStats,
+        Server,
+        measure,
+        pages_for,
+    )
 
     pages = pages_for(database)
     ours = {name: page for name, page in pages.items() if name not in OUTSIDE_GOAL}
@@ -685,13 +693,12 @@ def serve_load(
     with Server(database, None) as server:
         for label, chosen in (("plain claims table", {BASELINE: pages[BASELINE]}), ("ours", ours)):
             stats, elapsed = asyncio.run(measure(server.url, chosen, clients, None, seconds))
-            latencies = sorted(t for s in stats.values() for t in s.latencies)
+            every = PageStats([t for s in stats.values() for t in s.latencies])
             errors = sum(s.errors for s in stats.values())
-            p99 = latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan")
-            rates.append(len(latencies) / elapsed)
+            rates.append(len(every.latencies) / elapsed)
             lines.append(
-                f"{label:<20} {len(latencies):>8} requests {errors:>4} errors "
-                f"{rates[-1]:>7.1f} requests/s  p99 {p99:.2f} s"
+                f"{label:<20} {len(every.latencies):>8} requests {errors:>4} errors "
+                f"{rates[-1]:>7.1f} requests/s  p99 {every.p99:.2f} s"
             )
     goal = (
         f"under load ({clients} clients, {seconds:.0f} s; our pages but '{ASKED}'): at least "

@@ -25,12 +25,11 @@ from factdb.coverage import source_sentences
 from factdb.database import sqlite_utils
 from factdb.processes import forked_pool, remove_orphans, scratch_prefix, worker_count
 from factdb.progress import progress_bar
-from factdb.proving import claim_date_rows as proved_claim_dates
+from factdb.proving import claim_date_rows
 from factdb.results import AnswerInput, PreparedRows, Row, Validation
 from factdb.rows import (
     answer_groups,
     answer_rows,
-    claim_date_rows,
     claim_tables,
     comparison_rows,
     entity_rows,
@@ -255,7 +254,7 @@ def _write_steps(validation: Validation, path: Path, scratch: Path, steps: _Step
                 db,
                 "claim_dates",
                 list(CLAIM_DATE_COLUMNS),
-                claim_date_rows(proved_claim_dates(validation.dates)),
+                claim_date_rows(validation.dates),
             )
     steps.done()
     create_indexes(db)  # after the rows: one sort per index, not a b-tree update per row

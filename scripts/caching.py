@@ -35,7 +35,6 @@ import hashlib
 import marshal
 import os
 import pickle
-from collections import Counter
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +70,7 @@ from factdb.proving import (
     file_inputs,
     inputs_digest,
     prove,
+    reported_events,
 )
 from factdb.results import DatingInputs, Datings, PublicationBound, Validation
 from factdb.schema import models
@@ -321,8 +321,7 @@ def _solve(root: Path, facts: Facts, inputs: dict[str, list]) -> tuple[Proof, di
         if columns:
             datings.extend(Datings(*map(list, columns)))
         bounds += [PublicationBound(*bound) for bound in kept]
-    reported = dict(Counter(event for event in datings.event if event is not None))
-    return prove(root, facts, datings, bounds), reported
+    return prove(root, facts, datings, bounds), reported_events(datings)
 
 
 Parsed = tuple[list, list[Problem]]  # a file's (kind, record, line, column)s and problems

@@ -18,6 +18,7 @@ it; written dates are then checked against them:
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -83,6 +84,11 @@ def claim_datings(
         if bound is not None and (key not in bounds or _tighter(bound, bounds[key])):
             bounds[key] = bound
     return datings, list(bounds.values())
+
+
+def reported_events(datings: Datings) -> dict[str, int]:
+    """How many of the claims report each event (`Validation.reported`)."""
+    return dict(Counter(event for event in datings.event if event is not None))
 
 
 NO_INPUTS: list = [[], []]  # a file without a claim that dates itself or bounds a publication
@@ -439,8 +445,6 @@ class ProvedDates(Mapping[str, ProvedDate]):
         self.known: dict[str, ProvedDate | None] = dict.fromkeys(names)
         self.claims, self.variables, self.aliased = claims, variables, aliased
         self.claim_dates: dict[int, ProvedDate] = {}  # by the claim's place in `claims`
-        self.intervals: dict[int, tuple[str | None, str | None, str | None]] = {}  # by variable
-        self.proofs: dict[int, tuple[str, ...]] = {}  # by variable
 
     @cached_property
     def places(self) -> dict[str, int]:
@@ -463,25 +467,19 @@ class ProvedDates(Mapping[str, ProvedDate]):
 
     def _interval(self, variable: int) -> tuple[str | None, str | None, str | None]:
         """A variable's first and last days (ISO) and EDTF, the same for every claim of it."""
-        found = self.intervals.get(variable)
-        if found is None:
-            start, end = self.solution.every_day()[variable]
-            first = None if start is None else date.fromordinal(start)
-            last = None if end is None else date.fromordinal(end)
-            found = self.intervals[variable] = (
-                None if first is None else first.isoformat(),
-                None if last is None else last.isoformat(),
-                None if first is None and last is None else to_edtf(first, last),
-            )
-        return found
+        start, end = self.solution.every_day()[variable]
+        first = None if start is None else date.fromordinal(start)
+        last = None if end is None else date.fromordinal(end)
+        return (
+            None if first is None else first.isoformat(),
+            None if last is None else last.isoformat(),
+            None if first is None and last is None else to_edtf(first, last),
+        )
 
     def _claim(self, index: int, own: bool = True) -> ProvedDate:
         """The claim's proved date (`own`: with its own id ending its event's proof)."""
         variable, claim = self.variables[index], self.claims[index]
-        proof = self.proofs.get(variable)
-        if proof is None:
-            found = self.solution.variable_proof(variable)
-            proof = self.proofs[variable] = tuple(_record(reason) for reason in found)
+        proof = tuple(_record(reason) for reason in self.solution.variable_proof(variable))
         start, end, edtf = self._interval(variable)
         bounded = start is not None or end is not None
         if own and self.aliased[index] and bounded and claim not in proof:
@@ -538,17 +536,19 @@ class LazyProvedDates(Mapping[str, ProvedDate]):
 ClaimDateRow = tuple[str, str | None, str | None, str | None, str]  # id, EDTF, start, end, proof
 
 
-def claim_date_rows(dates: Mapping[str, ProvedDate]) -> Iterator[ClaimDateRow]:
-    """Every dated claim's id, proved date (EDTF, first and last day) and proof (a JSON array),
-    from any mapping of proved dates; from ProvedDates, each variable's worked out once."""
+def claim_date_rows(dates: Mapping[str, ProvedDate]) -> list[ClaimDateRow]:
+    """Rows of the claim_dates table, by claim id: every dated claim's id, proved date (EDTF,
+    first and last day) and proof (a JSON array), from any mapping of proved dates; from
+    ProvedDates, each variable's worked out once."""
     if isinstance(dates, LazyProvedDates):
         dates = dates.solved
     if isinstance(dates, ProvedDates):
-        yield from dates.claim_rows()
-        return
-    for name, proved in dates.items():
-        if name.startswith(CLAIM):
-            yield name[len(CLAIM) :], proved.edtf, proved.start, proved.end, id_list(proved.proof)
+        return sorted(dates.claim_rows())
+    return sorted(
+        (name[len(CLAIM) :], proved.edtf, proved.start, proved.end, id_list(proved.proof))
+        for name, proved in dates.items()
+        if name.startswith(CLAIM)
+    )
 
 
 @lru_cache(maxsize=65536)

@@ -81,11 +81,6 @@ def event_rows(
     return rows
 
 
-def claim_date_rows(rows: Iterable[Row]) -> list[Row]:
-    """Rows of the claim_dates table (from `proving.claim_date_rows`), by claim id."""
-    return sorted(rows)
-
-
 def entity_rows(entities: Iterable[Located[Entity]]) -> list[dict]:
     """Rows of the entities table."""
     rows = []

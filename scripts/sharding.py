@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, Future, as_completed
 from dataclasses import dataclass, field
@@ -47,7 +46,14 @@ from factdb.problems import Problem
 from factdb.processes import MIN_PARALLEL_FILES, forked_pool, worker_count
 from factdb.profiling import step
 from factdb.progress import progress_bar
-from factdb.proving import NO_INPUTS, claim_datings, file_inputs, inputs_digest, prove
+from factdb.proving import (
+    NO_INPUTS,
+    claim_datings,
+    file_inputs,
+    inputs_digest,
+    prove,
+    reported_events,
+)
 from factdb.results import (
     AnswerInput,
     DatingInputs,
@@ -119,6 +125,7 @@ class Context:
     prepared: PreparedRows | None
     in_process: bool
     published: dict[str, str] = field(default_factory=dict)  # source id -> written EDTF
+    digest: bool = False  # digest each file's inputs to the dates (for the cache's index)
 
 
 def check_chunk(context: Context, paths: list[Path]) -> ChunkOutcome:
@@ -140,8 +147,10 @@ def check_chunk(context: Context, paths: list[Path]) -> ChunkOutcome:
     outcome.spans = validation.spans
     outcome.count = len(facts.claims)
     outcome.datings, outcome.bounds = claim_datings(facts.claims, context.published)
-    inputs = file_inputs(outcome.datings, outcome.bounds)
-    outcome.digests = {path: inputs_digest(inputs.get(path, NO_INPUTS)) for path in outcome.files}
+    if context.digest:
+        inputs = file_inputs(outcome.datings, outcome.bounds)
+        digests = {path: inputs_digest(inputs.get(path, NO_INPUTS)) for path in outcome.files}
+        outcome.digests = digests
     if context.in_process:
         outcome.claims = facts.claims
     elif context.prepared is not None and facts.claims and not outcome.problems:
@@ -283,7 +292,13 @@ def _merge(
 
 
 def _check(
-    root: Path, loader: Loader, workers: int | None, prepare: bool, split: bool, min_parallel: int
+    root: Path,
+    loader: Loader,
+    workers: int | None,
+    prepare: bool,
+    split: bool,
+    min_parallel: int,
+    digest: bool,
 ) -> Checked | None:
     """check_tree, once; None if a file taken for claims only defines registries after all."""
     refused: list[Problem] = []  # links leading outside the repository: never read
@@ -316,6 +331,7 @@ def _check(
         validation.prepared,
         in_process,
         published,
+        digest,
     )
     dating = DatingInputs(*claim_datings(facts.claims, published))  # of the claims read here
     claims_in_main = len(facts.claims)
@@ -357,7 +373,7 @@ def _finish(
     proof = prove(context.root, validation.facts, dating.datings, dating.bounds)
     validation.problems += proof.problems
     validation.dates = proof.dates
-    validation.reported = dict(Counter(e for e in dating.datings.event if e is not None))
+    validation.reported = reported_events(dating.datings)
     if prepared is not None and validation.ok:
         with step("sentences prepared (workers)"):
             prepared.batches += [future.result() for future in pending]
@@ -375,17 +391,23 @@ def check_tree(
     workers: int | None = None,
     prepare: bool = False,
     min_parallel: int = MIN_PARALLEL_FILES,
+    digest: bool = False,
 ) -> Checked:
     """Every rule over every fact file under root, the claim files in chunks.
 
     Checked in this process (fewer than `min_parallel` claim files, or workers=1), the
     validation's facts hold every record. On several processes they hold the registries, and
     `counts` the number of records of each kind; with `prepare`, the workers also prepare the
-    rows of the claims and sentences for a build (`Validation.prepared`).
+    rows of the claims and sentences for a build (`Validation.prepared`); with `digest`, the
+    workers digest each file's inputs to the dates, for the cache (`DatingInputs.digests`).
     """
-    checked = _check(root, loader, workers, prepare, split=True, min_parallel=min_parallel)
+    checked = _check(
+        root, loader, workers, prepare, split=True, min_parallel=min_parallel, digest=digest
+    )
     if checked is None:  # a claim file defines registries after all: read every file here
-        checked = _check(root, loader, 1, prepare, split=False, min_parallel=min_parallel)
+        checked = _check(
+            root, loader, 1, prepare, split=False, min_parallel=min_parallel, digest=digest
+        )
     assert checked is not None, "a check in one process reads every file itself"
     return checked
 

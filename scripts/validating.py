@@ -50,7 +50,9 @@ def _validate(root: Path, cache: bool, workers: int | None, for_build: bool) -> 
 
     if tree is None:
         return check_tree(root, workers=workers, prepare=for_build).validation
-    checked = check_tree(root, loader=tree.loader(), workers=workers, prepare=for_build)
+    checked = check_tree(
+        root, loader=tree.loader(), workers=workers, prepare=for_build, digest=True
+    )
     tree.save(checked.validation, checked.ids, checked.dating, checked.proving)
     return checked.validation
 
