@@ -23,6 +23,15 @@ def tree(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture
+def dates_tree(tmp_path: Path) -> Path:
+    """A writable copy of tests/fixtures/dates: two articles, one printing its day, whose claims
+    date the council's vote "on Wednesday" and "yesterday"."""
+    root = tmp_path / "dates"
+    shutil.copytree(FIXTURES / "dates", root, ignore=shutil.ignore_patterns(".cache"))
+    return root
+
+
 @pytest.fixture(scope="session")
 def repo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """facts.db built from the repository's own facts, once per test session."""

@@ -28,11 +28,17 @@ def _claims(count: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_an_unreadable_registry_is_one_problem_not_one_per_claim(tree: Path):
-    (tree / "facts" / "claims" / "many.yaml").write_text(_claims(40), encoding="utf-8")
+def _unreadable_registry(tree: Path, claims: int) -> list[Problem]:
+    """The problems of the tree with `claims` more claims of its source and a registry that
+    cannot be read."""
+    (tree / "facts" / "claims" / "many.yaml").write_text(_claims(claims), encoding="utf-8")
     registry = tree / "facts" / "registry.yaml"
     registry.write_text("sources: [\n" + registry.read_text(encoding="utf-8"), encoding="utf-8")
-    problems = validate(tree, cache=False).problems
+    return validate(tree, cache=False).problems
+
+
+def test_an_unreadable_registry_is_one_problem_not_one_per_claim(tree: Path):
+    problems = _unreadable_registry(tree, 40)
     references = [p for p in problems if p.rule == "unknown-reference"]
     assert [(p.path, p.line, p.column) for p in references] == [("facts/registry.yaml", 1, 1)]
     [reference] = references
@@ -48,10 +54,7 @@ def test_an_unreadable_registry_is_one_problem_not_one_per_claim(tree: Path):
 
 
 def test_a_few_unknown_references_are_still_reported_one_by_one(tree: Path):
-    (tree / "facts" / "claims" / "many.yaml").write_text(_claims(10), encoding="utf-8")
-    registry = tree / "facts" / "registry.yaml"
-    registry.write_text("sources: [\n" + registry.read_text(encoding="utf-8"), encoding="utf-8")
-    problems = validate(tree, cache=False).problems
+    problems = _unreadable_registry(tree, 10)
     references = [p for p in problems if p.rule == "unknown-reference"]
     assert len(references) == 18 <= CASCADE_LIMIT  # 10 new claims, the sample's 8 ids
     assert all(p.path.startswith("facts/claims/") for p in references)

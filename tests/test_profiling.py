@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,14 +10,10 @@ from click.testing import CliRunner
 from factdb import profiling
 from factdb.cli import cli
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
 
 @pytest.fixture
-def tree(tmp_path: Path) -> Path:
-    root = tmp_path / "dates"
-    shutil.copytree(FIXTURES / "dates", root, ignore=shutil.ignore_patterns(".cache"))
-    return root
+def tree(dates_tree: Path) -> Path:
+    return dates_tree
 
 
 def test_a_report_parses_back_to_its_steps():

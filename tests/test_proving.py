@@ -4,7 +4,6 @@ article prints its day and dates the council's vote "on Wednesday"; the other sa
 from __future__ import annotations
 
 import hashlib
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -18,10 +17,8 @@ DATES = Path(__file__).resolve().parent / "fixtures" / "dates"
 
 
 @pytest.fixture
-def tree(tmp_path: Path) -> Path:
-    root = tmp_path / "dates"
-    shutil.copytree(DATES, root)
-    return root
+def tree(dates_tree: Path) -> Path:
+    return dates_tree
 
 
 def edit(path: Path, old: str, new: str) -> None:
