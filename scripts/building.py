@@ -28,6 +28,7 @@ from factdb.progress import progress_bar
 from factdb.proving import claim_date_rows
 from factdb.results import AnswerInput, PreparedRows, Row, Validation
 from factdb.rows import (
+    answer_days,
     answer_groups,
     answer_rows,
     claim_tables,
@@ -242,8 +243,9 @@ def _write_steps(validation: Validation, path: Path, scratch: Path, steps: _Step
                 topics = {t.record.id: t.record for t in validation.facts.topics}
                 names = {e.record.id: e.record.name for e in validation.facts.entities}
                 groups = answer_groups(answers)
-                _insert(db, "answers", answer_rows(topics, names, groups))
-                _insert(db, "comparisons", comparison_rows(topics, groups))
+                days = answer_days(groups)
+                _insert(db, "answers", answer_rows(topics, names, groups, days))
+                _insert(db, "comparisons", comparison_rows(topics, groups, days))
         if prepared is not None:
             with profiling.step(part + "shards written (workers)"):
                 written = shards()

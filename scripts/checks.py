@@ -26,6 +26,7 @@ from factdb.loading import (
 from factdb.problems import Problem
 from factdb.results import QuoteSpan, Validation
 from factdb.schema.dates import parse_edtf
+from factdb.schema.models import Source, Topic
 from factdb.text import (
     NormalisedText,
     closest_passage,
@@ -138,7 +139,7 @@ def check_claim_references(facts: Facts) -> Iterator[Problem]:
 
 def check_topics(facts: Facts) -> Iterator[Problem]:
     """A claim answers its topic in the topic's terms: a value in its unit, or an answer."""
-    topics = {t.record.id: t.record for t in facts.topics}
+    topics: dict[str, Topic] = facts.by_id("topics")
     for claim in facts.claims:
         record = claim.record
         topic = topics.get(record.topic) if record.topic else None
@@ -178,10 +179,11 @@ def check_topics(facts: Facts) -> Iterator[Problem]:
 
 def check_dates(facts: Facts) -> Iterator[Problem]:
     """date-after-publication: a claim's date is not after its source's, unless it is a plan."""
-    published = {s.record.id: s.record.published for s in facts.sources}  # parsed when needed
+    sources: dict[str, Source] = facts.by_id("sources")
     for claim in facts.claims:
         record = claim.record
-        source_dates = parse_edtf(published[record.source]) if record.source in published else None
+        source = sources.get(record.source)
+        source_dates = parse_edtf(source.published) if source is not None else None  # cached
         if (
             source_dates is None
             or source_dates.end is None

@@ -174,19 +174,31 @@ def answer_inputs(rows: Iterable[Row]) -> list[AnswerInput]:
 
 
 Groups = dict[tuple[str, str], list[AnswerInput]]  # see answer_groups
+AnswerDays = dict[int, tuple[str | None, str | None]]  # see answer_days
 
 
 def answer_rows(
-    topics: Mapping[str, Topic], names: Mapping[str, str], groups: Groups
+    topics: Mapping[str, Topic],
+    names: Mapping[str, str],
+    groups: Groups,
+    days: AnswerDays | None = None,
 ) -> list[dict]:
     """One row per topic and distinct answer, with who gives it and how independently.
 
-    `groups`: answer_groups of the claims that answer a topic; `names`: entity id -> name.
+    `groups`: answer_groups of the claims that answer a topic; `names`: entity id -> name;
+    `days`: answer_days of the groups, where already worked out.
     """
+    days = answer_days(groups) if days is None else days
     return [
-        _answer_row(topics[topic_id], answer, members, names)
+        _answer_row(topics[topic_id], answer, members, names, days[id(members)])
         for (topic_id, answer), members in groups.items()
     ]
+
+
+def answer_days(groups: Groups) -> AnswerDays:
+    """Each answer's first and last day, by the identity of its claims: worked out once for
+    the answers table and the comparisons (a million claims: seconds)."""
+    return {id(members): _first_and_last(members) for members in groups.values()}
 
 
 def answer_groups(claims: Iterable[AnswerInput]) -> dict[tuple[str, str], list[AnswerInput]]:
@@ -198,12 +210,17 @@ def answer_groups(claims: Iterable[AnswerInput]) -> dict[tuple[str, str], list[A
 
 
 def _answer_row(
-    topic: Topic, answer: str, members: list[AnswerInput], names: Mapping[str, str]
+    topic: Topic,
+    answer: str,
+    members: list[AnswerInput],
+    names: Mapping[str, str],
+    days: tuple[str | None, str | None],
 ) -> dict:
-    """The row of one answer to a topic, from the claims that give it."""
+    """The row of one answer to a topic, from the claims that give it and their first and
+    last day."""
     first = members[0]
     quantity, when = topic.kind == "quantity", topic.kind == "date"
-    first_date, last_date = _first_and_last(members)
+    first_date, last_date = days
     named = dict.fromkeys(names.get(m.claimant or "", "The article itself") for m in members)
     return {
         "topic": topic.id,
@@ -226,16 +243,18 @@ def _answer_row(
     }
 
 
-def comparison_rows(topics: Mapping[str, Topic], groups: Groups) -> list[dict]:
+def comparison_rows(
+    topics: Mapping[str, Topic], groups: Groups, days: AnswerDays | None = None
+) -> list[dict]:
     """One row per topic and pair of its distinct answers (answer_a before answer_b): how the
     two relate (conflict, unclear-time, update, close or compatible) and why; see `comparing`.
 
-    `groups`: answer_groups of the claims that answer a topic, as for answer_rows.
+    `groups`: answer_groups of the claims that answer a topic, and `days`, as for answer_rows.
     """
     answers: dict[str, list[Answer]] = {}
     for (topic_id, key), members in groups.items():
         answers.setdefault(topic_id, []).append(Answer(key, members))
-    days = {id(members): _first_and_last(members) for members in groups.values()}
+    days = answer_days(groups) if days is None else days
     shared = Days()  # each answer's dates read once for all its pairs
     return [
         _comparison_row(topics[topic_id], a, b, days, shared)
@@ -256,7 +275,7 @@ def _comparison_row(
     topic: Topic,
     a: Answer,
     b: Answer,
-    days: Mapping[int, tuple[str | None, str | None]],
+    days: AnswerDays,
     shared: Days,
 ) -> dict:
     """The row of one pair of answers to a topic (`days`: each answer's first and last day,

@@ -132,7 +132,7 @@ def check_chunk(context: Context, paths: list[Path]) -> ChunkOutcome:
     """Load a chunk of claim files, check their claims, and prepare their rows for a build."""
     registries = context.registries
     facts = Facts(registries.sources, registries.entities, registries.topics, registries.events)
-    facts.id_sets = registries.id_sets  # worked out once for every chunk
+    facts.derived = registries.derived  # worked out once for every chunk
     outcome = ChunkOutcome()
     for path in paths:
         relative = relative_path(path, context.root)
@@ -163,8 +163,7 @@ def _prepare_claims(
 ) -> tuple[Path, list[AnswerInput]]:
     """Prepare the rows of the claim tables for these claims: their batch, and their answers."""
     assert context.prepared is not None, "claims are prepared only for a build"
-    topics = {t.record.id: t.record for t in context.registries.topics}
-    tables = claim_tables(claims, topics, spans)
+    tables = claim_tables(claims, context.registries.by_id("topics"), spans)
     return context.prepared.write_batch({"claims": tables.claims, **tables.links}), tables.answers
 
 

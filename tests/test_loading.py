@@ -20,6 +20,20 @@ def test_records_know_their_file_line_and_fields(tree: Path):
     assert claim.at("no-such-field") == (16, 5)
 
 
+def test_registry_lookups_are_worked_out_once_and_shared_by_chunks(tree: Path):
+    from factdb.loading import Facts
+
+    facts = load_facts(tree)
+    sources = facts.by_id("sources")
+    assert sources == {s.record.id: s.record for s in facts.sources}
+    assert facts.by_id("sources") is sources and facts.ids("sources") is facts.ids("sources")
+    chunk = Facts(facts.sources, facts.entities, facts.topics, facts.events)
+    chunk.derived = facts.derived  # as sharding gives each chunk the registries' lookups
+    assert chunk.by_id("sources") is sources
+    facts.sources.append(facts.sources[0])  # records added since: worked out again
+    assert facts.by_id("sources") is not sources and facts.by_id("sources") == sources
+
+
 def test_dates_stay_the_text_written(tree: Path):
     facts = load_facts(tree)
     assert facts.claims[0].record.date == "2024-10-22"
