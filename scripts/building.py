@@ -15,7 +15,7 @@ import os
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from operator import itemgetter
 from pathlib import Path
 
@@ -23,10 +23,10 @@ import factdb.profiling as profiling
 from factdb.coverage import COLUMNS as SENTENCE_COLUMNS
 from factdb.coverage import source_sentences
 from factdb.database import sqlite_utils
-from factdb.processes import forked_pool, remove_orphans, scratch_prefix, worker_count
+from factdb.processes import forked_pool, remove_orphans, scratch_prefix
 from factdb.progress import progress_bar
 from factdb.proving import claim_date_rows
-from factdb.results import AnswerInput, PreparedRows, Row, Validation
+from factdb.results import AnswerInput, Row, Validation
 from factdb.rows import (
     answer_days,
     answer_groups,
@@ -118,15 +118,18 @@ def _write_registries(db: sqlite_utils.Database, validation: Validation) -> None
         _insert_sorted(db, table, rows)
 
 
+def _columns(table: str) -> list[str]:
+    """The columns of a table whose rows are tuples, in their order."""
+    if table in LINK_TABLES:
+        return list(LINK_TABLES[table].columns)
+    if table == "sentences":
+        return list(SENTENCE_COLUMNS)
+    return list(table_columns(table))
+
+
 def _insert_rows(db: sqlite_utils.Database, table: str, rows: Iterable[Row]) -> None:
     """Insert rows (tuples in the order of the table's columns) into a table of the database."""
-    if table in LINK_TABLES:
-        columns = list(LINK_TABLES[table].columns)
-    elif table == "sentences":
-        columns = list(SENTENCE_COLUMNS)
-    else:
-        columns = list(table_columns(table))
-    insert_tuples(db, table, columns, rows)
+    insert_tuples(db, table, _columns(table), rows)
 
 
 def _write_claims(db: sqlite_utils.Database, validation: Validation) -> list[AnswerInput]:
@@ -144,42 +147,92 @@ def _write_claims(db: sqlite_utils.Database, validation: Validation) -> list[Ans
     return tables.answers
 
 
-def _write_shard(batches: list[Path], path: Path) -> Path:
-    """Write some batches of prepared rows into a database of their own (in a worker)."""
-    shard = sqlite_utils.Database(path, recreate=True)
-    shard.execute("pragma journal_mode = off")  # a scratch file, merged then deleted
-    shard.execute("pragma synchronous = off")
-    create_tables(shard)
+_OPEN_SHARDS: dict[Path, sqlite_utils.Database] = {}  # this process's shard, kept open
+
+
+def write_prepared(directory: Path, tables: Mapping[str, list[Row]]) -> Path:
+    """Write rows a sharded check prepared (claims, their links, sentences) into this process's
+    shard database in `directory`, made when first written to; returns the shard.
+
+    A worker writes every chunk it checks into its shard, as it goes (they were files of
+    marshalled rows, which a pool of processes wrote into shards after the check: at a million
+    claims, 16 s of each core while the main process went on, twice the work)."""
+    path = directory / f"shard-{os.getpid()}.db"  # a forked process never writes its parent's
+    shard = _OPEN_SHARDS.get(path)
+    if shard is None:
+        shard = _OPEN_SHARDS[path] = sqlite_utils.Database(path, recreate=True)
+        shard.execute("pragma journal_mode = off")  # a scratch file, merged then deleted
+        shard.execute("pragma synchronous = off")
+        for table in PREPARED_TABLES:  # no keys: the check finds repeats, the merge sorts
+            columns = ", ".join(f"[{column}]" for column in _columns(table))
+            shard.execute(f"create table [{table}] ({columns})")
     with shard.conn:
-        for batch in batches:
-            for table, rows in PreparedRows.read(batch).items():
-                _insert_rows(shard, table, rows)
-    shard.close()
+        for table, rows in tables.items():
+            _insert_rows(shard, table, rows)
+    return path
+
+
+def _close_shards() -> None:
+    """Close the shards this process wrote to (the main one writes the claims it read itself)."""
+    while _OPEN_SHARDS:
+        _OPEN_SHARDS.popitem()[1].close()
+
+
+SIDE_TABLES = ("answers", "comparisons", "claim_dates")
+
+
+def _write_answers(
+    db: sqlite_utils.Database, validation: Validation, answers: list[AnswerInput]
+) -> None:
+    """The answers to each topic, and how the answers to a topic compare."""
+    topics = validation.facts.by_id("topics")
+    names = {e.record.id: e.record.name for e in validation.facts.entities}
+    groups = answer_groups(answers)
+    days = answer_days(groups)
+    _insert(db, "answers", answer_rows(topics, names, groups, days))
+    _insert(db, "comparisons", comparison_rows(topics, groups, days))
+
+
+def _write_claim_dates(db: sqlite_utils.Database, validation: Validation) -> None:
+    columns = list(CLAIM_DATE_COLUMNS)
+    insert_tuples(db, "claim_dates", columns, claim_date_rows(validation.dates))
+
+
+_SIDE_VALIDATION: list[Validation] = []  # in the forked process: what it was forked with
+
+
+def _write_side(path: Path) -> Path:
+    """Write the answers, the comparisons and the claim dates into a database of their own (in
+    a forked process, while the main one merges the claims: Python's work beside SQLite's)."""
+    validation = _SIDE_VALIDATION[0]
+    assert validation.prepared is not None, "a sharded check's rows"
+    side = sqlite_utils.Database(path, recreate=True)
+    side.execute("pragma journal_mode = off")  # a scratch file, copied then deleted
+    side.execute("pragma synchronous = off")
+    create_tables(side)
+    with side.conn:
+        _write_answers(side, validation, validation.prepared.answers)
+        _write_claim_dates(side, validation)
+    side.close()
     return path
 
 
 @contextlib.contextmanager
-def _shards_written(
-    prepared: PreparedRows | None, scratch: Path
-) -> Iterator[Callable[[], list[Path]]]:
-    """Start writing the prepared rows into shard databases, one per process, while this
-    process goes on; the function given waits for them (none for a validation that holds its
-    claims)."""
-    if prepared is None:
-        yield list
-        return
-    workers = max(1, min(worker_count(), len(prepared.batches)))
-    shares = [prepared.batches[i::workers] for i in range(workers)]
-    paths = [scratch / f"shard-{i}.db" for i in range(workers)]
-    if workers == 1:
-        yield lambda: [_write_shard(shares[0], paths[0])]
-        return
-    with forked_pool(workers) as pool:
-        futures = [
-            pool.submit(_write_shard, share, path)
-            for share, path in zip(shares, paths, strict=True)
-        ]
-        yield lambda: [future.result() for future in futures]
+def _side_written(validation: Validation, scratch: Path) -> Iterator[Callable[[], Path]]:
+    """Start writing the side tables in a forked process; the function given waits for them."""
+    with forked_pool(1, _SIDE_VALIDATION.append, (validation,)) as pool:  # inherited, not pickled
+        future = pool.submit(_write_side, scratch / "side.db")
+        yield future.result
+
+
+def _copy_tables(db: sqlite_utils.Database, other: Path, tables: Iterable[str]) -> None:
+    """Copy whole tables from another database of the same tables, rows in the same order."""
+    db.conn.commit()  # databases are attached outside any transaction
+    db.execute("attach database ? as other", [str(other)])
+    with db.conn:
+        for table in tables:
+            db.execute(f"insert into main.[{table}] select * from other.[{table}] order by rowid")
+    db.execute("detach database other")
 
 
 def _merge_shards(db: sqlite_utils.Database, shards: list[Path]) -> None:
@@ -234,30 +287,25 @@ def _write_steps(validation: Validation, path: Path, scratch: Path, steps: _Step
     create_tables(db)
     prepared = validation.prepared
     part = "written: claims and sentences / "  # the parts of that step, timed on their own
-    with _shards_written(prepared, scratch) as shards:  # meanwhile, the rest here
-        with db.conn:
-            _write_registries(db, validation)
-            steps.done()
-            with profiling.step(part + "answers and comparisons"):
-                answers = prepared.answers if prepared else _write_claims(db, validation)
-                topics = {t.record.id: t.record for t in validation.facts.topics}
-                names = {e.record.id: e.record.name for e in validation.facts.entities}
-                groups = answer_groups(answers)
-                days = answer_days(groups)
-                _insert(db, "answers", answer_rows(topics, names, groups, days))
-                _insert(db, "comparisons", comparison_rows(topics, groups, days))
-        if prepared is not None:
-            with profiling.step(part + "shards written (workers)"):
-                written = shards()
+    with db.conn:
+        _write_registries(db, validation)  # solves the dates, if not yet: before any fork
+    steps.done()
+    if prepared is None:  # the claims are all here: their rows are made here
+        with profiling.step(part + "claims and sentences"), db.conn:
+            answers = _write_claims(db, validation)
+        with profiling.step(part + "answers and comparisons"), db.conn:
+            _write_answers(db, validation, answers)
+        with profiling.step(part + "claim dates"), db.conn:
+            _write_claim_dates(db, validation)
+    else:
+        _close_shards()  # before a fork, and before they are read
+        with _side_written(validation, scratch) as side:  # meanwhile, the claims here
             with profiling.step(part + "shards merged"):
-                _merge_shards(db, written)
-        with profiling.step(part + "claim dates"), db.conn:  # after the claims they refer to
-            insert_tuples(
-                db,
-                "claim_dates",
-                list(CLAIM_DATE_COLUMNS),
-                claim_date_rows(validation.dates),
-            )
+                _merge_shards(db, prepared.shards)
+            with profiling.step(part + "answers, comparisons, claim dates (a process)"):
+                done = side()
+        with profiling.step(part + "answers, comparisons, claim dates copied"):
+            _copy_tables(db, done, SIDE_TABLES)
     steps.done()
     create_indexes(db)  # after the rows: one sort per index, not a b-tree update per row
     steps.done()

@@ -5,13 +5,11 @@ Plain records, shared by every module that checks or builds: nothing here checks
 
 from __future__ import annotations
 
-import marshal
 import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from itertools import count
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -145,19 +143,17 @@ class ProvedDate(NamedTuple):
     proof: tuple[str, ...]
 
 
-_BATCH_NUMBERS = count()  # per process: a forked worker's files are named by its own pid
-
-
 @dataclass
 class PreparedRows:
-    """Rows prepared by the workers of a sharded check, in batches of files in a scratch folder
-    of their own, for building to write: each file holds a mapping of table -> rows (marshal).
+    """Rows prepared by the workers of a sharded check, for building to write: each process
+    writes the rows of the claims and sentences it prepares into a SQLite database of its own
+    (a shard, `building.write_prepared`) in a scratch folder, and building merges the shards.
 
     `answers` are what the answers table needs of every claim. `close()` removes the folder.
     """
 
     directory: Path
-    batches: list[Path] = field(default_factory=list)
+    shards: list[Path] = field(default_factory=list)
     answers: list[AnswerInput] = field(default_factory=list)
 
     PREFIX = "factdb-rows-"  # then the id of the process that made it (see processes)
@@ -167,19 +163,10 @@ class PreparedRows:
         """An empty set of prepared rows, in a new scratch folder named by this process."""
         return cls(Path(tempfile.mkdtemp(prefix=f"{cls.PREFIX}{os.getpid()}-")))
 
-    def write_batch(self, tables: Mapping[str, list[Row]]) -> Path:
-        """Write one batch (from any process); returns its file, to be added with `add`."""
-        path = self.directory / f"{os.getpid()}-{next(_BATCH_NUMBERS)}.marshal"
-        temporary = path.with_suffix(".tmp")
-        temporary.write_bytes(marshal.dumps(dict(tables)))
-        os.replace(temporary, path)
-        return path
-
-    @staticmethod
-    def read(batch: Path) -> dict[str, list[Row]]:
-        """The rows of one batch, table by table."""
-        rows: dict[str, list[Row]] = marshal.loads(batch.read_bytes())
-        return rows
+    def add(self, shard: Path) -> None:
+        """Count a shard some rows were written to (once, however many times it is given)."""
+        if shard not in self.shards:
+            self.shards.append(shard)
 
     def close(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)

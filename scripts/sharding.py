@@ -2,9 +2,9 @@
 
 The main process reads the registries (every file that is not plainly a list of claims) and the
 seeds, and forks workers, which inherit them. Each worker loads a chunk of claim files and runs
-the claim rules against the registries; for a build it also prepares the rows of its claims
-(`rows.claim_tables`) as a batch of `PreparedRows`, which building writes. The main process then
-runs the rules that span files (unique ids, skipped sentences).
+the claim rules against the registries; for a build it also writes the rows of its claims
+(`rows.claim_tables`) into a database of its own (`PreparedRows`), which building merges. The
+main process then runs the rules that span files (unique ids, skipped sentences).
 
 The problems are the same as a single process's (tests compare them); a tree of fewer than
 MIN_PARALLEL_FILES claim files is checked in this process, by the same code, and then
@@ -108,7 +108,7 @@ class ChunkOutcome:
     bounds: list[PublicationBound] = field(default_factory=list)
     digests: dict[str, str] = field(default_factory=dict)  # of each file's inputs to the dates
     answers: list[AnswerInput] = field(default_factory=list)  # of a chunk whose rows were made
-    batch: Path | None = None  # its prepared rows
+    shard: Path | None = None  # where its rows were prepared
     registries: bool = False  # the chunk defines registries: split it again
 
 
@@ -154,28 +154,33 @@ def check_chunk(context: Context, paths: list[Path]) -> ChunkOutcome:
     if context.in_process:
         outcome.claims = facts.claims
     elif context.prepared is not None and facts.claims and not outcome.problems:
-        outcome.batch, outcome.answers = _prepare_claims(context, facts.claims, validation.spans)
+        outcome.shard, outcome.answers = _prepare_claims(context, facts.claims, validation.spans)
     return outcome
 
 
 def _prepare_claims(
     context: Context, claims: list[Located], spans: Mapping[str, QuoteSpan]
 ) -> tuple[Path, list[AnswerInput]]:
-    """Prepare the rows of the claim tables for these claims: their batch, and their answers."""
+    """Prepare the rows of the claim tables for these claims: their shard, and their answers."""
+    from factdb.building import write_prepared  # only a build's workers write rows
+
     assert context.prepared is not None, "claims are prepared only for a build"
     tables = claim_tables(claims, context.registries.by_id("topics"), spans)
-    return context.prepared.write_batch({"claims": tables.claims, **tables.links}), tables.answers
+    rows = {"claims": tables.claims, **tables.links}
+    return write_prepared(context.prepared.directory, rows), tables.answers
 
 
 def prepare_sentences(
     context: Context, tasks: list[tuple[int, list[tuple[int, int, str]]]]
 ) -> Path:
-    """Prepare the sentence rows of some sources (by index, with their quotes) as a batch."""
+    """Prepare the sentence rows of some sources (by index, with their quotes): their shard."""
+    from factdb.building import write_prepared
+
     assert context.prepared is not None, "sentences are prepared only for a build"
     sources = [context.registries.sources[index].record for index, _ in tasks]
     quotes = {source.id: spans for source, (_, spans) in zip(sources, tasks, strict=True)}
     rows = sentence_table(sentences_of(sources, context.texts, quotes))
-    return context.prepared.write_batch({"sentences": rows})
+    return write_prepared(context.prepared.directory, {"sentences": rows})
 
 
 _WORKER_CONTEXT: Context | None = None  # in a worker process: set once, when it starts
@@ -284,8 +289,8 @@ def _merge(
         validation.problems += outcome.problems
         validation.spans.update(outcome.spans)
         validation.facts.claims += outcome.claims
-        if prepared is not None and outcome.batch is not None:
-            prepared.batches.append(outcome.batch)
+        if prepared is not None and outcome.shard is not None:
+            prepared.add(outcome.shard)
             prepared.answers += outcome.answers
     return sum(outcome.count for outcome in outcomes)
 
@@ -362,8 +367,8 @@ def _finish(
     prepared = validation.prepared
     pending = _start_sentences(pool, context, validation) if prepared and validation.ok else []
     if prepared is not None and validation.ok and validation.facts.claims:  # read here
-        batch, answers = _prepare_claims(context, validation.facts.claims, validation.spans)
-        prepared.batches.append(batch)
+        shard, answers = _prepare_claims(context, validation.facts.claims, validation.spans)
+        prepared.add(shard)
         prepared.answers += answers
     with step("ids across files"):
         validation.problems += unique_id_problems(context.root, ids)
@@ -375,7 +380,8 @@ def _finish(
     validation.reported = reported_events(dating.datings)
     if prepared is not None and validation.ok:
         with step("sentences prepared (workers)"):
-            prepared.batches += [future.result() for future in pending]
+            for future in pending:
+                prepared.add(future.result())
         prepared.answers.sort()
     elif prepared is not None:
         for future in pending:

@@ -122,14 +122,14 @@ def test_workers_die_with_a_killed_build_and_the_next_build_cleans_up(tmp_path: 
     database = tmp_path / "out" / "facts.db"
 
     def rows_written() -> bool:
-        return any(scratch.glob("factdb-rows-*/*.marshal"))
+        return any(scratch.glob("factdb-rows-*/shard-*.db"))
 
     checking = _kill_when(_build(corpus.root, database), rows_written)
     assert _survivors(checking) == set(), "a checking worker outlived its killed build"
     writing = _kill_when(
-        _build(corpus.root, database), lambda: any(database.parent.glob(".facts.db.*.tmp/shard-*"))
+        _build(corpus.root, database), lambda: any(database.parent.glob(".facts.db.*.tmp/side.db"))
     )
-    assert _survivors(writing) == set(), "a shard writer outlived its killed build"
+    assert _survivors(writing) == set(), "the answers' process outlived its killed build"
     assert any(scratch.glob("factdb-rows-*"))  # left by the killed builds
     assert len(list(database.parent.glob(".facts.db.*.tmp"))) == 1
 

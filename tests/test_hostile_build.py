@@ -176,7 +176,7 @@ def test_rows_the_database_refuses_are_a_one_line_error(
     def every_claim_twice(root: Path, **options: object):
         result = original(root, **options, workers=2 if path == "sharded" else 1)
         if result.prepared is not None:
-            result.prepared.batches.append(result.prepared.batches[0])
+            result.prepared.shards.append(result.prepared.shards[0])
         else:
             result.facts.claims.append(result.facts.claims[0])
         return result
