@@ -23,7 +23,7 @@ import factdb.profiling as profiling
 from factdb.coverage import COLUMNS as SENTENCE_COLUMNS
 from factdb.coverage import source_sentences
 from factdb.database import sqlite_utils
-from factdb.processes import forked_pool, remove_orphans, scratch_prefix
+from factdb.processes import forked_pool, remove_orphans, scratch_prefix, worker_count
 from factdb.progress import progress_bar
 from factdb.proving import claim_date_rows
 from factdb.results import AnswerInput, Row, Validation
@@ -284,6 +284,10 @@ def _write_steps(validation: Validation, path: Path, scratch: Path, steps: _Step
     db.execute("pragma journal_mode = off")
     db.execute("pragma synchronous = off")
     db.execute("pragma foreign_keys = on")
+    # SQLite's sorter (the merge's ORDER BY, each index) may use the other cores' threads too:
+    # at 1M claims, merging the claims 4.7 s -> 3.6-4.1 s with 2 (3 rounds each)
+    cores = worker_count()  # 1: everything in this process, this thread
+    db.execute(f"pragma threads = {cores if cores > 1 else 0}")
     create_tables(db)
     prepared = validation.prepared
     part = "written: claims and sentences / "  # the parts of that step, timed on their own
