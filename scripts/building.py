@@ -213,8 +213,62 @@ def _write_side(path: Path) -> Path:
     with side.conn:
         _write_answers(side, validation, validation.prepared.answers)
         _write_claim_dates(side, validation)
+    _index_side_text(side, validation, validation.prepared.shards)
     side.close()
     return path
+
+
+SIDE_FTS = ("claims", "sources")  # the full-text indexes made beside the main process
+
+
+def _index_side_text(
+    side: sqlite_utils.Database, validation: Validation, shards: list[Path]
+) -> None:
+    """The claims' and sources' full-text indexes, as the main process would make them: their
+    rows in the order of their ids, numbered as the database's rowids will be (its claims and
+    sources are written in that order, into empty tables)."""
+    for table in SIDE_FTS:  # the tables are empty here: the same index, empty
+        side.table(table).enable_fts(FTS_COLUMNS[table], fts_version="FTS5", create_triggers=False)
+    side.conn.commit()  # databases are attached outside any transaction
+    for number, shard in enumerate(shards):
+        side.execute(f"attach database ? as shard{number}", [str(shard)])
+    columns = ", ".join(f"[{column}]" for column in FTS_COLUMNS["claims"])
+    union = " union all ".join(
+        f"select id, {columns} from shard{i}.claims" for i in range(len(shards))
+    )
+    sources = sorted(
+        source_rows(validation.facts.sources, validation.texts, validation.dates),
+        key=itemgetter("id"),
+    )
+    source_columns = FTS_COLUMNS["sources"]
+    with side.conn:
+        side.execute(
+            f"insert into claims_fts (rowid, {columns}) "
+            f"select row_number() over (order by id), {columns} from ({union}) order by id"
+        )
+        side.conn.executemany(
+            f"insert into sources_fts (rowid, {', '.join(source_columns)}) "
+            f"values (?, {', '.join('?' * len(source_columns))})",
+            (
+                (number, *(row[column] for column in source_columns))
+                for number, row in enumerate(sources, start=1)
+            ),
+        )
+
+
+def _copy_fts(db: sqlite_utils.Database, table: str, other: Path) -> None:
+    """A full-text index made in another database, copied: the same virtual table, then the
+    rows of its shadow tables (FTS5 keeps the whole index in them)."""
+    db.conn.commit()
+    db.execute("attach database ? as other", [str(other)])
+    name = f"{table}_fts"
+    (sql,) = db.execute("select sql from other.sqlite_master where name = ?", [name]).fetchone()
+    with db.conn:
+        db.execute(sql)
+        for shadow in ("data", "idx", "docsize", "config"):
+            db.execute(f"delete from main.[{name}_{shadow}]")
+            db.execute(f"insert into main.[{name}_{shadow}] select * from other.[{name}_{shadow}]")
+    db.execute("detach database other")
 
 
 @contextlib.contextmanager
@@ -294,6 +348,7 @@ def _write_steps(validation: Validation, path: Path, scratch: Path, steps: _Step
     with db.conn:
         _write_registries(db, validation)  # solves the dates, if not yet: before any fork
     steps.done()
+    side: Path | None = None  # where a forked process made some tables and indexes
     if prepared is None:  # the claims are all here: their rows are made here
         with profiling.step(part + "claims and sentences"), db.conn:
             answers = _write_claims(db, validation)
@@ -303,18 +358,21 @@ def _write_steps(validation: Validation, path: Path, scratch: Path, steps: _Step
             _write_claim_dates(db, validation)
     else:
         _close_shards()  # before a fork, and before they are read
-        with _side_written(validation, scratch) as side:  # meanwhile, the claims here
+        with _side_written(validation, scratch) as written:  # meanwhile, the claims here
             with profiling.step(part + "shards merged"):
                 _merge_shards(db, prepared.shards)
-            with profiling.step(part + "answers, comparisons, claim dates (a process)"):
-                done = side()
+            with profiling.step(part + "answers, comparisons, claim dates, FTS (a process)"):
+                side = written()
         with profiling.step(part + "answers, comparisons, claim dates copied"):
-            _copy_tables(db, done, SIDE_TABLES)
+            _copy_tables(db, side, SIDE_TABLES)
     steps.done()
     create_indexes(db)  # after the rows: one sort per index, not a b-tree update per row
     steps.done()
     for table, columns in FTS_COLUMNS.items():
-        db.table(table).enable_fts(columns, fts_version="FTS5", create_triggers=False)
+        if side is not None and table in SIDE_FTS:
+            _copy_fts(db, table, side)
+        else:
+            db.table(table).enable_fts(columns, fts_version="FTS5", create_triggers=False)
     steps.done()
     for name, sql in VIEWS.items():
         db.create_view(name, sql.strip())

@@ -95,9 +95,16 @@ def test_a_generated_tree_in_shards(corpus: Path, tmp_path: Path):
         }
         assert result.facts.claims == []  # they stayed in the workers, which prepared their rows
         assert result.prepared is not None and len(result.prepared.shards) == 2  # a worker, each
-        assert rows(build_database(result, tmp_path / "sharded.db")) == rows(
-            build_database(serial, tmp_path / "serial.db")
-        )
+        sharded_db = build_database(result, tmp_path / "sharded.db")
+        assert rows(sharded_db) == rows(build_database(serial, tmp_path / "serial.db"))
+        db = sqlite3.connect(sharded_db)  # its full-text indexes were made in another process
+        for table in ("claims", "sources"):  # raises where an index and its table disagree
+            db.execute(f"insert into {table}_fts({table}_fts) values ('integrity-check')")
+        found = "select c.id from claims_fts join claims c on c.rowid = claims_fts.rowid"
+        first = db.execute("select id, statement from claims order by rowid limit 1").fetchone()
+        word = max(first[1].split(), key=len)
+        assert first[0] in {i for (i,) in db.execute(found + " where claims_fts match ?", [word])}
+        db.close()
         directory = result.prepared.directory
     assert not directory.exists()  # closed by the `with`
 
