@@ -271,9 +271,17 @@ def _copy_fts(db: sqlite_utils.Database, table: str, other: Path) -> None:
     db.execute("detach database other")
 
 
+BESIDE = "written: full-text search / answers, comparisons, claim dates, claims' and sources' FTS"
+
+
 @contextlib.contextmanager
-def _side_written(validation: Validation, scratch: Path) -> Iterator[Callable[[], Path]]:
-    """Start writing the side tables in a forked process; the function given waits for them."""
+def _made_beside(validation: Validation, scratch: Path) -> Iterator[Callable[[], Path | None]]:
+    """For a sharded check's rows, start making the side tables and full-text indexes in a
+    forked process; the function given waits for them (None where nothing is made beside)."""
+    if validation.prepared is None:
+        yield lambda: None
+        return
+    _close_shards()  # before a fork, and before they are read
     with forked_pool(1, _SIDE_VALIDATION.append, (validation,)) as pool:  # inherited, not pickled
         future = pool.submit(_write_side, scratch / "side.db")
         yield future.result
@@ -348,30 +356,30 @@ def _write_steps(validation: Validation, path: Path, scratch: Path, steps: _Step
     with db.conn:
         _write_registries(db, validation)  # solves the dates, if not yet: before any fork
     steps.done()
-    side: Path | None = None  # where a forked process made some tables and indexes
-    if prepared is None:  # the claims are all here: their rows are made here
-        with profiling.step(part + "claims and sentences"), db.conn:
-            answers = _write_claims(db, validation)
-        with profiling.step(part + "answers and comparisons"), db.conn:
-            _write_answers(db, validation, answers)
-        with profiling.step(part + "claim dates"), db.conn:
-            _write_claim_dates(db, validation)
-    else:
-        _close_shards()  # before a fork, and before they are read
-        with _side_written(validation, scratch) as written:  # meanwhile, the claims here
+    with _made_beside(validation, scratch) as beside:  # meanwhile, the claims here
+        if prepared is None:  # the claims are all here: their rows are made here
+            with profiling.step(part + "claims and sentences"), db.conn:
+                answers = _write_claims(db, validation)
+            with profiling.step(part + "answers and comparisons"), db.conn:
+                _write_answers(db, validation, answers)
+            with profiling.step(part + "claim dates"), db.conn:
+                _write_claim_dates(db, validation)
+        else:
             with profiling.step(part + "shards merged"):
                 _merge_shards(db, prepared.shards)
-            with profiling.step(part + "answers, comparisons, claim dates, FTS (a process)"):
-                side = written()
-        with profiling.step(part + "answers, comparisons, claim dates copied"):
+        steps.done()
+        create_indexes(db)  # after the rows: one sort per index, not a b-tree update per row
+        steps.done()
+        waited = profiling.step(BESIDE + " (a process, waited for)")
+        with waited if prepared is not None else contextlib.nullcontext():
+            side = beside()
+    if side is not None:
+        with profiling.step(BESIDE + " copied"):
             _copy_tables(db, side, SIDE_TABLES)
-    steps.done()
-    create_indexes(db)  # after the rows: one sort per index, not a b-tree update per row
-    steps.done()
+            for table in SIDE_FTS:
+                _copy_fts(db, table, side)
     for table, columns in FTS_COLUMNS.items():
-        if side is not None and table in SIDE_FTS:
-            _copy_fts(db, table, side)
-        else:
+        if side is None or table not in SIDE_FTS:
             db.table(table).enable_fts(columns, fts_version="FTS5", create_triggers=False)
     steps.done()
     for name, sql in VIEWS.items():
