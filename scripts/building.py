@@ -210,32 +210,48 @@ def _write_side(path: Path) -> Path:
     side.execute("pragma journal_mode = off")  # a scratch file, copied then deleted
     side.execute("pragma synchronous = off")
     create_tables(side)
+    shards = validation.prepared.shards
+    for number, shard in enumerate(shards):  # outside any transaction
+        side.execute(f"attach database ? as shard{number}", [str(shard)])
     with side.conn:
-        _write_answers(side, validation, validation.prepared.answers)
+        _write_answers(side, validation, _answer_inputs(side, len(shards)))
         _write_claim_dates(side, validation)
-    _index_side_text(side, validation, validation.prepared.shards)
+    _index_side_text(side, validation, len(shards))
     side.close()
     return path
+
+
+def _shard_union(shards: int, table: str, columns: str) -> str:
+    """A query of some columns of a table over every shard attached (shard0, shard1, ...)."""
+    return " union all ".join(f"select {columns} from shard{i}.[{table}]" for i in range(shards))
+
+
+def _answer_inputs(side: sqlite_utils.Database, shards: int) -> list[AnswerInput]:
+    """What the answers table needs of every claim that answers a topic, read from the shards
+    (the workers once sent them back, pickled: at 1M claims, a gigabyte in the main process)."""
+    columns = ", ".join(f"[{name}]" for name in AnswerInput._fields)
+    union = _shard_union(shards, "claims", columns)
+    query = (
+        f"select * from ({union}) where topic is not null and answer_key is not null order by id"
+    )
+    approximate = AnswerInput._fields.index("approximate")  # stored as 0 or 1
+    return [
+        AnswerInput(*row[:approximate], bool(row[approximate]), *row[approximate + 1 :])
+        for row in side.execute(query)
+    ]
 
 
 SIDE_FTS = ("claims", "sources")  # the full-text indexes made beside the main process
 
 
-def _index_side_text(
-    side: sqlite_utils.Database, validation: Validation, shards: list[Path]
-) -> None:
+def _index_side_text(side: sqlite_utils.Database, validation: Validation, shards: int) -> None:
     """The claims' and sources' full-text indexes, as the main process would make them: their
     rows in the order of their ids, numbered as the database's rowids will be (its claims and
     sources are written in that order, into empty tables)."""
     for table in SIDE_FTS:  # the tables are empty here: the same index, empty
         side.table(table).enable_fts(FTS_COLUMNS[table], fts_version="FTS5", create_triggers=False)
-    side.conn.commit()  # databases are attached outside any transaction
-    for number, shard in enumerate(shards):
-        side.execute(f"attach database ? as shard{number}", [str(shard)])
     columns = ", ".join(f"[{column}]" for column in FTS_COLUMNS["claims"])
-    union = " union all ".join(
-        f"select id, {columns} from shard{i}.claims" for i in range(len(shards))
-    )
+    union = _shard_union(shards, "claims", f"id, {columns}")
     sources = sorted(
         source_rows(validation.facts.sources, validation.texts, validation.dates),
         key=itemgetter("id"),

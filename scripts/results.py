@@ -149,12 +149,11 @@ class PreparedRows:
     writes the rows of the claims and sentences it prepares into a SQLite database of its own
     (a shard, `building.write_prepared`) in a scratch folder, and building merges the shards.
 
-    `answers` are what the answers table needs of every claim. `close()` removes the folder.
+    `close()` removes the folder.
     """
 
     directory: Path
     shards: list[Path] = field(default_factory=list)
-    answers: list[AnswerInput] = field(default_factory=list)
 
     PREFIX = "factdb-rows-"  # then the id of the process that made it (see processes)
 

@@ -55,7 +55,6 @@ from factdb.proving import (
     reported_events,
 )
 from factdb.results import (
-    AnswerInput,
     DatingInputs,
     Datings,
     PreparedRows,
@@ -107,7 +106,6 @@ class ChunkOutcome:
     datings: Datings = field(default_factory=Datings)  # for the dates across articles
     bounds: list[PublicationBound] = field(default_factory=list)
     digests: dict[str, str] = field(default_factory=dict)  # of each file's inputs to the dates
-    answers: list[AnswerInput] = field(default_factory=list)  # of a chunk whose rows were made
     shard: Path | None = None  # where its rows were prepared
     registries: bool = False  # the chunk defines registries: split it again
 
@@ -154,20 +152,20 @@ def check_chunk(context: Context, paths: list[Path]) -> ChunkOutcome:
     if context.in_process:
         outcome.claims = facts.claims
     elif context.prepared is not None and facts.claims and not outcome.problems:
-        outcome.shard, outcome.answers = _prepare_claims(context, facts.claims, validation.spans)
+        outcome.shard = _prepare_claims(context, facts.claims, validation.spans)
     return outcome
 
 
 def _prepare_claims(
     context: Context, claims: list[Located], spans: Mapping[str, QuoteSpan]
-) -> tuple[Path, list[AnswerInput]]:
-    """Prepare the rows of the claim tables for these claims: their shard, and their answers."""
+) -> Path:
+    """Prepare the rows of the claim tables for these claims: their shard."""
     from factdb.building import write_prepared  # only a build's workers write rows
 
     assert context.prepared is not None, "claims are prepared only for a build"
     tables = claim_tables(claims, context.registries.by_id("topics"), spans)
     rows = {"claims": tables.claims, **tables.links}
-    return write_prepared(context.prepared.directory, rows), tables.answers
+    return write_prepared(context.prepared.directory, rows)
 
 
 def prepare_sentences(
@@ -291,7 +289,6 @@ def _merge(
         validation.facts.claims += outcome.claims
         if prepared is not None and outcome.shard is not None:
             prepared.add(outcome.shard)
-            prepared.answers += outcome.answers
     return sum(outcome.count for outcome in outcomes)
 
 
@@ -367,9 +364,7 @@ def _finish(
     prepared = validation.prepared
     pending = _start_sentences(pool, context, validation) if prepared and validation.ok else []
     if prepared is not None and validation.ok and validation.facts.claims:  # read here
-        shard, answers = _prepare_claims(context, validation.facts.claims, validation.spans)
-        prepared.add(shard)
-        prepared.answers += answers
+        prepared.add(_prepare_claims(context, validation.facts.claims, validation.spans))
     with step("ids across files"):
         validation.problems += unique_id_problems(context.root, ids)
     with step("skipped sentences"):
@@ -382,7 +377,6 @@ def _finish(
         with step("sentences prepared (workers)"):
             for future in pending:
                 prepared.add(future.result())
-        prepared.answers.sort()
     elif prepared is not None:
         for future in pending:
             future.result()
