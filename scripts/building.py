@@ -136,8 +136,7 @@ def _write_claims(db: sqlite_utils.Database, validation: Validation) -> list[Ans
     """The claims, their links and the sentences, made here from every claim of the validation;
     returns what the answers table needs of them."""
     facts = validation.facts
-    topics = {t.record.id: t.record for t in facts.topics}
-    tables = claim_tables(facts.claims, topics, validation.spans)
+    tables = claim_tables(facts.claims, facts.by_id("topics"), validation.spans)
     _insert_rows(db, "claims", tables.claims)
     for table, rows in tables.links.items():
         _insert_rows(db, table, rows)
@@ -202,8 +201,9 @@ _SIDE_VALIDATION: list[Validation] = []  # in the forked process: what it was fo
 
 
 def _write_side(path: Path) -> Path:
-    """Write the answers, the comparisons and the claim dates into a database of their own (in
-    a forked process, while the main one merges the claims: Python's work beside SQLite's)."""
+    """Write the answers, the comparisons, the claim dates and the claims' and sources'
+    full-text indexes into a database of their own (in a forked process, from the shards and
+    what it inherits, while the main one merges the shards and builds the indexes)."""
     validation = _SIDE_VALIDATION[0]
     assert validation.prepared is not None, "a sharded check's rows"
     side = sqlite_utils.Database(path, recreate=True)
@@ -235,10 +235,12 @@ def _answer_inputs(side: sqlite_utils.Database, shards: int) -> list[AnswerInput
         f"select * from ({union}) where topic is not null and answer_key is not null order by id"
     )
     approximate = AnswerInput._fields.index("approximate")  # stored as 0 or 1
-    return [
-        AnswerInput(*row[:approximate], bool(row[approximate]), *row[approximate + 1 :])
-        for row in side.execute(query)
-    ]
+    answers = []
+    for row in side.execute(query):
+        values = list(row)
+        values[approximate] = bool(values[approximate])
+        answers.append(AnswerInput._make(values))
+    return answers
 
 
 SIDE_FTS = ("claims", "sources")  # the full-text indexes made beside the main process
@@ -272,19 +274,24 @@ def _index_side_text(side: sqlite_utils.Database, validation: Validation, shards
         )
 
 
-def _copy_fts(db: sqlite_utils.Database, table: str, other: Path) -> None:
-    """A full-text index made in another database, copied: the same virtual table, then the
-    rows of its shadow tables (FTS5 keeps the whole index in them)."""
-    db.conn.commit()
-    db.execute("attach database ? as other", [str(other)])
-    name = f"{table}_fts"
-    (sql,) = db.execute("select sql from other.sqlite_master where name = ?", [name]).fetchone()
+def _copy_side(db: sqlite_utils.Database, side: Path) -> None:
+    """Copy what the forked process made: the rows of its tables, in their order, and its
+    full-text indexes (the same virtual table, then the rows of its shadow tables, which hold
+    the whole of an FTS5 index)."""
+    db.conn.commit()  # databases are attached outside any transaction
+    db.execute("attach database ? as side", [str(side)])
     with db.conn:
-        db.execute(sql)
-        for shadow in ("data", "idx", "docsize", "config"):
-            db.execute(f"delete from main.[{name}_{shadow}]")
-            db.execute(f"insert into main.[{name}_{shadow}] select * from other.[{name}_{shadow}]")
-    db.execute("detach database other")
+        for table in SIDE_TABLES:
+            db.execute(f"insert into main.[{table}] select * from side.[{table}] order by rowid")
+        for table in SIDE_FTS:
+            name = f"{table}_fts"
+            query = "select sql from side.sqlite_master where name = ?"
+            (sql,) = db.execute(query, [name]).fetchone()
+            db.execute(sql)
+            for shadow in (f"{name}_{part}" for part in ("data", "idx", "docsize", "config")):
+                db.execute(f"delete from main.[{shadow}]")
+                db.execute(f"insert into main.[{shadow}] select * from side.[{shadow}]")
+    db.execute("detach database side")
 
 
 BESIDE = "written: full-text search / answers, comparisons, claim dates, claims' and sources' FTS"
@@ -303,16 +310,6 @@ def _made_beside(validation: Validation, scratch: Path) -> Iterator[Callable[[],
         yield future.result
 
 
-def _copy_tables(db: sqlite_utils.Database, other: Path, tables: Iterable[str]) -> None:
-    """Copy whole tables from another database of the same tables, rows in the same order."""
-    db.conn.commit()  # databases are attached outside any transaction
-    db.execute("attach database ? as other", [str(other)])
-    with db.conn:
-        for table in tables:
-            db.execute(f"insert into main.[{table}] select * from other.[{table}] order by rowid")
-    db.execute("detach database other")
-
-
 def _merge_shards(db: sqlite_utils.Database, shards: list[Path]) -> None:
     """Copy the claims, their links and the sentences from the shards, in the order of a build
     made in one process."""
@@ -321,9 +318,7 @@ def _merge_shards(db: sqlite_utils.Database, shards: list[Path]) -> None:
         db.execute(f"attach database ? as shard{number}", [str(shard)])
     with db.conn:
         for table, order in PREPARED_TABLES.items():
-            union = " union all ".join(
-                f"select * from shard{i}.[{table}]" for i in range(len(shards))
-            )
+            union = _shard_union(len(shards), table, "*")
             db.execute(f"insert into main.[{table}] select * from ({union}) order by {order}")
     for number in range(len(shards)):
         db.execute(f"detach database shard{number}")
@@ -391,9 +386,7 @@ def _write_steps(validation: Validation, path: Path, scratch: Path, steps: _Step
             side = beside()
     if side is not None:
         with profiling.step(BESIDE + " copied"):
-            _copy_tables(db, side, SIDE_TABLES)
-            for table in SIDE_FTS:
-                _copy_fts(db, table, side)
+            _copy_side(db, side)
     for table, columns in FTS_COLUMNS.items():
         if side is None or table not in SIDE_FTS:
             db.table(table).enable_fts(columns, fts_version="FTS5", create_triggers=False)
