@@ -26,6 +26,7 @@ import math
 from calendar import monthrange
 from collections.abc import Sequence
 from datetime import date
+from operator import attrgetter
 from typing import NamedTuple
 
 from factdb.results import AnswerInput
@@ -100,9 +101,7 @@ class Days:
         found = self.known.get(id(claims))
         if found is None:
             exact = frozenset(
-                c.date_start
-                for c in claims
-                if c.date_start is not None and c.date_start == c.date_end
+                start for start, end in map(_DATES, claims) if start is not None and start == end
             )
             found = self.known[id(claims)] = (claims, _span(claims), exact)
         return found[1], found[2]
@@ -110,11 +109,15 @@ class Days:
 
 def _span(claims: Sequence[AnswerInput]) -> tuple[str | None, str | None]:
     """The days from the first any of the claims can be to the last (None where one is open)."""
-    starts = [c.date_start for c in claims]
-    ends = [c.date_end for c in claims]
-    first = None if None in starts else min(s for s in starts if s is not None)
-    last = None if None in ends else max(e for e in ends if e is not None)
+    starts = list(map(_START, claims))
+    ends = list(map(_END, claims))
+    first = None if None in starts else min(starts)
+    last = None if None in ends else max(ends)
     return first, last
+
+
+_DATES = attrgetter("date_start", "date_end")
+_START, _END = attrgetter("date_start"), attrgetter("date_end")
 
 
 def _same_day(days_a: frozenset[str], days_b: frozenset[str]) -> str | None:

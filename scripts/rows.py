@@ -221,7 +221,12 @@ def _answer_row(
     first = members[0]
     quantity, when = topic.kind == "quantity", topic.kind == "date"
     first_date, last_date = days
-    named = dict.fromkeys(names.get(m.claimant or "", "The article itself") for m in members)
+    # each column once, at C speed (an answer at 1M claims has 4,000 of them), in claim order
+    claimants, sources, origins, ids = zip(*map(_ANSWER_PARTS, members), strict=True)
+    named = dict.fromkeys(
+        names.get(claimant or "", "The article itself") for claimant in dict.fromkeys(claimants)
+    )
+    first_sources, first_origins = dict.fromkeys(sources), dict.fromkeys(origins)
     return {
         "topic": topic.id,
         "answer": answer,
@@ -232,12 +237,12 @@ def _answer_row(
         "date_start": first.date_start if when else None,
         "date_end": first.date_end if when else None,
         "claims": len(members),
-        "articles": len({m.source for m in members}),
-        "independent_origins": len({m.origin for m in members}),
+        "articles": len(first_sources),
+        "independent_origins": len(first_origins),
         "claimants": json.dumps(list(named), ensure_ascii=False),
-        "sources": id_list(list(dict.fromkeys(m.source for m in members))),
-        "origins": id_list(list(dict.fromkeys(m.origin for m in members))),
-        "claim_ids": id_list([m.id for m in members]),
+        "sources": id_list(list(first_sources)),
+        "origins": id_list(list(first_origins)),
+        "claim_ids": id_list(list(ids)),
         "first_date": first_date,
         "last_date": last_date,
     }
@@ -264,10 +269,14 @@ def comparison_rows(
     ]
 
 
+_ANSWER_PARTS = attrgetter("claimant", "source", "origin", "id")
+_STARTS, _ENDS = attrgetter("date_start"), attrgetter("date_end")
+
+
 def _first_and_last(claims: list[AnswerInput]) -> tuple[str | None, str | None]:
     """The first day any of the claims names, and the last (None where none does)."""
-    starts = [c.date_start for c in claims if c.date_start]
-    ends = [c.date_end for c in claims if c.date_end]
+    starts = list(filter(None, map(_STARTS, claims)))
+    ends = list(filter(None, map(_ENDS, claims)))
     return min(starts) if starts else None, max(ends) if ends else None
 
 
