@@ -200,23 +200,32 @@ def _write_claim_dates(db: sqlite_utils.Database, validation: Validation) -> Non
 _SIDE_VALIDATION: list[Validation] = []  # in the forked process: what it was forked with
 
 
-def _write_side(path: Path) -> Path:
-    """Write the answers, the comparisons, the claim dates and the claims' and sources'
-    full-text indexes into a database of their own (in a forked process, from the shards and
-    what it inherits, while the main one merges the shards and builds the indexes)."""
-    validation = _SIDE_VALIDATION[0]
-    assert validation.prepared is not None, "a sharded check's rows"
+def _side_database(path: Path, shards: list[Path]) -> sqlite_utils.Database:
+    """A scratch database of every table, with the shards attached (shard0, shard1, ...)."""
     side = sqlite_utils.Database(path, recreate=True)
     side.execute("pragma journal_mode = off")  # a scratch file, copied then deleted
     side.execute("pragma synchronous = off")
     create_tables(side)
-    shards = validation.prepared.shards
     for number, shard in enumerate(shards):  # outside any transaction
         side.execute(f"attach database ? as shard{number}", [str(shard)])
-    with side.conn:
-        _write_answers(side, validation, _answer_inputs(side, len(shards)))
-        _write_claim_dates(side, validation)
-    _index_side_text(side, validation, len(shards))
+    return side
+
+
+def _write_side(path: Path, part: str) -> Path:
+    """Write part of what is made beside the main process into a database of its own (in a
+    forked process, from the shards and what it inherits, while the main one merges the shards
+    and builds the indexes): "tables", the answers, comparisons and claim dates; "text", the
+    claims' and sources' full-text indexes."""
+    validation = _SIDE_VALIDATION[0]
+    assert validation.prepared is not None, "a sharded check's rows"
+    shards = validation.prepared.shards
+    side = _side_database(path, shards)
+    if part == "tables":
+        with side.conn:
+            _write_answers(side, validation, _answer_inputs(side, len(shards)))
+            _write_claim_dates(side, validation)
+    else:
+        _index_side_text(side, validation, len(shards))
     side.close()
     return path
 
@@ -274,15 +283,18 @@ def _index_side_text(side: sqlite_utils.Database, validation: Validation, shards
         )
 
 
-def _copy_side(db: sqlite_utils.Database, side: Path) -> None:
-    """Copy what the forked process made: the rows of its tables, in their order, and its
+def _copy_side(db: sqlite_utils.Database, tables: Path, text: Path) -> None:
+    """Copy what the forked processes made: the rows of the tables, in their order, and the
     full-text indexes (the same virtual table, then the rows of its shadow tables, which hold
     the whole of an FTS5 index)."""
     db.conn.commit()  # databases are attached outside any transaction
-    db.execute("attach database ? as side", [str(side)])
+    db.execute("attach database ? as side", [str(tables)])
     with db.conn:
         for table in SIDE_TABLES:
             db.execute(f"insert into main.[{table}] select * from side.[{table}] order by rowid")
+    db.execute("detach database side")
+    db.execute("attach database ? as side", [str(text)])
+    with db.conn:
         for table in SIDE_FTS:
             name = f"{table}_fts"
             query = "select sql from side.sqlite_master where name = ?"
@@ -297,17 +309,22 @@ def _copy_side(db: sqlite_utils.Database, side: Path) -> None:
 BESIDE = "written: full-text search / answers, comparisons, claim dates, claims' and sources' FTS"
 
 
+Beside = Callable[[], tuple[Path, Path] | None]
+
+
 @contextlib.contextmanager
-def _made_beside(validation: Validation, scratch: Path) -> Iterator[Callable[[], Path | None]]:
-    """For a sharded check's rows, start making the side tables and full-text indexes in a
-    forked process; the function given waits for them (None where nothing is made beside)."""
+def _made_beside(validation: Validation, scratch: Path) -> Iterator[Beside]:
+    """For a sharded check's rows, start making the side tables and the full-text indexes in
+    two forked processes; the function given waits for them, and gives their databases (None
+    where nothing is made beside)."""
     if validation.prepared is None:
         yield lambda: None
         return
     _close_shards()  # before a fork, and before they are read
-    with forked_pool(1, _SIDE_VALIDATION.append, (validation,)) as pool:  # inherited, not pickled
-        future = pool.submit(_write_side, scratch / "side.db")
-        yield future.result
+    with forked_pool(2, _SIDE_VALIDATION.append, (validation,)) as pool:  # inherited, not pickled
+        tables = pool.submit(_write_side, scratch / "side-tables.db", "tables")
+        text = pool.submit(_write_side, scratch / "side-text.db", "text")
+        yield lambda: (tables.result(), text.result())
 
 
 def _merge_shards(db: sqlite_utils.Database, shards: list[Path]) -> None:
@@ -381,12 +398,12 @@ def _write_steps(validation: Validation, path: Path, scratch: Path, steps: _Step
         steps.done()
         create_indexes(db)  # after the rows: one sort per index, not a b-tree update per row
         steps.done()
-        waited = profiling.step(BESIDE + " (a process, waited for)")
+        waited = profiling.step(BESIDE + " (two processes, waited for)")
         with waited if prepared is not None else contextlib.nullcontext():
             side = beside()
     if side is not None:
         with profiling.step(BESIDE + " copied"):
-            _copy_side(db, side)
+            _copy_side(db, *side)
     for table, columns in FTS_COLUMNS.items():
         if side is None or table not in SIDE_FTS:
             db.table(table).enable_fts(columns, fts_version="FTS5", create_triggers=False)
