@@ -211,21 +211,28 @@ def _side_database(path: Path, shards: list[Path]) -> sqlite_utils.Database:
     return side
 
 
-def _write_side(path: Path, part: str) -> Path:
-    """Write part of what is made beside the main process into a database of its own (in a
-    forked process, from the shards and what it inherits, while the main one merges the shards
-    and builds the indexes): "tables", the answers, comparisons and claim dates; "text", the
-    claims' and sources' full-text indexes."""
+def _write_side_tables(path: Path) -> Path:
+    """Write the answers, comparisons and claim dates into a database of their own (in a forked
+    process, from the shards and what it inherits, while the main one merges the shards and
+    builds the indexes)."""
     validation = _SIDE_VALIDATION[0]
     assert validation.prepared is not None, "a sharded check's rows"
     shards = validation.prepared.shards
     side = _side_database(path, shards)
-    if part == "tables":
-        with side.conn:
-            _write_answers(side, validation, _answer_inputs(side, len(shards)))
-            _write_claim_dates(side, validation)
-    else:
-        _index_side_text(side, validation, len(shards))
+    with side.conn:
+        _write_answers(side, validation, _answer_inputs(side, len(shards)))
+        _write_claim_dates(side, validation)
+    side.close()
+    return path
+
+
+def _write_side_text(path: Path) -> Path:
+    """Write the claims' and sources' full-text indexes into a database of their own (in a
+    forked process, as `_write_side_tables`)."""
+    validation = _SIDE_VALIDATION[0]
+    assert validation.prepared is not None, "a sharded check's rows"
+    side = _side_database(path, validation.prepared.shards)
+    _index_side_text(side, validation, len(validation.prepared.shards))
     side.close()
     return path
 
@@ -306,24 +313,25 @@ def _copy_side(db: sqlite_utils.Database, tables: Path, text: Path) -> None:
     db.execute("detach database side")
 
 
-BESIDE = "written: full-text search / answers, comparisons, claim dates, claims' and sources' FTS"
-
-
-Beside = Callable[[], tuple[Path, Path] | None]
+BESIDE_STEP = (
+    "written: full-text search / answers, comparisons, claim dates, claims' and sources' FTS"
+)
 
 
 @contextlib.contextmanager
-def _made_beside(validation: Validation, scratch: Path) -> Iterator[Beside]:
+def _made_beside(
+    validation: Validation, scratch: Path
+) -> Iterator[Callable[[], tuple[Path, Path]] | None]:
     """For a sharded check's rows, start making the side tables and the full-text indexes in
-    two forked processes; the function given waits for them, and gives their databases (None
-    where nothing is made beside)."""
+    two forked processes; the function given waits for them and gives their databases (None:
+    nothing is made beside, the claims being all in this process)."""
     if validation.prepared is None:
-        yield lambda: None
+        yield None
         return
     _close_shards()  # before a fork, and before they are read
     with forked_pool(2, _SIDE_VALIDATION.append, (validation,)) as pool:  # inherited, not pickled
-        tables = pool.submit(_write_side, scratch / "side-tables.db", "tables")
-        text = pool.submit(_write_side, scratch / "side-text.db", "text")
+        tables = pool.submit(_write_side_tables, scratch / "side-tables.db")
+        text = pool.submit(_write_side_text, scratch / "side-text.db")
         yield lambda: (tables.result(), text.result())
 
 
@@ -398,11 +406,12 @@ def _write_steps(validation: Validation, path: Path, scratch: Path, steps: _Step
         steps.done()
         create_indexes(db)  # after the rows: one sort per index, not a b-tree update per row
         steps.done()
-        waited = profiling.step(BESIDE + " (two processes, waited for)")
-        with waited if prepared is not None else contextlib.nullcontext():
-            side = beside()
+        side = None
+        if beside is not None:
+            with profiling.step(BESIDE_STEP + " (two processes, waited for)"):
+                side = beside()
     if side is not None:
-        with profiling.step(BESIDE + " copied"):
+        with profiling.step(BESIDE_STEP + " copied"):
             _copy_side(db, *side)
     for table, columns in FTS_COLUMNS.items():
         if side is None or table not in SIDE_FTS:
