@@ -15,8 +15,9 @@ import os
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from operator import itemgetter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import pairwise
+from operator import attrgetter, itemgetter
 from pathlib import Path
 
 import factdb.profiling as profiling
@@ -26,7 +27,7 @@ from factdb.database import sqlite_utils
 from factdb.processes import forked_pool, remove_orphans, scratch_prefix, worker_count
 from factdb.progress import progress_bar
 from factdb.proving import claim_date_rows
-from factdb.results import AnswerInput, Row, Validation
+from factdb.results import AnswerInput, PreparedRows, Row, ShardPart, Validation
 from factdb.rows import (
     answer_days,
     answer_groups,
@@ -51,12 +52,12 @@ from factdb.tables import (
     table_columns,
 )
 
-# The tables whose rows a sharded check prepares, each with the order its rows are written in.
+# The tables whose rows a sharded check prepares, each with the columns its rows are ordered by.
 PREPARED_TABLES = {
-    "claims": "id",
-    "claim_entities": "claim_id, entity_id",
-    "claim_via": "claim_id, entity_id",
-    "sentences": "source_id, position",
+    "claims": ("id",),
+    "claim_entities": LINK_TABLES["claim_entities"].pk,
+    "claim_via": LINK_TABLES["claim_via"].pk,
+    "sentences": ("source_id", "position"),
 }
 WRITE_STEPS = ("registries", "claims and sentences", "indexes", "full-text search", "statistics")
 
@@ -149,9 +150,9 @@ def _write_claims(db: sqlite_utils.Database, validation: Validation) -> list[Ans
 _OPEN_SHARDS: dict[Path, sqlite_utils.Database] = {}  # this process's shard, kept open
 
 
-def write_prepared(directory: Path, tables: Mapping[str, list[Row]]) -> Path:
+def write_prepared(directory: Path, tables: Mapping[str, list[Row]]) -> list[ShardPart]:
     """Write rows a sharded check prepared (claims, their links, sentences) into this process's
-    shard database in `directory`, made when first written to; returns the shard.
+    shard database in `directory`, made when first written to; returns where they were written.
 
     A worker writes every chunk it checks into its shard, as it goes (they were files of
     marshalled rows, which a pool of processes wrote into shards after the check: at a million
@@ -165,10 +166,24 @@ def write_prepared(directory: Path, tables: Mapping[str, list[Row]]) -> Path:
         for table in PREPARED_TABLES:  # no keys: the check finds repeats, the merge sorts
             columns = ", ".join(f"[{column}]" for column in _columns(table))
             shard.execute(f"create table [{table}] ({columns})")
+    parts = []
     with shard.conn:
         for table, rows in tables.items():
-            _insert_rows(shard, table, rows)
-    return path
+            if not rows:
+                continue
+            (before,) = shard.execute(f"select coalesce(max(rowid), 0) from [{table}]").fetchone()
+            _insert_rows(shard, table, rows)  # rowids before+1.. (never deleted from: in turn)
+            parts.append(_part(path, table, rows, before + 1))
+    return parts
+
+
+def _part(shard: Path, table: str, rows: list[Row], low: int) -> ShardPart:
+    """The part of a shard some rows of a table were written to, from rowid `low` on."""
+    columns = _columns(table)
+    keys = list(map(itemgetter(*(columns.index(c) for c in PREPARED_TABLES[table])), rows))
+    if all(before < after for before, after in pairwise(keys)):
+        return ShardPart(shard, table, low, low + len(rows) - 1, keys[0], keys[-1], True)
+    return ShardPart(shard, table, low, low + len(rows) - 1, min(keys), max(keys), False)
 
 
 def _close_shards() -> None:
@@ -200,15 +215,57 @@ def _write_claim_dates(db: sqlite_utils.Database, validation: Validation) -> Non
 _SIDE_VALIDATION: list[Validation] = []  # in the forked process: what it was forked with
 
 
-def _side_database(path: Path, shards: list[Path]) -> sqlite_utils.Database:
-    """A scratch database of every table, with the shards attached (shard0, shard1, ...)."""
+def _side_database(path: Path, prepared: PreparedRows) -> sqlite_utils.Database:
+    """A scratch database of every table, with the shards attached (see `_attach_shards`)."""
     side = sqlite_utils.Database(path, recreate=True)
     side.execute("pragma journal_mode = off")  # a scratch file, copied then deleted
     side.execute("pragma synchronous = off")
     create_tables(side)
-    for number, shard in enumerate(shards):  # outside any transaction
-        side.execute(f"attach database ? as shard{number}", [str(shard)])
+    _attach_shards(side, prepared)
     return side
+
+
+def _attach_shards(db: sqlite_utils.Database, prepared: PreparedRows) -> None:
+    """Attach every shard, as shard0, shard1, ... in the order of `prepared.shards` (outside
+    any transaction, which attaching cannot be in)."""
+    db.conn.commit()
+    for number, shard in enumerate(prepared.shards):
+        db.execute(f"attach database ? as shard{number}", [str(shard)])
+
+
+Query = tuple[str, list[int]]  # a query, with its parameters
+
+
+def _in_order(
+    prepared: PreparedRows, table: str, columns: Sequence[str], one_query: bool = False
+) -> list[Query]:
+    """Queries that give, one after another, some columns of a table's rows from the shards
+    attached, in the order of the table's keys, each row's place in that order first.
+
+    Where the parts of the shards are each in order and their ranges of keys do not overlap
+    (a chunk of claim files holds ids of its own, as files of ids in order do), each part is read
+    in turn by its rowids, and nothing is sorted (at 100k claims, merging the claims, links and
+    sentences 1.15-1.42 s -> 0.64-0.77 s); else, or for `one_query`, every shard's rows are
+    sorted together. An FTS5 index is written by one query: it flushes what it holds at each
+    statement, so that a statement per part would give another index than one build does."""
+    names = {shard: f"shard{number}" for number, shard in enumerate(prepared.shards)}
+    wanted = ", ".join(f"[{column}]" for column in columns)
+    parts = sorted((p for p in prepared.parts if p.table == table), key=attrgetter("first"))
+    apart = all(p.ordered for p in parts) and all(a.last < b.first for a, b in pairwise(parts))
+    if one_query or not apart:
+        order = ", ".join(f"[{column}]" for column in PREPARED_TABLES[table])
+        shards = dict.fromkeys(names[part.shard] for part in parts)
+        union = " union all ".join(f"select * from {name}.[{table}]" for name in shards)
+        number = f"row_number() over (order by {order})"
+        return [(f"select {number}, {wanted} from ({union}) order by {order}", [])]
+    queries, before = [], 0
+    for part in parts:
+        where = f"from {names[part.shard]}.[{table}] where rowid between ? and ?"
+        queries.append(
+            (f"select rowid + ?, {wanted} {where}", [before + 1 - part.low, part.low, part.high])
+        )
+        before += part.count
+    return queries
 
 
 def _write_side_tables(path: Path) -> Path:
@@ -217,10 +274,9 @@ def _write_side_tables(path: Path) -> Path:
     builds the indexes)."""
     validation = _SIDE_VALIDATION[0]
     assert validation.prepared is not None, "a sharded check's rows"
-    shards = validation.prepared.shards
-    side = _side_database(path, shards)
+    side = _side_database(path, validation.prepared)
     with side.conn:
-        _write_answers(side, validation, _answer_inputs(side, len(shards)))
+        _write_answers(side, validation, _answer_inputs(side, validation.prepared))
         _write_claim_dates(side, validation)
     side.close()
     return path
@@ -231,55 +287,47 @@ def _write_side_text(path: Path) -> Path:
     forked process, as `_write_side_tables`)."""
     validation = _SIDE_VALIDATION[0]
     assert validation.prepared is not None, "a sharded check's rows"
-    side = _side_database(path, validation.prepared.shards)
-    _index_side_text(side, validation, len(validation.prepared.shards))
+    side = _side_database(path, validation.prepared)
+    _index_side_text(side, validation, validation.prepared)
     side.close()
     return path
 
 
-def _shard_union(shards: int, table: str, columns: str) -> str:
-    """A query of some columns of a table over every shard attached (shard0, shard1, ...)."""
-    return " union all ".join(f"select {columns} from shard{i}.[{table}]" for i in range(shards))
-
-
-def _answer_inputs(side: sqlite_utils.Database, shards: int) -> list[AnswerInput]:
+def _answer_inputs(side: sqlite_utils.Database, prepared: PreparedRows) -> list[AnswerInput]:
     """What the answers table needs of every claim that answers a topic, read from the shards
     (the workers once sent them back, pickled: at 1M claims, a gigabyte in the main process)."""
     columns = ", ".join(f"[{name}]" for name in AnswerInput._fields)
-    union = _shard_union(shards, "claims", columns)
-    query = (
-        f"select * from ({union}) where topic is not null and answer_key is not null order by id"
-    )
     approximate = AnswerInput._fields.index("approximate")  # stored as 0 or 1
     answers = []
-    for row in side.execute(query):
-        values = list(row)
-        values[approximate] = bool(values[approximate])
-        answers.append(AnswerInput._make(values))
+    for query, parameters in _in_order(prepared, "claims", list(AnswerInput._fields)):
+        answering = "topic is not null and answer_key is not null"
+        for row in side.execute(f"select {columns} from ({query}) where {answering}", parameters):
+            values = list(row)
+            values[approximate] = bool(values[approximate])
+            answers.append(AnswerInput._make(values))
     return answers
 
 
 SIDE_FTS = ("claims", "sources")  # the full-text indexes made beside the main process
 
 
-def _index_side_text(side: sqlite_utils.Database, validation: Validation, shards: int) -> None:
+def _index_side_text(
+    side: sqlite_utils.Database, validation: Validation, prepared: PreparedRows
+) -> None:
     """The claims' and sources' full-text indexes, as the main process would make them: their
     rows in the order of their ids, numbered as the database's rowids will be (its claims and
     sources are written in that order, into empty tables)."""
     for table in SIDE_FTS:  # the tables are empty here: the same index, empty
         side.table(table).enable_fts(FTS_COLUMNS[table], fts_version="FTS5", create_triggers=False)
     columns = ", ".join(f"[{column}]" for column in FTS_COLUMNS["claims"])
-    union = _shard_union(shards, "claims", f"id, {columns}")
     sources = sorted(
         source_rows(validation.facts.sources, validation.texts, validation.dates),
         key=itemgetter("id"),
     )
     source_columns = FTS_COLUMNS["sources"]
     with side.conn:
-        side.execute(
-            f"insert into claims_fts (rowid, {columns}) "
-            f"select row_number() over (order by id), {columns} from ({union}) order by id"
-        )
+        ((query, parameters),) = _in_order(prepared, "claims", FTS_COLUMNS["claims"], True)
+        side.execute(f"insert into claims_fts (rowid, {columns}) {query}", parameters)
         side.conn.executemany(
             f"insert into sources_fts (rowid, {', '.join(source_columns)}) "
             f"values (?, {', '.join('?' * len(source_columns))})",
@@ -335,17 +383,17 @@ def _made_beside(
         yield lambda: (tables.result(), text.result())
 
 
-def _merge_shards(db: sqlite_utils.Database, shards: list[Path]) -> None:
+def _merge_shards(db: sqlite_utils.Database, prepared: PreparedRows) -> None:
     """Copy the claims, their links and the sentences from the shards, in the order of a build
-    made in one process."""
-    db.conn.commit()  # databases are attached outside any transaction
-    for number, shard in enumerate(shards):
-        db.execute(f"attach database ? as shard{number}", [str(shard)])
+    made in one process (the same rowids too)."""
+    _attach_shards(db, prepared)
     with db.conn:
-        for table, order in PREPARED_TABLES.items():
-            union = _shard_union(len(shards), table, "*")
-            db.execute(f"insert into main.[{table}] select * from ({union}) order by {order}")
-    for number in range(len(shards)):
+        for table in PREPARED_TABLES:
+            columns = _columns(table)
+            into = f"main.[{table}] (rowid, {', '.join(f'[{c}]' for c in columns)})"
+            for query, parameters in _in_order(prepared, table, columns):
+                db.execute(f"insert into {into} {query}", parameters)
+    for number in range(len(prepared.shards)):
         db.execute(f"detach database shard{number}")
 
 
@@ -402,7 +450,7 @@ def _write_steps(validation: Validation, path: Path, scratch: Path, steps: _Step
                 _write_claim_dates(db, validation)
         else:
             with profiling.step(part + "shards merged"):
-                _merge_shards(db, prepared.shards)
+                _merge_shards(db, prepared)
         steps.done()
         create_indexes(db)  # after the rows: one sort per index, not a b-tree update per row
         steps.done()

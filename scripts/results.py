@@ -143,17 +143,37 @@ class ProvedDate(NamedTuple):
     proof: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class ShardPart:
+    """The rows of one table that one task wrote into a shard: their rowids there, and the first
+    and last of their keys (the columns the table is ordered by, see `building.PREPARED_TABLES`)."""
+
+    shard: Path
+    table: str
+    low: int  # rowids low..high, both included
+    high: int
+    first: Any  # a value, or a tuple of values where the order takes several columns
+    last: Any
+    ordered: bool  # each row's key after the one before: the rows are in the table's order
+
+    @property
+    def count(self) -> int:
+        return self.high - self.low + 1
+
+
 @dataclass
 class PreparedRows:
     """Rows prepared by the workers of a sharded check, for building to write: each process
     writes the rows of the claims and sentences it prepares into a SQLite database of its own
     (a shard, `building.write_prepared`) in a scratch folder, and building merges the shards.
+    Each task's rows are a part of a shard, with their keys' range: where those ranges do not
+    overlap, the merge copies the parts one after another, without sorting them all again.
 
     `close()` removes the folder.
     """
 
     directory: Path
-    shards: list[Path] = field(default_factory=list)
+    parts: list[ShardPart] = field(default_factory=list)
 
     PREFIX = "factdb-rows-"  # then the id of the process that made it (see processes)
 
@@ -162,10 +182,13 @@ class PreparedRows:
         """An empty set of prepared rows, in a new scratch folder named by this process."""
         return cls(Path(tempfile.mkdtemp(prefix=f"{cls.PREFIX}{os.getpid()}-")))
 
-    def add(self, shard: Path) -> None:
-        """Count a shard some rows were written to (once, however many times it is given)."""
-        if shard not in self.shards:
-            self.shards.append(shard)
+    @property
+    def shards(self) -> list[Path]:
+        """The shards rows were written to, each once, in the order their parts were added."""
+        return list(dict.fromkeys(part.shard for part in self.parts))
+
+    def add(self, parts: Iterable[ShardPart]) -> None:
+        self.parts += parts
 
     def close(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)

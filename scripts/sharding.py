@@ -60,6 +60,7 @@ from factdb.results import (
     PreparedRows,
     PublicationBound,
     QuoteSpan,
+    ShardPart,
     Validation,
 )
 from factdb.rows import claim_tables, sentence_table
@@ -106,7 +107,7 @@ class ChunkOutcome:
     datings: Datings = field(default_factory=Datings)  # for the dates across articles
     bounds: list[PublicationBound] = field(default_factory=list)
     digests: dict[str, str] = field(default_factory=dict)  # of each file's inputs to the dates
-    shard: Path | None = None  # where its rows were prepared
+    parts: list[ShardPart] = field(default_factory=list)  # where its rows were prepared
     registries: bool = False  # the chunk defines registries: split it again
 
 
@@ -152,14 +153,14 @@ def check_chunk(context: Context, paths: list[Path]) -> ChunkOutcome:
     if context.in_process:
         outcome.claims = facts.claims
     elif context.prepared is not None and facts.claims and not outcome.problems:
-        outcome.shard = _prepare_claims(context, facts.claims, validation.spans)
+        outcome.parts = _prepare_claims(context, facts.claims, validation.spans)
     return outcome
 
 
 def _prepare_claims(
     context: Context, claims: list[Located], spans: Mapping[str, QuoteSpan]
-) -> Path:
-    """Prepare the rows of the claim tables for these claims: their shard."""
+) -> list[ShardPart]:
+    """Prepare the rows of the claim tables for these claims: where they were written."""
     from factdb.building import write_prepared  # only a build's workers write rows
 
     assert context.prepared is not None, "claims are prepared only for a build"
@@ -170,8 +171,9 @@ def _prepare_claims(
 
 def prepare_sentences(
     context: Context, tasks: list[tuple[int, list[tuple[int, int, str]]]]
-) -> Path:
-    """Prepare the sentence rows of some sources (by index, with their quotes): their shard."""
+) -> list[ShardPart]:
+    """Prepare the sentence rows of some sources (by index, with their quotes): where they were
+    written."""
     from factdb.building import write_prepared
 
     assert context.prepared is not None, "sentences are prepared only for a build"
@@ -246,7 +248,7 @@ def _check_claim_files(
 
 def _start_sentences(
     pool: Executor | None, context: Context, validation: Validation
-) -> list[Future[Path]]:
+) -> list[Future[list[ShardPart]]]:
     """Every source's sentence rows, prepared by the workers while this process goes on."""
     quotes = quotes_by_source(validation.spans)
     tasks = [
@@ -287,8 +289,8 @@ def _merge(
         validation.problems += outcome.problems
         validation.spans.update(outcome.spans)
         validation.facts.claims += outcome.claims
-        if prepared is not None and outcome.shard is not None:
-            prepared.add(outcome.shard)
+        if prepared is not None:
+            prepared.add(outcome.parts)
     return sum(outcome.count for outcome in outcomes)
 
 

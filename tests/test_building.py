@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -10,7 +11,8 @@ import pytest
 import sqlite_utils
 
 from factdb import validate
-from factdb.building import build_database
+from factdb.building import _close_shards, build_database, write_prepared
+from factdb.results import ShardPart
 from factdb.tables import table_columns
 
 BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"
@@ -135,3 +137,22 @@ def test_two_articles_relaying_one_agency_are_one_origin(tree: Path, tmp_path: P
         2,
         1,
     )
+
+
+def test_prepared_rows_are_parts_of_a_shard_with_their_keys(tmp_path: Path):
+    """Each write of a worker's rows is a part of its shard: the rowids it took there, its
+    first and last keys, and whether its rows were in the order of their keys."""
+    claim = [None] * len(table_columns("claims"))
+    first = write_prepared(tmp_path, {"claims": [("a", *claim[1:]), ("c", *claim[1:])]})
+    links = {"claim_entities": [("d", "x"), ("d", "w")], "claim_via": []}
+    second = write_prepared(tmp_path, {"claims": [("d", *claim[1:])], **links})
+    _close_shards()
+    shard = tmp_path / f"shard-{os.getpid()}.db"
+    assert first == [ShardPart(shard, "claims", 1, 2, "a", "c", True)]
+    assert second == [
+        ShardPart(shard, "claims", 3, 3, "d", "d", True),
+        ShardPart(shard, "claim_entities", 1, 2, ("d", "w"), ("d", "x"), False),
+    ]
+    db = sqlite3.connect(shard)
+    assert db.execute("select rowid, id from claims").fetchall() == [(1, "a"), (2, "c"), (3, "d")]
+    db.close()

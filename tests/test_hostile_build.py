@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -175,8 +176,11 @@ def test_rows_the_database_refuses_are_a_one_line_error(
 
     def every_claim_twice(root: Path, **options: object):
         result = original(root, **options, workers=2 if path == "sharded" else 1)
-        if result.prepared is not None:
-            result.prepared.shards.append(result.prepared.shards[0])
+        if result.prepared is not None:  # a copy of a shard, with the parts of the first
+            first = result.prepared.shards[0]
+            twin = Path(shutil.copy(first, first.with_name("twin.db")))
+            twins = [replace(p, shard=twin) for p in result.prepared.parts if p.shard == first]
+            result.prepared.add(twins)
         else:
             result.facts.claims.append(result.facts.claims[0])
         return result

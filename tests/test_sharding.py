@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -13,7 +14,7 @@ import factdb.processes as processes
 import factdb.sharding as sharding
 from factdb import validate
 from factdb.benchmark import generate_corpus
-from factdb.building import build_database
+from factdb.building import _in_order, build_database
 from factdb.sharding import check_tree, claims_only
 
 BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"
@@ -101,6 +102,9 @@ def test_a_generated_tree_in_shards(corpus: Path, tmp_path: Path):
         names = [shard.name for shard in result.prepared.shards]
         assert 1 <= len(names) <= 2 and len(set(names)) == len(names)
         assert f"shard-{os.getpid()}.db" not in names
+        # each file's ids are its own, after the last file's: the merge reads the parts in turn
+        claims = [part for part in result.prepared.parts if part.table == "claims"]
+        assert len(_in_order(result.prepared, "claims", ["id"])) == len(claims) > 1
         sharded_db = build_database(result, tmp_path / "sharded.db")
         assert rows(sharded_db) == rows(build_database(serial, tmp_path / "serial.db"))
         db = sqlite3.connect(sharded_db)  # its full-text indexes were made in another process
@@ -113,6 +117,22 @@ def test_a_generated_tree_in_shards(corpus: Path, tmp_path: Path):
         db.close()
         directory = result.prepared.directory
     assert not directory.exists()  # closed by the `with`
+
+
+def test_claim_files_whose_ids_interleave_build_the_same_rows(corpus: Path, tmp_path: Path):
+    """Where the ids of the files' claims interleave, the merge sorts the shards' rows together:
+    the database is the one a single process builds."""
+    root = tmp_path / "tree"
+    shutil.copytree(corpus, root)
+    for path in (root / "facts").rglob("*.yaml"):  # c00003-017 -> c017-00003
+        path.write_text(re.sub(r"\bc(\d{5})-(\d{3})\b", r"c\2-\1", path.read_text()))
+    serial = validate(root, cache=False)
+    assert serial.problems == [] and serial.facts.claims[1].record.id == "c001-00000"
+    with sharded(root, prepare=True) as result:
+        assert result.problems == [] and result.prepared is not None
+        assert len(_in_order(result.prepared, "claims", ["id"])) == 1  # every part overlaps
+        sharded_db = build_database(result, tmp_path / "sharded.db")
+        assert rows(sharded_db) == rows(build_database(serial, tmp_path / "serial.db"))
 
 
 def test_duplicate_ids_across_shards_are_found_at_their_line(corpus: Path, tmp_path: Path):
