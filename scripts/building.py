@@ -244,14 +244,17 @@ def _in_order(
 
     Where the parts of the shards are each in order and their ranges of keys do not overlap
     (a chunk of claim files holds ids of its own, as files of ids in order do), each part is read
-    in turn by its rowids, and nothing is sorted (at 100k claims, merging the claims, links and
-    sentences 1.15-1.42 s -> 0.64-0.77 s); else, or for `one_query`, every shard's rows are
-    sorted together. An FTS5 index is written by one query: it flushes what it holds at each
-    statement, so that a statement per part would give another index than one build does."""
+    in turn by its rowids, and nothing is sorted (merging the claims, links and sentences at 100k
+    claims 1.15-1.42 s -> 0.64-0.77 s, at 1M 19.2 s -> 7.0 s, alone); else, or for `one_query`,
+    every shard's rows are sorted together (no query where no shard holds any). An FTS5 index is
+    written by one query: it flushes what it holds at each statement, so that a statement per
+    part would give another index than one build does."""
     names = {shard: f"shard{number}" for number, shard in enumerate(prepared.shards)}
     wanted = ", ".join(f"[{column}]" for column in columns)
     parts = sorted((p for p in prepared.parts if p.table == table), key=attrgetter("first"))
     apart = all(p.ordered for p in parts) and all(a.last < b.first for a, b in pairwise(parts))
+    if not parts:
+        return []
     if one_query or not apart:
         order = ", ".join(f"[{column}]" for column in PREPARED_TABLES[table])
         shards = dict.fromkeys(names[part.shard] for part in parts)
@@ -326,8 +329,8 @@ def _index_side_text(
     )
     source_columns = FTS_COLUMNS["sources"]
     with side.conn:
-        ((query, parameters),) = _in_order(prepared, "claims", FTS_COLUMNS["claims"], True)
-        side.execute(f"insert into claims_fts (rowid, {columns}) {query}", parameters)
+        for query, parameters in _in_order(prepared, "claims", FTS_COLUMNS["claims"], True):
+            side.execute(f"insert into claims_fts (rowid, {columns}) {query}", parameters)
         side.conn.executemany(
             f"insert into sources_fts (rowid, {', '.join(source_columns)}) "
             f"values (?, {', '.join('?' * len(source_columns))})",

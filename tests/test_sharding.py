@@ -167,3 +167,20 @@ def test_the_number_of_workers_can_be_set(monkeypatch):
     assert processes.worker_count() == 1
     monkeypatch.setenv("FACTS_WORKERS", "99")
     assert processes.worker_count() == processes.MAX_WORKERS
+
+
+def test_claim_files_without_claims_build_in_shards(tree: Path, tmp_path: Path):
+    """Claim files that hold no claims give the shards no rows: the build has no claims, as
+    one process builds it."""
+    claims = tree / "facts" / "claims"
+    for path in claims.glob("*.yaml"):
+        path.unlink()
+    for number in range(4):
+        (claims / f"empty-{number}.yaml").write_text("claims: []\n")
+    serial = validate(tree, cache=False)
+    with sharded(tree, prepare=True) as result:
+        assert result.problems == serial.problems
+        assert result.ok and result.prepared is not None
+        assert [part.table for part in result.prepared.parts] == ["sentences"]
+        sharded_db = build_database(result, tmp_path / "sharded.db")
+        assert rows(sharded_db) == rows(build_database(serial, tmp_path / "serial.db"))
