@@ -164,7 +164,7 @@ def write_prepared(directory: Path, tables: Mapping[str, list[Row]]) -> list[Sha
         shard = _OPEN_SHARDS[path] = sqlite_utils.Database(path, recreate=True)
         shard.execute("pragma journal_mode = off")  # a scratch file, merged then deleted
         shard.execute("pragma synchronous = off")
-        for table in PREPARED_TABLES:  # no keys: the check finds repeats, the merge sorts
+        for table in PREPARED_TABLES:  # no keys: the check finds repeats, the merge orders
             columns = ", ".join(f"[{column}]" for column in _columns(table))
             shard.execute(f"create table [{table}] ({columns})")
     parts = []
@@ -250,9 +250,9 @@ def _in_order(
     names = {shard: f"shard{number}" for number, shard in enumerate(prepared.shards)}
     wanted = ", ".join(f"[{column}]" for column in columns)
     parts = sorted((p for p in prepared.parts if p.table == table), key=attrgetter("first"))
-    apart = all(p.ordered for p in parts) and all(a.last < b.first for a, b in pairwise(parts))
     if not parts:
         return []
+    apart = all(p.ordered for p in parts) and all(a.last < b.first for a, b in pairwise(parts))
     if one_query or not apart:
         order = ", ".join(f"[{column}]" for column in PREPARED_TABLES[table])
         shards = dict.fromkeys(names[part.shard] for part in parts)
@@ -272,11 +272,13 @@ def _in_order(
 def _side_answers(
     side: sqlite_utils.Database, validation: Validation, prepared: PreparedRows
 ) -> None:
+    """The answers and comparisons, from what the shards hold of the claims that answer."""
     with side.conn:
         _write_answers(side, validation, _answer_inputs(side, prepared))
 
 
 def _side_dates(side: sqlite_utils.Database, validation: Validation, _: PreparedRows) -> None:
+    """The claim dates, from the dates the validation proved."""
     with side.conn:
         _write_claim_dates(side, validation)
 
@@ -286,14 +288,17 @@ def _answer_inputs(side: sqlite_utils.Database, prepared: PreparedRows) -> list[
     (the workers once sent them back, pickled: at 1M claims, a gigabyte in the main process)."""
     columns = ", ".join(f"[{name}]" for name in AnswerInput._fields)
     approximate = AnswerInput._fields.index("approximate")  # stored as 0 or 1
+    answering = "topic is not null and answer_key is not null"
     answers = []
     for query, parameters in _in_order(prepared, "claims", list(AnswerInput._fields)):
-        answering = "topic is not null and answer_key is not null"
         for row in side.execute(f"select {columns} from ({query}) where {answering}", parameters):
             values = list(row)
             values[approximate] = bool(values[approximate])
             answers.append(AnswerInput._make(values))
     return answers
+
+
+TEXT_FTS = ("claims", "sources")  # the full-text indexes _index_side_text makes
 
 
 def _index_side_text(
@@ -302,7 +307,7 @@ def _index_side_text(
     """The claims' and sources' full-text indexes, as the main process would make them: their
     rows in the order of their ids, numbered as the database's rowids will be (its claims and
     sources are written in that order, into empty tables)."""
-    for table in SIDE_FTS:  # the tables are empty here: the same index, empty
+    for table in TEXT_FTS:  # the tables are empty here: the same index, empty
         side.table(table).enable_fts(FTS_COLUMNS[table], fts_version="FTS5", create_triggers=False)
     columns = ", ".join(f"[{column}]" for column in FTS_COLUMNS["claims"])
     sources = sorted(
@@ -337,9 +342,9 @@ class Beside(NamedTuple):
 BESIDE = (
     Beside("answers", _side_answers, tables=("answers", "comparisons")),
     Beside("dates", _side_dates, tables=("claim_dates",)),
-    Beside("text", _index_side_text, fts=("claims", "sources")),
+    Beside("text", _index_side_text, fts=TEXT_FTS),
 )
-SIDE_FTS = {table for beside in BESIDE for table in beside.fts}
+SIDE_FTS = tuple(table for beside in BESIDE for table in beside.fts)
 
 
 def _write_side(path: Path, beside: Beside) -> Path:
