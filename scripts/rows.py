@@ -341,7 +341,7 @@ class ClaimTables:
     @property
     def answers(self) -> list[AnswerInput]:
         """What the answers table needs of these claims (a sharded build's workers do not ask:
-        the answers are made from the shards, and making them here cost 2 % of its time)."""
+        the answers are made from the shards; making them there cost 2 % of the work at 100k)."""
         return answer_inputs(self.claims)
 
 
