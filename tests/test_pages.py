@@ -210,6 +210,19 @@ async def test_one_search_box_finds_claims_sources_and_entities(ds):
     assert "<mark>Kursk</mark>" in html
 
 
+@pytest.mark.parametrize("path", ["/-/search", "/-/search?q=Kursk", "/-/search.json?q=Kursk"])
+async def test_the_search_of_a_database_not_named_facts_is_not_found(
+    repo_db: Path, tmp_path: Path, path: str
+):
+    """The search covers the database `facts serve` names facts; served under another name,
+    its page answers 404 saying so (it was a 500 with a traceback on the server)."""
+    other = tmp_path / "other.db"
+    other.write_bytes(repo_db.read_bytes())
+    response = await Datasette([str(other)], settings=SETTINGS).client.get(path)
+    assert response.status_code == 404
+    assert "The search covers the database named facts; none is served here." in response.text
+
+
 async def test_the_search_answers_in_json_as_the_page_lists_it(ds):
     html = (await ds.client.get("/-/search?q=Kursk")).text
     assert '<a href="/-/search.json?q=Kursk">JSON</a>' in html

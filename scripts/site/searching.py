@@ -22,7 +22,7 @@ from typing import Any
 
 from datasette.database import QueryInterrupted
 from datasette.utils import escape_sqlite
-from datasette.utils.asgi import Response
+from datasette.utils.asgi import NotFound, Response
 
 DATABASE = "facts"
 MAX_QUERY_CHARS = 1_000  # characters of a query
@@ -149,6 +149,8 @@ SHAPES = ("objects", "array")  # `_shape` of /-/search.json: results by kind, or
 async def search_view(datasette: Any, request: Any) -> Response:
     """/-/search?q=...: one search box over claims, sources and entities; /-/search.json (or
     `_format=json`) answers the same as data."""
+    if DATABASE not in datasette.databases:  # `facts serve` names it so; another name: no search
+        raise NotFound(f"The search covers the database named {DATABASE}; none is served here.")
     q = (request.args.get("q") or "").strip()
     as_json = request.url_vars.get("format") == "json" or request.args.get("_format") == "json"
     context: dict[str, Any] = {"q": q[:MAX_QUERY_CHARS], "results": {}, "limit": SEARCH_LIMIT}
