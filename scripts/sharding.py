@@ -101,7 +101,7 @@ class ChunkOutcome:
 
     files: dict[str, Ids] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
-    spans: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # see QuoteSpan
+    spans: dict[str, QuoteSpan] = field(default_factory=dict)
     claims: list[Located] = field(default_factory=list)  # kept only by a check in this process
     count: int = 0
     datings: Datings = field(default_factory=Datings)  # for the dates across articles
@@ -143,8 +143,7 @@ def check_chunk(context: Context, paths: list[Path]) -> ChunkOutcome:
         outcome.files[relative] = record_ids(records)
     validation = Validation(facts, [], texts=context.texts)
     outcome.problems += check_claims(facts, context.normalised, validation)
-    # as plain tuples: unpickling 100,000 named tuples took the main process 0.2-0.7 s
-    outcome.spans = {c: (s.source, s.start, s.end) for c, s in validation.spans.items()}
+    outcome.spans = validation.spans
     outcome.count = len(facts.claims)
     outcome.datings, outcome.bounds = claim_datings(facts.claims, context.published)
     if context.digest:
@@ -288,7 +287,7 @@ def _merge(
         dating.digests.update(outcome.digests)
         ids.update(outcome.files)
         validation.problems += outcome.problems
-        validation.spans.update({c: QuoteSpan._make(span) for c, span in outcome.spans.items()})
+        validation.spans.update(outcome.spans)
         validation.facts.claims += outcome.claims
         if prepared is not None:
             prepared.add(outcome.parts)
