@@ -109,15 +109,15 @@ class Days:
 
 def _span(claims: Sequence[AnswerInput]) -> tuple[str | None, str | None]:
     """The days from the first any of the claims can be to the last (None where one is open)."""
-    starts = list(map(_START, claims))
-    ends = list(map(_END, claims))
+    starts = list(map(DATE_START, claims))
+    ends = list(map(DATE_END, claims))
     first = None if None in starts else min(starts)
     last = None if None in ends else max(ends)
     return first, last
 
 
 _DATES = attrgetter("date_start", "date_end")
-_START, _END = attrgetter("date_start"), attrgetter("date_end")
+DATE_START, DATE_END = attrgetter("date_start"), attrgetter("date_end")  # of an AnswerInput
 
 
 def _same_day(days_a: frozenset[str], days_b: frozenset[str]) -> str | None:

@@ -10,7 +10,7 @@ from datetime import date
 from functools import cache
 from operator import attrgetter
 
-from factdb.comparing import Answer, Days, compare_answers
+from factdb.comparing import DATE_END, DATE_START, Answer, Days, compare_answers
 from factdb.coverage import Sentence, id_list, sentence_rows
 from factdb.loading import Located
 from factdb.results import AnswerInput, ProvedDate, QuoteSpan, Row
@@ -270,13 +270,12 @@ def comparison_rows(
 
 
 _ANSWER_PARTS = attrgetter("claimant", "source", "origin", "id")
-_STARTS, _ENDS = attrgetter("date_start"), attrgetter("date_end")
 
 
 def _first_and_last(claims: list[AnswerInput]) -> tuple[str | None, str | None]:
     """The first day any of the claims names, and the last (None where none does)."""
-    starts = list(filter(None, map(_STARTS, claims)))
-    ends = list(filter(None, map(_ENDS, claims)))
+    starts = list(filter(None, map(DATE_START, claims)))
+    ends = list(filter(None, map(DATE_END, claims)))
     return min(starts) if starts else None, max(ends) if ends else None
 
 
