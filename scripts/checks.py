@@ -291,6 +291,15 @@ def seeds_folder(root: Path) -> Path | None:
 
 def seed_file(root: Path, seeds_dir: Path | None, seed: str) -> Path | str:
     """The seed's real path inside seeds/ (`seeds_dir`: seeds_folder), or why it is refused."""
+    name = seed[len(SEEDS_DIR) + 1 :] if seed.startswith(SEEDS_DIR + "/") else ""
+    plain = name not in ("", ".", "..") and "/" not in name and "\\" not in name
+    if seeds_dir is not None and plain:
+        candidate = seeds_dir / name  # a file right in seeds/, as most are
+        try:
+            if not stat.S_ISLNK(os.lstat(candidate).st_mode):
+                return candidate  # what resolving gives, without a look at every folder above
+        except OSError:
+            pass  # missing: resolved below, as any other
     if seed.startswith(("/", "\\")) or (len(seed) > 1 and seed[1] == ":"):
         return f"seed '{seed}' is an absolute path; give it relative to the repository, in seeds/"
     parts = Path(seed).parts
@@ -300,13 +309,6 @@ def seed_file(root: Path, seeds_dir: Path | None, seed: str) -> Path | str:
         return f"seed '{seed}' is not in {SEEDS_DIR}/"
     if seeds_dir is None:
         return f"{SEEDS_DIR}/ leads outside the repository (a symbolic link?): not read"
-    if len(parts) == 2 and seed == f"{SEEDS_DIR}/{parts[1]}":  # a file right in seeds/
-        candidate = seeds_dir / parts[1]
-        try:
-            if not stat.S_ISLNK(os.lstat(candidate).st_mode):
-                return candidate  # what resolving gives, without a look at every folder above
-        except OSError:
-            pass  # missing: resolved below, as any other
     resolved = (root / seed).resolve()
     if not resolved.is_relative_to(seeds_dir):
         return f"seed '{seed}' leads outside {SEEDS_DIR}/ (a symbolic link?)"

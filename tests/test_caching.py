@@ -306,3 +306,43 @@ def test_a_date_problem_in_a_touched_file_is_found_again_where_it_now_stands(
     cached = validate(dated_tree, cache=True)
     assert solved == [1] and cached.problems == uncached.problems
     assert cached.problems[0].line == first.problems[0].line + 1
+
+
+def test_kept_records_come_back_as_the_models_they_were(tmp_path: Path):
+    """Every record of the five articles, kept as plain field values and read back, equals the
+    validated model, with the same fields set (what `fmt` and the JSON export leave out)."""
+    import pickle
+
+    from factdb.loading import load_records
+
+    root = Path(__file__).resolve().parents[1]
+    store = caching._Records(tmp_path)
+    kinds = set()
+    for path in sorted((root / "facts").rglob("*.yaml")):
+        relative = path.relative_to(root).as_posix()
+        parsed, problems = store.parse(path, relative, "digest")
+        assert problems == []
+        kept, _ = store.load("digest")
+        assert pickle.loads(store.path("digest").read_bytes())[0][0][2].__class__ is tuple
+        fresh = [(kind, located.record) for kind, located in load_records(path, relative, [])]
+        assert [(kind, record) for kind, record, _, _ in kept] == fresh
+        for (_, record, line, column), (_, was, wline, wcolumn) in zip(kept, parsed, strict=True):
+            assert type(record) is type(was)
+            assert record.__pydantic_fields_set__ == was.__pydantic_fields_set__
+            assert record.model_dump(exclude_unset=True) == was.model_dump(exclude_unset=True)
+            assert (line, column) == (wline, wcolumn)
+            kinds.add(type(record).__name__)
+    assert kinds == {"Source", "Entity", "Topic", "Event", "Claim"}
+
+
+def test_a_record_with_extra_fields_is_kept_whole():
+    from pydantic import BaseModel, ConfigDict
+
+    class Loose(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        id: str
+
+    record = Loose(id="a", more=1)
+    packed = caching._pack([("topics", record, 3, 5)])
+    assert packed[0][2] is record  # pickled as the model, extra fields and all
+    assert caching._unpack(packed) == [("topics", record, 3, 5)]
