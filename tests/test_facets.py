@@ -255,6 +255,78 @@ async def test_a_search_s_facets_are_counted_in_one_query_as_their_own_would(
     assert one["source"]["results"]  # every claim has a source: something was counted
 
 
+# 'the' matches 173 of the 195 claims, 'north' 126, 'russia' 100, the quotes' 'the' 113
+BROAD = [
+    "_search=the",
+    "_search=north&_facet_size=2",
+    "_search=russia&_facet=unit",
+    "_search_quote=the",
+    "_search=the&_facet_array=about&_facet_date=date_start",
+]
+
+
+@pytest.mark.parametrize("query", BROAD)
+async def test_a_search_matching_most_rows_counts_the_rows_it_leaves_out(
+    repo_db: Path, query: str, monkeypatch
+):
+    from factdb.site.facet_override import ColumnCounts
+    from factdb.site.facets import IdsFacet
+
+    settings = {**SETTINGS, "trace_debug": True}
+    served = Datasette(immutables=[str(repo_db)], metadata=read_metadata(REPO), settings=settings)
+    one, ran = await traced(served, query)
+    [left_out] = [sql for sql in ran if " not in (select rowid from claims_fts where " in sql]
+    assert left_out.startswith("with page as")
+    assert one["source"]["results"] and one["topic"]["results"]
+
+    monkeypatch.setattr(ColumnCounts, "one_pass", False)
+    monkeypatch.setattr(IdsFacet, "one_pass", False)
+    own_served = Datasette(
+        immutables=[str(repo_db)], metadata=read_metadata(REPO), settings=settings
+    )
+    own, ran_own = await traced(own_served, query)
+    assert not any(" not in (select rowid" in sql for sql in ran_own)
+    assert one == own
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "_search=korea",  # 90 of 195 claims: half or less, counted directly
+        "_search=the&assertion=reported",  # a filter beside the search
+    ],
+)
+async def test_a_search_of_half_the_rows_or_with_a_filter_counts_the_rows_it_finds(
+    immutable: Datasette, query: str
+):
+    _, ran = await traced(immutable, query)
+    assert [sql for sql in ran if sql.startswith("with page as")]
+    assert not any(" not in (select rowid" in sql for sql in ran)
+
+
+def test_counts_less_counts_are_ordered_as_sqlite_orders_them():
+    """Values of every type, with ties: the table's counts less a part's give what SQLite
+    gives counting the rest, in its order (count, then null, numbers, text, blobs)."""
+    import sqlite3
+
+    from factdb.site.facets import _less
+
+    values = [None, None, 2, 2, 1.5, 1.5, 1, "b", "b", "a", "a", "É", b"x", b"x", "a", 3, None]
+    db = sqlite3.connect(":memory:")
+    db.execute("create table t (n integer primary key, v)")
+    db.executemany("insert into t (v) values (?)", [(v,) for v in values])
+    rows = "select v as value, count(*) as count from t {} group by v"
+
+    def counts(sql: str) -> list[dict]:
+        return [{"value": v, "count": c} for v, c in db.execute(sql)]
+
+    totals = counts(rows.format(""))
+    for cut in range(len(values)):
+        outside = counts(rows.format(f"where n <= {cut}"))
+        rest = counts(rows.format(f"where n > {cut}") + " order by count desc, value limit 4")
+        assert _less(totals, outside, 4) == rest, cut
+
+
 async def test_a_page_that_is_not_a_search_runs_each_facet_s_own_query(repo_db: Path):
     settings = {**SETTINGS, "trace_debug": True}
     ds = Datasette([str(repo_db)], metadata=read_metadata(REPO), settings=settings)
@@ -347,7 +419,7 @@ async def test_when_the_one_query_fails_each_facet_runs_its_own():
             return 500
 
     class Facet:  # what PagePass reads of a facet
-        database, sql, params = "facts", "select * from claims", {}
+        database, table, sql, params = "facts", "claims", "select * from claims", {}
 
         def __init__(self, error: Exception) -> None:
             self.ds = Kept(error)

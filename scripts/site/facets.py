@@ -29,9 +29,11 @@ runs as Datasette wrote it; recognising them is `facet_override`'s part).
 
 A search that matches more than `SEARCH_FACET_LIMIT` rows (5,000; metadata.yml may set
 `plugins: {facts: {search_facet_limit: N}}` for a table) shows its rows without counting its
-facets, and says so, with a link that counts them anyway (`_facet_count=1`): one query over
-100,000 matched claims takes 160 ms. The JSON says it too: each such facet has no results
-and a `not_counted` object with the rows, the limit and that link.
+facets, and says so, with a link that counts them anyway (`_facet_count=1`). The JSON says it
+too: each such facet has no results and a `not_counted` object with the rows, the limit and that
+link. A search of the whole table that matches more than half its rows is counted as the
+table's counts (kept) less those of the rows it leaves out (`_counted_apart`): the work follows
+the smaller side (at 100,000 claims, a search matching all of them: 240-370 ms -> 60 ms).
 
 **The ids facet**, five times faster than the array facet at scale.
 
@@ -79,12 +81,17 @@ group by {value} order by count desc, value limit {limit}
 """
 _WHERE = re.compile(r"\bwhere\b", re.IGNORECASE)
 PASS_COLUMN = """select * from (
-select {number} as facet, {column} as value, count(*) as count from page
-where {column} is not null group by {column} order by count desc, value limit {limit})"""
+select {number} as facet, {column} as value, count(*) as count from {rows}
+where {column} is not null group by {column}{top})"""
 PASS_IDS = """select * from (
 select {number} as facet, j.value as value, count(*) as count
-from page, json_each(page.{column}) as j
-group by j.value order by count desc, value limit {limit})"""
+from {rows}, json_each({rows}.{column}) as j group by j.value{top})"""
+PASS_TOP = " order by count desc, value limit {limit}"  # each facet's most common values
+# Datasette's clause for ?_search= or ?_search_column= (datasette/filters.py, search_filters)
+SEARCH_CLAUSE = re.compile(
+    r"(?P<pk>\S+) in (?P<matched>\(select rowid from \S+ where \S+ match "
+    r"(?:escape_fts\()?:search(?:_\d+)?\)?\))\s*",
+)
 SEARCH_FACET_LIMIT = 5_000  # rows a search may match and have its facets counted, unless
 # metadata.yml says otherwise: plugins: {facts: {search_facet_limit: N}}, for a table or all
 PLUGIN = "facts"
@@ -200,32 +207,108 @@ class PagePass:
     async def _run(
         facet: KeptCounts, facets: list[tuple[str, str]], limit: int
     ) -> dict[tuple[str, str], Results] | None:
-        columns = ", ".join(dict.fromkeys(escape_sqlite(column) for _, column in facets))
-        parts = [
-            (PASS_IDS if kind == "ids" else PASS_COLUMN).format(
-                number=number, column=escape_sqlite(column), limit=limit
-            )
-            for number, (kind, column) in enumerate(facets)
-        ]
-        sql = f"with page as (select {columns} from ({facet.sql}))\n" + "\nunion all\n".join(parts)
         try:
-            results = await facet.ds.datasette.execute(
-                facet.database,
-                sql,
-                facet.params,
-                truncate=False,
-                custom_time_limit=facet.ds.setting("facet_time_limit_ms"),
-                log_sql_errors=False,  # each facet's own query then runs, and says what failed
-            )
+            rows = await _counted_apart(facet, facets, limit)
+            if rows is None:
+                sql = _pass_sql(facets, f"({facet.sql})", limit)
+                rows = _by_facet(await _execute(facet, sql, facet.params), len(facets))
         except QueryInterrupted:
             raise
         except Exception:  # e.g. a value json_each cannot read: each facet says so itself
             return None
-        rows: dict[int, list[dict[str, Any]]] = {number: [] for number in range(len(facets))}
-        for row in results.rows:
-            rows[row["facet"]].append({"value": row["value"], "count": row["count"]})
         description = [("value",), ("count",)]
         return {key: Results(rows[n], False, description) for n, key in enumerate(facets)}
+
+
+Counts = dict[int, list[dict[str, Any]]]  # each facet's rows ({value, count}), by its number
+
+
+def _pass_sql(facets: list[tuple[str, str]], rows: str, limit: int | None) -> str:
+    """One query counting every facet over `rows` (a table, or a query in parentheses) as the
+    page's rows; with `limit`, each facet's most common values, in Datasette's order."""
+    columns = ", ".join(dict.fromkeys(escape_sqlite(column) for _, column in facets))
+    page = f"with page as (select {columns} from {rows})\n"
+    return page + _counts_sql(facets, "page", limit)
+
+
+def _counts_sql(facets: list[tuple[str, str]], rows: str, limit: int | None) -> str:
+    """Every facet's counts over the table or view `rows`, in one query (`limit`: see _pass_sql;
+    without one, every value, in no order)."""
+    top = "" if limit is None else PASS_TOP.format(limit=limit)
+    return "\nunion all\n".join(
+        (PASS_IDS if kind == "ids" else PASS_COLUMN).format(
+            number=number, column=escape_sqlite(column), rows=rows, top=top
+        )
+        for number, (kind, column) in enumerate(facets)
+    )
+
+
+async def _execute(facet: KeptCounts, sql: str, params: Params, kept: bool = False) -> Results:
+    """A query of the page's pass, under the facets' time limit (`kept`: through KeptQueries,
+    for a query that does not depend on the request)."""
+    execute = facet.ds.execute if kept else facet.ds.datasette.execute
+    return await execute(
+        facet.database,
+        sql,
+        params,
+        truncate=False,
+        custom_time_limit=facet.ds.setting("facet_time_limit_ms"),
+        log_sql_errors=False,  # each facet's own query then runs, and says what failed
+    )
+
+
+def _by_facet(results: Results, facets: int) -> Counts:
+    rows: Counts = {number: [] for number in range(facets)}
+    for row in results.rows:
+        rows[row["facet"]].append({"value": row["value"], "count": row["count"]})
+    return rows
+
+
+async def _counted_apart(
+    facet: KeptCounts, facets: list[tuple[str, str]], limit: int
+) -> Counts | None:
+    """The counts of a search that matches more than half the table's rows, as the table's
+    counts (kept) less those of the rows it does not match: a common word's search counts
+    what it leaves out, not what it finds (100,000 of 100,000 claims: 240 ms -> 60 ms). None
+    where the page is more than a search of the whole table, or matches half of it or less."""
+    table = escape_sqlite(facet.table)
+    _, found, clause = facet.sql.rpartition(f" from {table} where ")
+    search = SEARCH_CLAUSE.fullmatch(clause)
+    if not found or search is None or facet.row_count is None:
+        return None
+    if facet.ds.datasette.databases[facet.database].is_mutable:  # two queries: one state
+        return None
+    total = await _execute(facet, f"select count(*) from {table}", None, kept=True)
+    if 2 * facet.row_count <= total.rows[0][0]:
+        return None
+    totals_sql = _counts_sql(facets, table, None)  # through the table's indexes, and kept
+    totals = _by_facet(await _execute(facet, totals_sql, None, kept=True), len(facets))
+    left_out = f"(select * from {table} where {search['pk']} not in {search['matched']})"
+    outside = _by_facet(
+        await _execute(facet, _pass_sql(facets, left_out, None), facet.params), len(facets)
+    )
+    return {n: _less(totals[n], outside[n], limit) for n in totals}
+
+
+def _less(totals: list[dict[str, Any]], outside: list[dict[str, Any]], limit: int) -> list:
+    """The counts of `totals` less those of `outside`, the most common `limit` values first
+    (ties by value, in SQLite's order: null, numbers, text, blobs)."""
+    counts = {row["value"]: row["count"] for row in totals}
+    for row in outside:
+        counts[row["value"]] -= row["count"]
+    kept = [{"value": v, "count": c} for v, c in counts.items() if c > 0]
+    kept.sort(key=lambda row: (-row["count"], *_sqlite_order(row["value"])))
+    return kept[:limit]
+
+
+def _sqlite_order(value: Any) -> tuple[int, Any]:
+    """A key ordering values as SQLite's BINARY collation does across types (UTF-8 text by
+    bytes: by code points, as Python compares strings)."""
+    if value is None:
+        return (0, 0)
+    if isinstance(value, int | float):
+        return (1, value)
+    return (2, value) if isinstance(value, str) else (3, value)
 
 
 _PASSES: weakref.WeakKeyDictionary[Request, dict[str, PagePass]] = (
