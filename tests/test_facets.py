@@ -508,3 +508,20 @@ def test_facet_parameters_are_read_as_documented(query: str, problem: str | None
         assert read.problem is not None and "the link table of 'about'" in read.problem
     else:
         assert read.problem is not None and read.problem.startswith(problem), read.problem
+
+
+async def test_the_table_s_counts_are_kept_apart_from_each_search_s(repo_db: Path, monkeypatch):
+    """Every search's own counts are kept too, and push the oldest out: the whole table's
+    counts, which every broad search subtracts from, are kept where they cannot push them."""
+    import factdb.site.facets as facets_module
+
+    monkeypatch.setattr(facets_module, "CACHE_SIZE", 1)
+    settings = {**SETTINGS, "trace_debug": True}
+    served = Datasette(immutables=[str(repo_db)], metadata=read_metadata(REPO), settings=settings)
+    whole_table = "count(*) as count from claims\n"
+    _, first = await traced(served, "_search=the")
+    assert len([sql for sql in first if whole_table in sql]) == 1
+    for query in ("_search=north", "_search=russia", "_search=the"):
+        _, ran = await traced(served, query)
+        assert [sql for sql in ran if " not in (select rowid" in sql], query  # counted apart
+        assert not [sql for sql in ran if whole_table in sql], query
