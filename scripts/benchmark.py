@@ -441,9 +441,16 @@ class Pair:
 
     def describe(self) -> str:
         """The median ratio as a change, with the range of the rounds."""
-        low, high = min(self.ratios), max(self.ratios)
-        middle = statistics.median(self.ratios)
-        return f"{middle - 1:+.1%} (rounds {low - 1:+.1%} to {high - 1:+.1%})"
+        return rounds(self.ratios, lambda ratio: f"{ratio - 1:+.1%}")
+
+
+def rounds(ratios: list[float], show: Callable[[float], str]) -> str:
+    """The median of the rounds' ratios, with their range; a single round says it has none (on a
+    shared machine one slow round of either command moves it by a tenth or more)."""
+    middle = show(statistics.median(ratios))
+    if len(ratios) == 1:
+        return f"{middle} (one round: no spread to judge it by)"
+    return f"{middle} (rounds {show(min(ratios))} to {show(max(ratios))})"
 
 
 def interleaved(runs: int, first: list[str], second: list[str]) -> Pair:
@@ -636,7 +643,7 @@ def goals(r: SizeResults) -> list[tuple[str, bool, str]]:
     against the floor by the median of their interleaved rounds, with the rounds' spread."""
     ratios = r["floored"].ratios
     build = statistics.median(ratios)
-    spread = f"{build:.2f}x (rounds {min(ratios):.2f}x to {max(ratios):.2f}x)"
+    spread = rounds(ratios, "{:.2f}x".format)
     touched = r["validate_touched"].seconds / r["validate"].seconds
     peak = r["memory"].peak_mib  # proportional: pages the workers share counted once
     resident = max(r[k].peak_mib for k in PEAK_KEYS)  # every timed run, the table's figure
@@ -677,7 +684,7 @@ def busy_goals(busy: Busy) -> list[tuple[str, bool, str]]:
         (
             "with one core busy: validate + build at most 1.5x the floor",
             build <= 1.5,
-            f"{build:.2f}x (rounds {min(ratios):.2f}x to {max(ratios):.2f}x)",
+            rounds(ratios, "{:.2f}x".format),
         ),
         (
             "with one core busy: validate after touching one file at most 10% of a cold validate",
