@@ -294,3 +294,32 @@ async def test_a_facet_that_refuses_its_parameters_answers_400_before_any_counts
     assert response.json()["error"] == "_facet: this table has no column 'nosuch'", changed(
         f"a refused facet's message is not the page's error: {response.json()}"
     )
+
+
+@pytest.mark.parametrize(
+    "query, matched",
+    [
+        ("_search=a", "escape_fts(:search)"),
+        ("_search=a&_searchmode=raw", ":search"),
+        ("_search_kind=a", "escape_fts(:search_0)"),
+    ],
+)
+async def test_a_search_s_clause_is_written_as_the_facets_read_it(
+    things: Path, query: str, matched: str
+):
+    """factdb.site.facets counts a broad search's facets from the other side where the page's
+    only clause is Datasette's search clause, read by SEARCH_CLAUSE; a clause it does not read
+    is counted directly (slower, never wrong)."""
+    from datasette.filters import search_filters
+
+    from factdb.site.facets import SEARCH_CLAUSE
+
+    ds = Datasette([str(things)])
+    request = Request.fake(f"/data/things?{query}")
+    arguments = await search_filters(request, "data", "things", ds)()
+    [clause] = arguments.where_clauses
+    match = SEARCH_CLAUSE.fullmatch(clause)
+    assert match, changed(f"a search's clause is no longer read by SEARCH_CLAUSE: {clause}")
+    assert match["pk"] == "rowid" and match["matched"].endswith(f"match {matched})"), changed(
+        f"SEARCH_CLAUSE reads a search's clause wrongly: {match.groupdict()}"
+    )
