@@ -306,7 +306,9 @@ async def _counted_apart(
     return {n: _less(totals[n], outside[n], limit) for n in totals}
 
 
-def _less(totals: list[dict[str, Any]], outside: list[dict[str, Any]], limit: int) -> list:
+def _less(
+    totals: list[dict[str, Any]], outside: list[dict[str, Any]], limit: int
+) -> list[dict[str, Any]]:
     """The counts of `totals` less those of `outside`, the most common `limit` values first
     (ties by value, in SQLite's order: null, numbers, text, blobs)."""
     counts = {row["value"]: row["count"] for row in totals}
