@@ -250,6 +250,49 @@ async def test_the_search_answers_in_json_as_the_page_lists_it(ds):
     assert same == data
 
 
+async def test_a_search_matching_more_than_it_ranks_lists_its_first_matches_and_says_so(
+    ds, repo_db: Path, monkeypatch
+):
+    """Ranking scores every match (1.2 s for a word a million claims hold): a kind with more
+    than RANK_LIMIT matches lists its first ones in the order of the fact files, as the
+    database holds them, and says so; the others are ranked as before."""
+    import sqlite3
+
+    from factdb.site import searching
+
+    ranked = (await ds.client.get("/-/search.json?q=Kursk")).json()["results"]
+    assert {kind: found["ranked"] for kind, found in ranked.items()} == {
+        "claims": True,
+        "sources": True,
+        "entities": True,
+    }
+    monkeypatch.setattr(searching, "RANK_LIMIT", 2)  # 8 claims and 3 sources match; 1 entity
+    data = (await ds.client.get("/-/search.json?q=Kursk")).json()["results"]
+    assert {kind: found["ranked"] for kind, found in data.items()} == {
+        "claims": False,
+        "sources": False,
+        "entities": True,
+    }
+    assert data["claims"]["count"] == 8 and data["claims"]["truncated"] is False
+    db = sqlite3.connect(repo_db)
+    in_files = [
+        claim
+        for (claim,) in db.execute(
+            "select c.id from claims_fts join claims c on c.rowid = claims_fts.rowid "
+            "where claims_fts match '\"kursk\"' order by c.rowid"
+        )
+    ]
+    db.close()
+    listed = [row["id"] for row in data["claims"]["rows"]]
+    assert listed == in_files and sorted(listed) == sorted(
+        row["id"] for row in ranked["claims"]["rows"]
+    )
+    assert listed != [row["id"] for row in ranked["claims"]["rows"]]  # the rank orders others
+    html = (await ds.client.get("/-/search?q=Kursk")).text
+    note = "Too many to rank by relevance: the first 8 in the order of the fact files."
+    assert html.count(note) == 1 and html.count('class="facts-unranked"') == 2  # and 3 sources
+
+
 async def test_a_refused_search_in_json_is_a_400_with_its_message(ds):
     empty = await ds.client.get("/-/search.json", params={"q": '"'})
     assert empty.status_code == 400
