@@ -77,6 +77,51 @@ def assert_clean(log: str) -> None:
     assert not [word for word in CLEAN_LOG if word in log], log[-3000:]
 
 
+SORTED_BY = "_sort and _sort_desc take a column the table is sorted by"
+THROUGH = '_through must be a JSON object with "table", "column", "value", not '
+MALFORMED = {  # table page, parameters: the message of its 400 (Datasette 0.65: a 500)
+    ("claims", "_sort=nope"): f"Cannot sort table by nope: {SORTED_BY}",
+    ("claims", "_sort_desc=nope"): f"Cannot sort table by nope: {SORTED_BY}",
+    ("claims", "_sort=rowid"): f"Cannot sort table by rowid: {SORTED_BY}",
+    ("sources", "_sort=nope"): f"Cannot sort table by nope: {SORTED_BY}",
+    ("claims", "_timelimit=abc"): "_timelimit must be a whole number of milliseconds, not 'abc'",
+    ("claims", "_timelimit=1.5"): "_timelimit must be a whole number of milliseconds, not '1.5'",
+    ("claims", "_through=nope"): THROUGH + "'nope'",
+    ("claims", "_through=[1]"): THROUGH + "'[1]'",
+    ("claims", "_through={}"): THROUGH + "'{}'",
+}
+
+
+@pytest.mark.parametrize("table, query", sorted(MALFORMED))
+async def test_a_malformed_table_parameter_gets_400_naming_it(
+    ds: Datasette, table: str, query: str, capfd
+):
+    message = MALFORMED[table, query]
+    name, value = query.split("=", 1)
+    data = await ds.client.get(f"/facts/{table}.json", params={name: value})
+    assert (data.status_code, data.json()["error"]) == (400, message)
+    page = await ds.client.get(f"/facts/{table}", params={name: value})
+    assert page.status_code == 400 and str(escape(message)) in page.text
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out and "Traceback" not in err  # Datasette's handler never ran
+    assert (await ds.client.get(f"/facts/{table}?_timelimit=900&_sort=id")).status_code == 200
+
+
+def test_an_unexpected_failure_is_left_to_datasette_a_500():
+    """A fault of ours is not passed off as the reader's: only the failures malformed
+    parameters cause are answered as 400s."""
+    from datasette.utils.asgi import Request
+
+    from factdb.site.errors import bad_parameter
+
+    malformed = Request.fake("/facts/claims?_timelimit=abc&_through=nope")
+    assert bad_parameter(malformed, RuntimeError("a bug")) is None  # not what int() raises
+    through = '{"table": "a", "column": "b", "value": "c"}'
+    well_formed = Request.fake(f"/facts/claims?_timelimit=900&_through={through}")
+    assert bad_parameter(well_formed, ValueError("a bug")) is None
+    assert bad_parameter(malformed, ValueError("invalid literal")) is not None
+
+
 @pytest.mark.parametrize("query", sorted(BAD_FACETS))
 async def test_a_bad_facet_parameter_gets_400_and_a_message(ds: Datasette, query: str, capfd):
     message = BAD_FACETS[query]
