@@ -17,7 +17,7 @@ for the reader's).
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from datasette import Response, hookimpl
@@ -64,9 +64,6 @@ def _through_object(text: str) -> bool:
     except ValueError:
         return False
     return isinstance(value, dict) and all(key in value for key in THROUGH_KEYS)
-
-
-Handler = Callable[[], Awaitable[Response]]  # what a handle_exception hook returns to await
 
 
 @hookimpl(wrapper=True)
