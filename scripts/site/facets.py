@@ -176,14 +176,21 @@ class KeptQueries:
             return await run()
         if datasette.databases[db_name].is_mutable:
             return await run()
-        kept = _KEPT.setdefault(datasette, OrderedDict())
-        if key in kept:
-            kept.move_to_end(key)
-            return kept[key]
-        kept[key] = results = await run()
-        if len(kept) > CACHE_SIZE:
-            kept.popitem(last=False)
-        return results
+        return await _kept(_KEPT.setdefault(datasette, OrderedDict()), key, CACHE_SIZE, run)
+
+
+async def _kept(
+    kept: OrderedDict[Any, Results], key: Any, limit: int, run: Callable[[], Awaitable[Results]]
+) -> Results:
+    """`run()`'s results, kept in `kept` under `key`; past `limit` entries, the least recently
+    used goes first."""
+    if key in kept:
+        kept.move_to_end(key)
+        return kept[key]
+    kept[key] = results = await run()
+    if len(kept) > limit:
+        kept.popitem(last=False)
+    return results
 
 
 class PagePass:
@@ -265,12 +272,7 @@ async def _table_query(facet: KeptCounts, sql: str) -> Results:
     queries `KeptQueries` keeps, which every search's own counts would push out."""
     kept = _TABLES.setdefault(facet.ds.datasette, OrderedDict())
     key = (facet.database, sql)
-    if key not in kept:
-        kept[key] = await _execute(facet, sql, None)
-        if len(kept) > TABLE_QUERIES_KEPT:
-            kept.popitem(last=False)
-    kept.move_to_end(key)
-    return kept[key]
+    return await _kept(kept, key, TABLE_QUERIES_KEPT, lambda: _execute(facet, sql, None))
 
 
 def _by_facet(results: Results, facets: int) -> Counts:
