@@ -307,9 +307,9 @@ async def test_a_facet_that_refuses_its_parameters_answers_400_before_any_counts
 async def test_a_search_s_clause_is_written_as_the_facets_read_it(
     things: Path, query: str, matched: str
 ):
-    """factdb.site.facets counts a broad search's facets from the other side where the page's
-    only clause is Datasette's search clause, read by SEARCH_CLAUSE; a clause it does not read
-    is counted directly (slower, never wrong)."""
+    """factdb.site.facets counts a search's facets from the facets held in memory where the
+    page's only clause is Datasette's search clause, read by SEARCH_CLAUSE; a clause it does
+    not read is counted in SQL (slower, never wrong)."""
     from datasette.filters import search_filters
 
     from factdb.site.facets import SEARCH_CLAUSE
