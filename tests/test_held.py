@@ -91,6 +91,10 @@ def test_a_table_too_large_or_with_rowids_far_apart_is_not_held(monkeypatch):
     monkeypatch.undo()
     db.execute("insert into t (rowid, v) values (5000, 'far')")  # 11 rows, up to rowid 5000
     assert read_table(db, "t", FACETS) is None
+    db.execute("update t set rowid = -1 where rowid = 5000")  # the arrays are by rowid
+    assert read_table(db, "t", FACETS) is None
+    db.execute("update t set rowid = 11 where rowid = -1")
+    assert read_table(db, "t", FACETS) is not None
     assert read_table(table([], [], set()), "t", FACETS) is not None  # empty: nothing to count
 
 

@@ -9,7 +9,7 @@ rowids (read from the full-text index alone) gathered and counted in those array
 matches, 8 ms for the rowids and 2 ms for the counts of six facets.
 
 The arrays are read in the background, by the first search that would use them (at 100,000
-claims 0.5 s, at a million 4 s, about 60 MB); until they are held, and wherever they cannot be
+claims 0.5 s; at a million 4-6 s, and 32 MB); until they are held, and wherever they cannot be
 (a mutable database, a facet metadata.yml does not give, a table of more than `HELD_ROWS`
 rows or with rowids far apart, a page that is more than a search of the whole table), the
 facets are counted in SQL as before. The counts are the same either way: each value's order
@@ -87,12 +87,14 @@ def _items(held: Held, rows: Array) -> Array:
 def read_table(
     conn: sqlite3.Connection, table: str, facets: Iterable[FacetKey]
 ) -> HeldTable | None:
-    """Read these facets of `table`; None where it is too large or its rowids too far apart."""
+    """Read these facets of `table`; None where it is too large, or its rowids too far apart
+    or below 0 (the arrays are by rowid)."""
     name = escape_sqlite(table)
-    rows, top = conn.execute(f"select count(*), max(rowid) from {name}").fetchone()
-    if rows > HELD_ROWS or (top or 0) > SPARSE * rows + 1024 or (top or 0) < 0:
+    sql = f"select count(*), coalesce(min(rowid), 0), coalesce(max(rowid), 0) from {name}"
+    rows, bottom, top = conn.execute(sql).fetchone()
+    if rows > HELD_ROWS or bottom < 0 or top > SPARSE * rows + 1024:
         return None
-    size = (top or 0) + 1
+    size = top + 1
     return HeldTable(size, {key: _read_facet(conn, name, key, size) for key in facets})
 
 
@@ -161,10 +163,13 @@ def held_table(
         tables[key].add_done_callback(_forget_failure)
         return None
     future = tables[key]
-    return future.result() if future.done() and not future.exception() else None
+    if not future.done() or future.cancelled() or future.exception() is not None:
+        return None
+    return future.result()
 
 
 def _forget_failure(future: asyncio.Future[HeldTable | None]) -> None:
     """A read that failed (e.g. an array facet over a column of plain text) holds nothing:
     its facets are counted in SQL, as they were; the failure is not raised again."""
-    future.exception()
+    if not future.cancelled():
+        future.exception()
