@@ -281,6 +281,16 @@ def read_bounded(path: Path | str) -> bytes | int:
     return data
 
 
+def read_head(path: Path | str, size: int) -> bytes:
+    """The first `size` bytes of a regular file no larger than MAX_FILE_BYTES (empty if it is
+    larger); raises OSError as read_bounded does."""
+    if _regular(os.stat(path)).st_size > MAX_FILE_BYTES:
+        return b""
+    with open(os.open(path, os.O_RDONLY | _NONBLOCK), "rb") as handle:
+        _regular(os.fstat(handle.fileno()))
+        return handle.read(size)
+
+
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 

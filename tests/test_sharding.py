@@ -162,6 +162,46 @@ def test_a_claims_file_that_defines_registries_after_all(tree: Path, tmp_path, m
     assert result.complete and len(result.facts.claims) == 9  # read in this process
 
 
+def test_a_registry_past_the_start_of_a_claims_file_is_met_by_its_worker(tree: Path, monkeypatch):
+    """Only the start of each file is read to guess (HEAD_BYTES): a source defined further on
+    is found by the worker that loads the file, and the tree is checked again in one process,
+    with the problems one process finds."""
+    more_claim_files(tree)
+    sample = (tree / "facts" / "claims" / "sample.yaml").read_text()
+    registry = (tree / "facts" / "registry.yaml").read_text()
+    source = registry[registry.index("sources:") : registry.index("entities:")]
+    padding = "# " + "x" * 70 + "\n"
+    late = sample.replace("  - id: ", "  - id: late-") + padding * 60
+    late += source.replace("  - id: sample\n", "  - id: late-source\n")
+    assert late.index("sources:") > sharding.HEAD_BYTES and "late-source" in late
+    (tree / "facts" / "claims" / "late.yaml").write_text(late)
+    assert sharding.claims_only(late.encode()[: sharding.HEAD_BYTES])
+    calls = []
+    original = sharding._check
+    monkeypatch.setattr(sharding, "_check", lambda *a, **k: calls.append(k) or original(*a, **k))
+    result = sharding.check_tree(tree, workers=2, prepare=True).validation
+    assert [call["split"] for call in calls] == [True, False]
+    assert result.problems == validate(tree, cache=False, workers=1).problems
+    assert "late-source" in result.facts.ids("sources")
+
+
+def test_the_start_of_a_file_is_read_only_from_a_regular_file_within_the_limit(
+    tmp_path: Path, monkeypatch
+):
+    import os
+
+    from factdb import loading
+
+    path = tmp_path / "claims.yaml"
+    path.write_bytes(b"claims:\n" + b"# padding\n" * 1000)
+    assert sharding._read_head(path) == path.read_bytes()[: sharding.HEAD_BYTES]
+    monkeypatch.setattr(loading, "MAX_FILE_BYTES", 100)
+    assert sharding._read_head(path) == b""  # too large: read (and refused) in this process
+    os.mkfifo(tmp_path / "pipe.yaml")
+    assert sharding._read_head(tmp_path / "pipe.yaml") == b""  # never opened, never waited on
+    assert sharding._read_head(tmp_path / "missing.yaml") == b""
+
+
 def test_the_number_of_workers_can_be_set(monkeypatch):
     monkeypatch.setenv("FACTS_WORKERS", "1")
     assert processes.worker_count() == 1
