@@ -32,12 +32,13 @@ from datasette.utils import escape_sqlite, sqlite_timelimit
 if TYPE_CHECKING:
     from datasette.app import Datasette
 
+    from factdb.site.facets import Counts
+
 HELD_ROWS = 5_000_000  # a table with more rows is not held (about 50 bytes a row and facet)
 SPARSE = 2  # nor one whose largest rowid is more than twice its rows (arrays by rowid)
 
 Array = Any  # numpy arrays (numpy's own typing of them adds nothing here)
 FacetKey = tuple[str, str]  # (type, column): "column" or "ids", and the column's name
-Counts = dict[int, list[dict[str, Any]]]  # each facet's rows ({value, count}), by its number
 
 
 class Held(NamedTuple):
@@ -129,7 +130,8 @@ def _read_facet(conn: sqlite3.Connection, table: str, key: FacetKey, size: int) 
     return Held(values, codes[order], starts)
 
 
-def _integers(cursor: Iterator[tuple[int]], count: int) -> Array:
+def _integers(cursor: Iterator[tuple[int]], count: int = -1) -> Array:
+    """The integers of a query's one column (`count` of them, where known: -1 where not)."""
     return np.fromiter(chain.from_iterable(cursor), dtype=np.int64, count=count)
 
 
@@ -137,8 +139,7 @@ def matched_rowids(conn: sqlite3.Connection, sql: str, params: Any, time_limit_m
     """The rowids a query gives (its one column), under a time limit, as Datasette runs it."""
     with sqlite_timelimit(conn, time_limit_ms):
         try:
-            cursor = conn.execute(sql, params if params is not None else {})
-            return np.fromiter(chain.from_iterable(cursor), dtype=np.int64)
+            return _integers(conn.execute(sql, params if params is not None else {}))
         except sqlite3.DatabaseError as error:
             if error.args == ("interrupted",):
                 raise QueryInterrupted(error, sql, params) from None
@@ -169,7 +170,7 @@ def held_table(
 
 
 def _forget_failure(future: asyncio.Future[HeldTable | None]) -> None:
-    """A read that failed (e.g. an array facet over a column of plain text) holds nothing:
+    """A read that failed (e.g. an ids facet over a column that is not JSON) holds nothing:
     its facets are counted in SQL, as they were; the failure is not raised again."""
     if not future.cancelled():
         future.exception()
