@@ -71,6 +71,8 @@ if TYPE_CHECKING:
     from datasette.app import Datasette
     from datasette.utils.asgi import Request
 
+    from factdb.site.held import Counts  # held itself is imported where a search is counted
+
 FACET_SQL = """
 select j.value as value, count(*) as count
 from ({sql}) as inner, json_each(inner.{column}) as j
@@ -226,9 +228,6 @@ class PagePass:
             return None
         description = [("value",), ("count",)]
         return {key: Results(rows[n], False, description) for n, key in enumerate(facets)}
-
-
-Counts = dict[int, list[dict[str, Any]]]  # each facet's rows ({value, count}), by its number
 
 
 def _pass_sql(facets: list[tuple[str, str]], rows: str, limit: int) -> str:

@@ -32,13 +32,12 @@ from datasette.utils import escape_sqlite, sqlite_timelimit
 if TYPE_CHECKING:
     from datasette.app import Datasette
 
-    from factdb.site.facets import Counts
-
 HELD_ROWS = 5_000_000  # a table with more rows is not held (about 50 bytes a row and facet)
 SPARSE = 2  # nor one whose largest rowid is more than twice its rows (arrays by rowid)
 
 Array = Any  # numpy arrays (numpy's own typing of them adds nothing here)
 FacetKey = tuple[str, str]  # (type, column): "column" or "ids", and the column's name
+Counts = dict[int, list[dict[str, Any]]]  # each facet's rows ({value, count}), by its number
 
 
 class Held(NamedTuple):
