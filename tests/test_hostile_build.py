@@ -197,6 +197,34 @@ def test_rows_the_database_refuses_are_a_one_line_error(
     assert list(Path(tempfile.gettempdir()).iterdir()) == []
 
 
+@pytest.mark.parametrize("path", PATHS)
+def test_a_reference_the_database_finds_dangling_is_a_one_line_error(
+    tree: Path, guarded: Path, previous: bytes, monkeypatch, path: str
+):
+    """The foreign keys are checked once every table is written, not row by row: were a rule
+    missing from validate, a claim naming an entity the database lacks stops the build in one
+    line, naming the table, column and row, and leaves the previous database."""
+    original = validating.validate
+
+    def without_claimants(root: Path, **options: object):
+        result = original(root, **options, workers=2 if path == "sharded" else 1)
+        assert result.ok and (result.prepared is not None) == (path == "sharded")
+        result.facts.entities = [e for e in result.facts.entities if e.record.id != "minister"]
+        return result
+
+    monkeypatch.setattr(validating, "validate", without_claimants)
+    result = invoke("build", "--root", str(tree), "-o", str(guarded))
+    assert (result.exit_code, type(result.exception)) == (1, SystemExit)
+    assert result.output == (
+        "Error: the database refused the rows (FOREIGN KEY constraint failed: claims.claimant "
+        "of row 2 names no entities), though the facts were validated: nothing was written; "
+        "please report it\n"
+    )
+    assert guarded.read_bytes() == previous
+    assert [p.name for p in guarded.parent.iterdir()] == ["facts.db"]
+    assert list(Path(tempfile.gettempdir()).iterdir()) == []
+
+
 def _serve(root: Path, database: Path, port: int) -> subprocess.Popen:
     command = [sys.executable, "-m", "factdb.cli", "serve", "--root", str(root)]
     return subprocess.Popen(
