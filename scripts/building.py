@@ -419,8 +419,8 @@ def _merge_shards(db: sqlite_utils.Database, prepared: PreparedRows) -> None:
 
 
 def _check_references(db: sqlite_utils.Database) -> None:
-    """Raise IntegrityError, naming the first, if a row's foreign key leads to no row (validate
-    proves every reference: this is the database's own check of what was written)."""
+    """Raise IntegrityError, naming the first such row, if a foreign key leads to no row
+    (validate proves every reference: this is the database's own check of what was written)."""
     dangling = db.execute("pragma foreign_key_check").fetchone()
     if dangling is not None:
         table, rowid, parent, key = dangling
