@@ -187,10 +187,16 @@ def test_rows_the_database_refuses_are_a_one_line_error(
 
     monkeypatch.setattr(validating, "validate", every_claim_twice)
     result = invoke("build", "--root", str(tree), "-o", str(guarded))
+    assert_refused(result, "UNIQUE constraint failed: claims.id", guarded, previous)
+
+
+def assert_refused(result: Result, reason: str, guarded: Path, previous: bytes) -> None:
+    """The build said in one line that the database refused its rows, and why; it exited 1
+    and left the previous database as it was, and no scratch file."""
     assert (result.exit_code, type(result.exception)) == (1, SystemExit)
     assert result.output == (
-        "Error: the database refused the rows (UNIQUE constraint failed: claims.id), though the "
-        "facts were validated: nothing was written; please report it\n"
+        f"Error: the database refused the rows ({reason}), though the facts were validated: "
+        "nothing was written; please report it\n"
     )
     assert guarded.read_bytes() == previous
     assert [p.name for p in guarded.parent.iterdir()] == ["facts.db"]
@@ -214,15 +220,8 @@ def test_a_reference_the_database_finds_dangling_is_a_one_line_error(
 
     monkeypatch.setattr(validating, "validate", without_claimants)
     result = invoke("build", "--root", str(tree), "-o", str(guarded))
-    assert (result.exit_code, type(result.exception)) == (1, SystemExit)
-    assert result.output == (
-        "Error: the database refused the rows (FOREIGN KEY constraint failed: claims.claimant "
-        "of row 2 names no entities), though the facts were validated: nothing was written; "
-        "please report it\n"
-    )
-    assert guarded.read_bytes() == previous
-    assert [p.name for p in guarded.parent.iterdir()] == ["facts.db"]
-    assert list(Path(tempfile.gettempdir()).iterdir()) == []
+    reason = "FOREIGN KEY constraint failed: claims.claimant of row 2 names no entities"
+    assert_refused(result, reason, guarded, previous)
 
 
 def _serve(root: Path, database: Path, port: int) -> subprocess.Popen:
