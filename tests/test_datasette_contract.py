@@ -323,3 +323,45 @@ async def test_a_search_s_clause_is_written_as_the_facets_read_it(
     assert match["pk"] == "rowid" and match["matched"].endswith(f"match {matched})"), changed(
         f"SEARCH_CLAUSE reads a search's clause wrongly: {match.groupdict()}"
     )
+
+
+@pytest.mark.parametrize(
+    "query, matched", [("", "escape_fts(:search)"), ("&_searchmode=raw", ":search")]
+)
+async def test_a_table_page_s_search_runs_the_queries_table_search_reads(
+    things: Path, monkeypatch: pytest.MonkeyPatch, query: str, matched: str
+):
+    """factdb.site.table_search answers a table page's search through the indexes where it
+    reads Datasette's two queries (the rows, the count), run through `Database.execute`;
+    any other query runs as Datasette wrote it (slower, never wrong)."""
+    from datasette.database import Database
+
+    from factdb.site.table_search import SEARCH_COUNT, SEARCH_ROWS
+
+    queries: list[tuple[str, Any]] = []
+    execute = Database.execute
+
+    async def noted(self: Database, sql: str, params: Any = None, **kwargs: Any) -> Results:
+        queries.append((sql, params))
+        return await execute(self, sql, params, **kwargs)
+
+    monkeypatch.setattr(Database, "execute", noted)
+    ds = Datasette([str(things)])  # mutable: the queries reach SQLite as Datasette wrote them
+    response = await ds.client.get(f"/data/things?_search=a&_sort_desc=kind&_size=7{query}")
+    assert response.status_code == 200
+    rows = [(SEARCH_ROWS.fullmatch(sql), p) for sql, p in queries if SEARCH_ROWS.fullmatch(sql)]
+    counts = [(SEARCH_COUNT.fullmatch(s), p) for s, p in queries if SEARCH_COUNT.fullmatch(s)]
+    assert len(rows) == 1 and len(counts) == 1, changed(
+        f"a table page's search no longer runs the queries table_search reads: {queries}"
+    )
+    (row, row_params), (count, count_params) = rows[0], counts[0]
+    read = (row["table"], row["fts"], row["match"], row["order"], row["desc"], row["limit"])
+    assert read == ("things", "things_fts", matched, "kind", " desc", "8"), changed(
+        f"SEARCH_ROWS reads the search's rows query wrongly: {row.groupdict()}"
+    )
+    assert (count["table"], count["fts"], count["match"]) == read[:3], changed(
+        f"SEARCH_COUNT reads the search's count query wrongly: {count.groupdict()}"
+    )
+    assert row_params == count_params == {"search": "a"}, changed(
+        f"a search's queries take other parameters: {row_params}, {count_params}"
+    )

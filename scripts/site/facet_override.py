@@ -46,6 +46,7 @@ from datasette.utils import escape_sqlite
 
 from factdb.site.facet_params import remember_columns
 from factdb.site.facets import IdsFacet, KeptCounts
+from factdb.site.table_search import install as answer_table_searches
 
 if TYPE_CHECKING:
     from datasette.app import Datasette
@@ -94,12 +95,18 @@ FACET_CLASSES: list[type[KeptCounts]] = [ColumnCounts, DateCounts, ArrayCounts, 
 def startup(datasette: Datasette) -> Callable[[], Awaitable[None]]:
     """Datasette's own facet classes give way to ours: the same, their counts kept. Blocked
     once every plugin is loaded, before the first request. Then the immutable databases'
-    columns are read, against which a request's facet parameters are checked (facet_params)."""
+    columns are read, against which a request's facet parameters are checked (facet_params),
+    and their table pages' searches are answered through their indexes (table_search)."""
     from datasette.plugins import pm
 
     for name in BLOCKED_PLUGINS:
         pm.set_blocked(name)
-    return lambda: remember_columns(datasette)
+
+    async def started() -> None:
+        await remember_columns(datasette)
+        answer_table_searches(datasette)
+
+    return started
 
 
 @hookimpl

@@ -1,0 +1,194 @@
+"""A table page's search (`?_search=`) over an immutable database, answered through its indexes.
+
+For `_search=` Datasette's table page runs two queries (`datasette/views/table.py`, around the
+clause of `datasette/filters.py`):
+
+    select <columns> from <table> where rowid in (<matched>) order by <column> limit <n>
+    select count(*) from <table> where rowid in (<matched>)
+
+where `<matched>` is `select rowid from <fts> where <fts> match escape_fts(:search)`. For a word
+that every one of a million claims holds, the first looks up and sorts every match (331 ms) and
+the second looks up every match in the table (219 ms): a search page 5x the plain table page.
+Over an immutable database whose full-text index holds exactly the table's rows (`Searchable`):
+
+- **the count** is the full-text index's own, `select count(*) from <fts> where <fts> match ...`
+  (20 ms for that word);
+- **the rows** of a search that matches many rows are found by walking the sort column's index
+  in order, asking the full-text index about each row (`<fts>.rowid = <table>.rowid and <fts>
+  match ...`, one lookup), until the page is full: that word's first 51 matches in 0.8 ms. The
+  walk stops at a bound, the `WINDOW_PAGES` pages' worth of rows in which that many pages of
+  matches are expected; it is taken only where it costs less than Datasette's query would (a row
+  asked about costs `PROBE_COST` rows matched and sorted). Where the walk finds less than a page
+  (matches bunched late in the order), Datasette's query runs after it, so the worst case is
+  about twice Datasette's.
+
+The answers are Datasette's own: the same columns, rows and count. Rows that tie on the sort
+column may come in another order, which Datasette's query does not define either. Any other
+query, a page after the first (`_next=` adds a clause), a mutable database, a table whose index
+is not an external-content FTS5 index of it holding its rows, or a sort column without an index
+or with nulls, runs as Datasette wrote it: slower, never wrong. Like `facet_override`, this
+relies on Datasette's internals (the two queries, run through `Database.execute`), each checked
+by tests/test_datasette_contract.py; see docs/datasette-internals.md.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from datasette.utils import escape_sqlite
+
+if TYPE_CHECKING:
+    from datasette.app import Datasette
+    from datasette.database import Database, Results
+
+# the subquery of Datasette's search clause (datasette/filters.py, search_filters)
+_MATCHED = (
+    r"\(select rowid from (?P<fts>\S+) where (?P=fts) match "
+    r"(?P<match>escape_fts\(:search\)|:search)\)"
+)
+SEARCH_ROWS = re.compile(
+    rf"select (?P<columns>.+) from (?P<table>\S+) where rowid in {_MATCHED} "
+    r"order by (?P<order>\S+)(?P<desc> desc)? limit (?P<limit>\d+)",
+    re.DOTALL,
+)
+SEARCH_COUNT = re.compile(rf"select count\(\*\) from (?P<table>\S+) where rowid in {_MATCHED}\s*")
+WINDOW_PAGES = 4  # pages of matches expected in the rows the walk may ask about
+# one row asked about the full-text index costs this many rows matched and sorted by Datasette's
+# query (at 1M claims, 8.6 us against 0.33 us; at 100,000, 3.4 us against 0.31 us)
+PROBE_COST = 26
+COUNTS_KEPT = 64  # searches whose counts are kept, the page's count query asks again
+BOUND = "factdb_bound"  # the walk's parameter: no name Datasette's clauses use
+
+
+class Searchable(NamedTuple):
+    """What a table and its full-text index are, once checked: answerable or not."""
+
+    rows: int  # the table's rows, every one of them in the full-text index, and no other
+    ordered: frozenset[str]  # columns, escaped as Datasette writes them, the walk may sort by
+
+
+def install(datasette: Datasette) -> None:
+    """Answer the table pages' searches of every immutable database through its indexes."""
+    for db in datasette.databases.values():
+        if not db.is_mutable and not db.is_memory:
+            db.execute = TableSearch(db, db.execute)
+
+
+class TableSearch:
+    """A database's `execute`, answering the search page's two queries through its indexes,
+    and running every other query as asked."""
+
+    def __init__(self, db: Database, execute: Any) -> None:
+        self.db, self.run = db, execute
+        self.tables: dict[tuple[str, str], Searchable | None] = {}
+        self.counts: OrderedDict[tuple[str, str, str], int] = OrderedDict()
+
+    async def __call__(self, sql: str, params: Any = None, *args: Any, **kwargs: Any) -> Results:
+        search = params.get("search") if isinstance(params, dict) and len(params) == 1 else None
+        if isinstance(search, str):
+            if match := SEARCH_COUNT.fullmatch(sql):
+                if await self.searchable(match) is not None:
+                    count = await self.count(match, search, kwargs)
+                    return await self.run("select :count", {"count": count})
+            elif match := SEARCH_ROWS.fullmatch(sql):
+                table = await self.searchable(match)
+                if table is not None and match["order"] in table.ordered:
+                    results = await self.walk(match, table, search, kwargs)
+                    if results is not None:
+                        return results
+        return await self.run(sql, params, *args, **kwargs)
+
+    async def searchable(self, match: re.Match[str]) -> Searchable | None:
+        """The table and full-text index the query names, checked once (the database is
+        immutable); None where the shortcut does not hold for them."""
+        key = (match["table"], match["fts"])
+        if key not in self.tables:
+            table, fts = (_unescaped(name) for name in key)
+            self.tables[key] = await self.db.execute_fn(lambda c: check_table(c, table, fts))
+        return self.tables[key]
+
+    async def count(self, match: re.Match[str], search: str, kwargs: dict[str, Any]) -> int:
+        """The search's matches, counted in the full-text index alone."""
+        key = (match["fts"], match["match"], search)
+        if key not in self.counts:
+            fts = match["fts"]
+            sql = f"select count(*) from {fts} where {fts} match {match['match']}"
+            results = await self.run(sql, {"search": search}, **_limits(kwargs))
+            self.counts[key] = results.rows[0][0]
+            while len(self.counts) > COUNTS_KEPT:
+                self.counts.popitem(last=False)
+        self.counts.move_to_end(key)
+        return self.counts[key]
+
+    async def walk(
+        self, match: re.Match[str], table: Searchable, search: str, kwargs: dict[str, Any]
+    ) -> Results | None:
+        """The page's rows, from the sort column's index in order, each asked of the full-text
+        index; None where that would cost more than Datasette's query, or found too few."""
+        matched, limit = await self.count(match, search, kwargs), int(match["limit"])
+        if matched == 0:
+            return None  # Datasette's query finds nothing at once
+        window = math.ceil(WINDOW_PAGES * limit * table.rows / matched)
+        if window * PROBE_COST > matched:
+            return None
+        name, order, fts = match["table"], match["order"], match["fts"]
+        direction, compare = (" desc", ">=") if match["desc"] else ("", "<=")
+        bound = await self.run(
+            f"select {order} from {name} order by {order}{direction} limit 1 offset {window - 1}",
+            **_limits(kwargs),
+        )
+        within = f"{order} {compare} :{BOUND} and " if bound.rows else ""
+        sql = (
+            f"select {match['columns']} from {name} where {within}exists (select 1 from {fts} "
+            f"where {fts}.rowid = {name}.rowid and {fts} match {match['match']}) "
+            f"order by {order}{direction} limit {limit}"
+        )
+        params = {"search": search} | ({BOUND: bound.rows[0][0]} if bound.rows else {})
+        results = await self.run(sql, params, **kwargs)
+        return results if len(results.rows) == limit else None
+
+
+def _limits(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The time limit the page's query runs under, for the queries run in its place."""
+    return {k: v for k, v in kwargs.items() if k == "custom_time_limit"}
+
+
+def _unescaped(name: str) -> str:
+    """A table's or column's name as `escape_sqlite` wrote it, unescaped."""
+    return name[1:-1] if name.startswith("[") and name.endswith("]") else name
+
+
+def check_table(conn: sqlite3.Connection, table: str, fts: str) -> Searchable | None:
+    """The table and its full-text index, if `fts` is an FTS5 index with `table` as its
+    content and holds exactly the table's rows (by rowid); else None."""
+    found = conn.execute(
+        "select sql from sqlite_master where type = 'table' and name = ?", [fts]
+    ).fetchone()
+    content = rf"""content\s*=\s*(["'\[]?){re.escape(table)}["'\]]?\s*[,)]"""
+    sql = found[0] if found and found[0] else ""
+    if not re.search(r"using\s+fts5", sql, re.I) or not re.search(content, sql, re.I):
+        return None
+    if re.search(r"content_rowid", sql, re.I):
+        return None  # the index's rowids are another column's, not the table's rowids
+    t, docs = escape_sqlite(table), escape_sqlite(f"{fts}_docsize")
+    rows = conn.execute(f"select count(*) from {t}").fetchone()[0]
+    indexed = conn.execute(f"select count(*) from {docs}").fetchone()[0]
+    joined = conn.execute(f"select count(*) from {docs} as d join {t} on {t}.rowid = d.id")
+    if not rows == indexed == joined.fetchone()[0]:
+        return None
+    return Searchable(rows, frozenset(_ordered_columns(conn, table)))
+
+
+def _ordered_columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    """The columns, escaped, that lead an index of the table and hold no null."""
+    t, leading = escape_sqlite(table), set()
+    for index in conn.execute(f"pragma index_list({t})").fetchall():
+        first = conn.execute(f"pragma index_info({escape_sqlite(index[1])})").fetchone()
+        if first is not None and first[2] is not None:
+            leading.add(escape_sqlite(first[2]))
+    nulls = "select 1 from {} where {} is null limit 1"
+    return [c for c in sorted(leading) if conn.execute(nulls.format(t, c)).fetchone() is None]

@@ -1,0 +1,173 @@
+"""A table page's search over an immutable database gives Datasette's rows and count, through
+the indexes (factdb.site.table_search)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlite_utils
+from datasette.app import Datasette
+from datasette.database import Database
+
+from factdb.site.table_search import check_table
+
+ROWS = 3000
+PAGE = 5  # a page of 5 rows (`_size=5`): the walk pays off on a table of 3,000
+METADATA = {
+    "databases": {"data": {"tables": {"things": {"sort": "sort_key", "fts_table": "things_fts"}}}}
+}
+WALK = "exists (select 1 from things_fts"  # the walk's query
+DATASETTE_ROWS = "select id, text, sort_key, label from things where rowid in"  # Datasette's
+DATASETTE_COUNT = "select count(*) from things where rowid in"  # and its count
+
+
+def words(n: int) -> str:
+    """Row n's text: 'every' row, every other one 'half', the last half 'late', every 500th
+    'rare'."""
+    text = ["every"] + ["half"] * (n % 2 == 0) + ["late"] * (n >= ROWS // 2)
+    return " ".join(text + ["rare"] * (n % 500 == 7))
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    """3,000 things whose sort keys run the other way from their rowids, searchable."""
+    path = tmp_path / "data.db"
+    db = sqlite_utils.Database(path)
+    db["things"].insert_all(
+        (
+            {
+                "id": f"t{n:04}",
+                "text": words(n),
+                "sort_key": f"k{n:04}",
+                "label": f"l{n * 7 % ROWS:04}",
+            }
+            for n in reversed(range(ROWS))
+        ),
+        pk="id",
+    )
+    db["things"].create_index(["sort_key"])
+    db["things"].enable_fts(["text"], fts_version="FTS5", create_triggers=False)
+    db.close()
+    return path
+
+
+@pytest.fixture
+def ran(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every query a database runs, as Datasette wrote it or as the search put it instead."""
+    queries: list[str] = []
+    execute = Database.execute
+
+    async def noted(self: Database, sql: str, *args: Any, **kwargs: Any) -> Any:
+        queries.append(" ".join(sql.split()))
+        return await execute(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(Database, "execute", noted)
+    return queries
+
+
+async def page(path: Path, query: str, immutable: bool = True) -> dict[str, Any]:
+    """The JSON of the things table page for this query, from a new Datasette."""
+    files = {"immutables": [str(path)]} if immutable else {"files": [str(path)]}
+    ds = Datasette(**files, metadata=METADATA)
+    await ds.invoke_startup()
+    response = await ds.client.get(f"/data/things.json?_shape=objects&_size={PAGE}&{query}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def expected(path: Path, word: str, order: str = "sort_key", after: str = "") -> tuple:
+    """Datasette's own answer, in SQL: the page's ids, and how many rows match."""
+    db = sqlite3.connect(path)
+    matched = "rowid in (select rowid from things_fts where things_fts match ?)"
+    where = f"{matched} and sort_key > ?" if after else matched
+    ids = db.execute(
+        f"select id from things where {where} order by {order} limit {PAGE}",
+        [f'"{word}"', after] if after else [f'"{word}"'],
+    ).fetchall()
+    count = db.execute(f"select count(*) from things where {matched}", [f'"{word}"']).fetchone()
+    return [row[0] for row in ids], count[0]
+
+
+def got(page: dict[str, Any]) -> tuple:
+    return [row["id"] for row in page["rows"]], page["filtered_table_rows_count"]
+
+
+@pytest.mark.parametrize(
+    "word, walked, datasette_s",
+    [
+        ("every", True, False),  # every row: the first page is the index's first rows
+        ("half", True, False),
+        ("late", True, True),  # the walk's rows hold none: Datasette's query after it
+        ("rare", False, True),  # 6 rows: Datasette's query costs less than the walk
+        ("nothing", False, True),
+    ],
+)
+async def test_a_search_s_page_and_count_are_datasette_s(
+    data: Path, ran: list[str], word: str, walked: bool, datasette_s: bool
+):
+    assert got(await page(data, f"_search={word}")) == expected(data, word)
+    rows = [sql for sql in ran if "things_fts" in sql and "count(*)" not in sql]
+    assert any(WALK in sql for sql in rows) is walked
+    assert any(sql.startswith(DATASETTE_ROWS) for sql in rows) is datasette_s
+    assert not any(sql.startswith(DATASETTE_COUNT) for sql in ran)  # counted in the index
+
+
+async def test_the_walk_reads_a_bounded_part_of_the_sort_order(data: Path):
+    """With the bound the walk finds the same rows: 'half' matches every other row, so its
+    first page lies in the first 4 pages' worth of rows asked about, and no further."""
+    assert got(await page(data, "_search=half"))[0] == [f"t{n:04}" for n in range(0, 10, 2)]
+
+
+async def test_a_search_sorted_the_other_way(data: Path, ran: list[str]):
+    result = await page(data, "_search=half&_sort_desc=sort_key")
+    assert got(result) == expected(data, "half", order="sort_key desc")
+    assert any(WALK in sql and "desc" in sql for sql in ran)
+
+
+async def test_a_later_page_is_datasette_s_query(data: Path, ran: list[str]):
+    first = await page(data, "_search=every")
+    ran.clear()
+    second = await page(data, f"_search=every&_next={first['next']}")
+    assert got(second) == expected(data, "every", after=first["rows"][-1]["sort_key"])
+    assert not any(WALK in sql for sql in ran)
+
+
+async def test_a_sort_column_without_an_index(data: Path, ran: list[str]):
+    ids, count = got(await page(data, "_search=every&_sort=label"))
+    assert (ids, count) == expected(data, "every", order="label")
+    assert not any(WALK in sql for sql in ran)
+
+
+async def test_a_mutable_database_runs_datasette_s_queries(data: Path, ran: list[str]):
+    assert got(await page(data, "_search=every", immutable=False)) == expected(data, "every")
+    assert not any(WALK in sql for sql in ran)
+    assert any(sql.startswith(DATASETTE_COUNT) for sql in ran)
+
+
+async def test_an_index_that_does_not_hold_the_table_s_rows_is_not_counted_from(
+    data: Path, ran: list[str]
+):
+    """A row deleted from the table, not from its full-text index (no triggers): the index
+    would count it; the table's count is Datasette's."""
+    with sqlite3.connect(data) as db:
+        db.execute("delete from things where id = 't0002'")
+    ids, count = got(await page(data, "_search=every"))
+    assert (ids, count) == expected(data, "every") and count == ROWS - 1
+    assert not any(WALK in sql for sql in ran)
+
+
+def test_the_check_of_a_table_and_its_index(data: Path):
+    db = sqlite3.connect(data)
+    searchable = check_table(db, "things", "things_fts")
+    assert searchable is not None
+    assert searchable.rows == ROWS and "sort_key" in searchable.ordered
+    assert "label" not in searchable.ordered  # no index leads with it
+    assert check_table(db, "things", "no_such_fts") is None
+    assert check_table(db, "other", "things_fts") is None  # not the index's content
+    db.execute("create virtual table rowids_fts using fts5(text, content=things, content_rowid=n)")
+    assert check_table(db, "things", "rowids_fts") is None
+    db.execute("update things set sort_key = null where id = 't0001'")
+    assert "sort_key" not in check_table(db, "things", "things_fts").ordered
