@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
+import yaml
 
 from factdb import validate
 from factdb.building import _close_shards, build_database, write_prepared
@@ -156,3 +157,15 @@ def test_prepared_rows_are_parts_of_a_shard_with_their_keys(tmp_path: Path):
     db = sqlite3.connect(shard)
     assert db.execute("select rowid, id from claims").fetchall() == [(1, "a"), (2, "c"), (3, "d")]
     db.close()
+
+
+def test_the_curator_checks_read_only_the_claims_to_review(repo_db: Path):
+    """The curator checks page's query (metadata.yml) is answered from the partial index of
+    the claims to review (tables.TO_REVIEW), with the rows a scan of every claim gives."""
+    metadata = yaml.safe_load((Path(__file__).resolve().parent.parent / "metadata.yml").read_text())
+    sql = metadata["databases"]["facts"]["queries"]["curator_checks"]["sql"]
+    db = sqlite3.connect(repo_db)
+    plan = " ".join(row[3] for row in db.execute(f"explain query plan {sql}"))
+    assert "USING INDEX idx_claims_to_review" in plan, plan
+    scanned = db.execute(sql.replace("from claims c", "from claims c not indexed")).fetchall()
+    assert db.execute(sql).fetchall() == scanned and len(scanned) > 10
