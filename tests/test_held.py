@@ -135,3 +135,19 @@ async def test_a_failed_read_holds_nothing_and_is_not_raised_again(tmp_path):
         await future
     assert held_table(ds, "t", "t", facets) is None
     assert list(_HELD[ds].values()) == [future]  # not read again
+
+
+def test_matched_rowids_past_the_length_allowed_readers_strings():
+    """A million rowids are 6.9 MB of text, past the 1 MB the plugin allows a reader's string
+    (factdb.site.limits): matched_rowids reads them all, then the limit is the reader's again."""
+    from factdb.site.limits import MAX_LENGTH, bound_calls
+
+    db = sqlite3.connect(":memory:")
+    bound_calls(db)
+    db.execute("create table t (v)")
+    db.executemany("insert into t (rowid, v) values (?, 1)", ((n,) for n in range(1, 200_001)))
+    found = matched_rowids(db, "select rowid from t", {}, 5000)
+    assert len(found) == 200_000 and found[0] == 1 and found[-1] == 200_000
+    assert db.getlimit(sqlite3.SQLITE_LIMIT_LENGTH) == MAX_LENGTH
+    with pytest.raises(sqlite3.DataError):
+        db.execute("select group_concat(rowid) from t").fetchone()
