@@ -330,10 +330,17 @@ async def test_a_search_that_is_more_than_that_or_with_other_facets_counts_in_sq
 
 
 async def test_until_they_are_held_and_over_a_mutable_database_facets_count_in_sql(
-    repo_db: Path,
+    repo_db: Path, monkeypatch: pytest.MonkeyPatch
 ):
+    """Where the server's start did not start reading them (`hold_search_facets`, tested in
+    test_held.py), the first search does; until they are held, facets count in SQL."""
+    from factdb.site import facet_override
     from factdb.site.held import _HELD
 
+    async def not_read(datasette: Datasette) -> None:
+        pass
+
+    monkeypatch.setattr(facet_override, "hold_search_facets", not_read)
     settings = {**SETTINGS, "trace_debug": True}
     served = Datasette(immutables=[str(repo_db)], metadata=read_metadata(REPO), settings=settings)
     _, ran = await queries(served, "_search=the")  # the first search starts reading them

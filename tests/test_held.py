@@ -151,3 +151,34 @@ def test_matched_rowids_past_the_length_allowed_readers_strings():
     assert db.getlimit(sqlite3.SQLITE_LIMIT_LENGTH) == MAX_LENGTH
     with pytest.raises(sqlite3.DataError):
         db.execute("select group_concat(rowid) from t").fetchone()
+
+
+@pytest.mark.parametrize("immutable", [True, False])
+async def test_a_searchable_table_s_facets_are_read_when_the_server_starts(tmp_path, immutable):
+    """Over an immutable database, the startup hook starts reading the facets metadata.yml gives
+    a table with a full-text index (`hold_search_facets`); not those of a table without one,
+    nor a mutable database's."""
+    import sqlite_utils
+    from datasette.app import Datasette
+
+    from factdb.site.held import _HELD, HeldTable
+
+    path = tmp_path / "t.db"
+    db = sqlite_utils.Database(path)
+    for name in ("t", "plain"):
+        db[name].insert_all([{"v": "a", "about": '["n"]'}, {"v": "b", "about": "[]"}])
+    db["t"].enable_fts(["v"])
+    db.close()
+    facets = ["v", {"ids": {"column": "about", "table": "x", "value": "y"}}]
+    tables = {name: {"facets": facets} for name in ("t", "plain")}
+    metadata = {"databases": {"t": {"tables": tables}}}
+    files = {"immutables": [str(path)]} if immutable else {"files": [str(path)]}
+    ds = Datasette(**files, metadata=metadata)
+    await ds.invoke_startup()
+    reads = _HELD.get(ds, {})
+    if not immutable:
+        assert reads == {}
+        return
+    assert list(reads) == [("t", "t", (("column", "v"), ("ids", "about")))]
+    held = await next(iter(reads.values()))
+    assert isinstance(held, HeldTable) and held.facets[("column", "v")].values == ["a", "b"]

@@ -45,7 +45,7 @@ from datasette.facets import ArrayFacet, ColumnFacet, DateFacet
 from datasette.utils import escape_sqlite
 
 from factdb.site.facet_params import remember_columns
-from factdb.site.facets import IdsFacet, KeptCounts
+from factdb.site.facets import IdsFacet, KeptCounts, hold_search_facets
 from factdb.site.table_search import install as answer_table_searches
 
 if TYPE_CHECKING:
@@ -96,7 +96,8 @@ def startup(datasette: Datasette) -> Callable[[], Awaitable[None]]:
     """Datasette's own facet classes give way to ours: the same, their counts kept. Blocked
     once every plugin is loaded, before the first request. Then the immutable databases'
     columns are read, against which a request's facet parameters are checked (facet_params),
-    and their table pages' searches are answered through their indexes (table_search)."""
+    their table pages' searches are answered through their indexes (table_search), and the
+    facets of those searches start being read into memory (facets.hold_search_facets)."""
     from datasette.plugins import pm
 
     for name in BLOCKED_PLUGINS:
@@ -105,6 +106,7 @@ def startup(datasette: Datasette) -> Callable[[], Awaitable[None]]:
     async def started() -> None:
         await remember_columns(datasette)
         answer_table_searches(datasette)
+        await hold_search_facets(datasette)
 
     return started
 

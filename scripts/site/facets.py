@@ -285,6 +285,23 @@ def held_facets(metadata: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
     )
 
 
+async def hold_search_facets(datasette: Datasette) -> None:
+    """Start reading, in the background, the facets held for the searches of each searchable
+    table of the immutable databases (`factdb.site.held`), so that the first searches after the
+    server starts need not wait: at a million claims the read takes 3-6 s, and until it is done
+    a search's facets asked for are counted in SQL (about 600 ms, against 66-160 ms held)."""
+    from factdb.site.held import held_table  # numpy: where a table can be searched
+
+    for name, db in datasette.databases.items():
+        if db.is_mutable or db.is_memory:
+            continue
+        for table in await db.table_names():
+            metadata = datasette.table_metadata(name, table)
+            facets = held_facets(metadata)
+            if facets and (metadata.get("fts_table") or await db.fts_table(table)):
+                held_table(datasette, name, table, facets)
+
+
 async def _counted_held(
     facet: KeptCounts, facets: list[tuple[str, str]], limit: int
 ) -> Counts | None:

@@ -8,8 +8,9 @@ of their values, and those values, in SQLite's order. A search's facets are then
 rowids (read from the full-text index alone) gathered and counted in those arrays: 33,601
 matches, 8 ms for the rowids and 2 ms for the counts of six facets.
 
-The arrays are read in the background, by the first search that would use them (at 100,000
-claims 0.5 s; at a million 4-6 s, and 32 MB); until they are held, and wherever they cannot be
+The arrays are read in the background, when the server starts (`facets.hold_search_facets`)
+or else by the first search that would use them (at 100,000 claims 0.5 s; at a million 3-6 s,
+and 32 MB); until they are held, and wherever they cannot be
 (a mutable database, a facet metadata.yml does not give, a table of more than `HELD_ROWS`
 rows or with rowids far apart, a page that is more than a search of the whole table), the
 facets are counted in SQL as before. The counts are the same either way: each value's order
