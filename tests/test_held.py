@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 
@@ -180,5 +181,33 @@ async def test_a_searchable_table_s_facets_are_read_when_the_server_starts(tmp_p
         assert reads == {}
         return
     assert list(reads) == [("t", "t", (("column", "v"), ("ids", "about")))]
-    held = await next(iter(reads.values()))
+    held = await asyncio.wrap_future(next(iter(reads.values())))  # read in a thread
     assert isinstance(held, HeldTable) and held.facets[("column", "v")].values == ["a", "b"]
+
+
+def test_facets_read_as_the_server_starts_are_held_once_it_serves(tmp_path):
+    """`datasette serve` runs the startup hook in an event loop of its own, then serves in
+    another: the read started at startup ends, and is held, in the loop that serves."""
+    import sqlite_utils
+    from datasette.app import Datasette
+    from datasette.cli import run_sync
+
+    from factdb.site.held import held_table
+
+    path = tmp_path / "t.db"
+    db = sqlite_utils.Database(path)
+    db["t"].insert_all([{"v": "a", "about": "[]"}])
+    db["t"].enable_fts(["v"])
+    db.close()
+    metadata = {"databases": {"t": {"tables": {"t": {"facets": ["v"]}}}}}
+    ds = Datasette(immutables=[str(path)], metadata=metadata)
+    run_sync(ds.invoke_startup)  # as `datasette serve` does, before it serves
+
+    async def serving() -> bool:
+        for _ in range(200):
+            if held_table(ds, "t", "t", (("column", "v"),)) is not None:
+                return True
+            await asyncio.sleep(0.02)
+        return False
+
+    assert asyncio.run(serving())

@@ -290,7 +290,7 @@ async def hold_search_facets(datasette: Datasette) -> None:
     table of the immutable databases (`factdb.site.held`), so that the first searches after the
     server starts need not wait: at a million claims the read takes 3-6 s, and until it is done
     a search's facets asked for are counted in SQL (about 600 ms, against 66-160 ms held)."""
-    from factdb.site.held import held_table  # numpy: where a table can be searched
+    from factdb.site.held import start_reading  # numpy: where a table can be searched
 
     for name, db in datasette.databases.items():
         if db.is_mutable or db.is_memory:
@@ -299,7 +299,7 @@ async def hold_search_facets(datasette: Datasette) -> None:
             metadata = datasette.table_metadata(name, table)
             facets = held_facets(metadata)
             if facets and (metadata.get("fts_table") or await db.fts_table(table)):
-                held_table(datasette, name, table, facets)
+                start_reading(datasette, name, table, facets)
 
 
 async def _counted_held(

@@ -20,7 +20,9 @@ and equality are SQLite's (its `group by` and `order by`, read once), never Pyth
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import sqlite3
+import threading
 import weakref
 from collections.abc import Iterable, Iterator
 from itertools import chain
@@ -155,9 +157,10 @@ def matched_rowids(conn: sqlite3.Connection, sql: str, params: Any, time_limit_m
             conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, length)
 
 
-_HELD: weakref.WeakKeyDictionary[
-    Datasette, dict[tuple[str, str, tuple[FacetKey, ...]], asyncio.Future[HeldTable | None]]
-] = weakref.WeakKeyDictionary()
+Read = asyncio.Future[HeldTable | None] | concurrent.futures.Future[HeldTable | None]
+_HELD: weakref.WeakKeyDictionary[Datasette, dict[tuple[str, str, tuple[FacetKey, ...]], Read]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def held_table(
@@ -178,7 +181,34 @@ def held_table(
     return future.result()
 
 
-def _forget_failure(future: asyncio.Future[HeldTable | None]) -> None:
+def start_reading(
+    datasette: Datasette, database: str, table: str, facets: tuple[FacetKey, ...]
+) -> None:
+    """Start reading the table's facets, in a thread of its own on a connection of its own, as
+    the server starts: not in an event loop, since the startup hook runs in one that Datasette
+    does not run again once it serves (a read started there would never be seen to end)."""
+    tables = _HELD.setdefault(datasette, {})
+    key = (database, table, facets)
+    if key in tables:
+        return
+    db = datasette.databases[database]
+    future: concurrent.futures.Future[HeldTable | None] = concurrent.futures.Future()
+
+    def read() -> None:
+        conn = db.connect()
+        try:
+            future.set_result(read_table(conn, table, facets))
+        except Exception as error:  # e.g. an ids facet over a column that is not JSON
+            future.set_exception(error)
+        finally:
+            conn.close()
+
+    future.add_done_callback(_forget_failure)
+    tables[key] = future
+    threading.Thread(target=read, name=f"facts: holding {table}", daemon=True).start()
+
+
+def _forget_failure(future: Read) -> None:
     """A read that failed (e.g. an ids facet over a column that is not JSON) holds nothing:
     its facets are counted in SQL, as they were; the failure is not raised again."""
     if not future.cancelled():
