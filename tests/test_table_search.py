@@ -169,5 +169,7 @@ def test_the_check_of_a_table_and_its_index(data: Path):
     assert check_table(db, "other", "things_fts") is None  # not the index's content
     db.execute("create virtual table rowids_fts using fts5(text, content=things, content_rowid=n)")
     assert check_table(db, "things", "rowids_fts") is None
+    db.execute("create virtual table sizeless_fts using fts5(text, content=things, columnsize=0)")
+    assert check_table(db, "things", "sizeless_fts") is None  # no docsize table to count
     db.execute("update things set sort_key = null where id = 't0001'")
     assert "sort_key" not in check_table(db, "things", "things_fts").ordered

@@ -175,10 +175,13 @@ def check_table(conn: sqlite3.Connection, table: str, fts: str) -> Searchable | 
     if re.search(r"content_rowid", sql, re.I):
         return None  # the index's rowids are another column's, not the table's rowids
     t, docs = escape_sqlite(table), escape_sqlite(f"{fts}_docsize")
-    rows = conn.execute(f"select count(*) from {t}").fetchone()[0]
-    indexed = conn.execute(f"select count(*) from {docs}").fetchone()[0]
-    joined = conn.execute(f"select count(*) from {docs} as d join {t} on {t}.rowid = d.id")
-    if not rows == indexed == joined.fetchone()[0]:
+    try:  # an index made with columnsize=0 has no docsize table: its rows are not known
+        rows = conn.execute(f"select count(*) from {t}").fetchone()[0]
+        indexed = conn.execute(f"select count(*) from {docs}").fetchone()[0]
+        joined = conn.execute(f"select count(*) from {docs} as d join {t} on {t}.rowid = d.id")
+        if not rows == indexed == joined.fetchone()[0]:
+            return None
+    except sqlite3.DatabaseError:
         return None
     return Searchable(rows, frozenset(_ordered_columns(conn, table)))
 
