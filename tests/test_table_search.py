@@ -173,3 +173,16 @@ def test_the_check_of_a_table_and_its_index(data: Path):
     assert check_table(db, "things", "sizeless_fts") is None  # no docsize table to count
     db.execute("update things set sort_key = null where id = 't0001'")
     assert "sort_key" not in check_table(db, "things", "things_fts").ordered
+
+
+@pytest.mark.parametrize("search", ['"unbalanced', "NEAR("])
+async def test_a_malformed_raw_search_answers_as_datasette_does(data: Path, search: str):
+    """Where the index's own count runs first, FTS5's error is the one Datasette gives: 400."""
+    answers = []
+    for files in ({"immutables": [str(data)]}, {"files": [str(data)]}):
+        ds = Datasette(**files, metadata=METADATA)
+        response = await ds.client.get(
+            "/data/things.json", params={"_search": search, "_searchmode": "raw"}
+        )
+        answers.append((response.status_code, response.json()["error"]))
+    assert answers[0] == answers[1] and answers[0][0] == 400

@@ -74,7 +74,7 @@ class Searchable(NamedTuple):
 def install(datasette: Datasette) -> None:
     """Answer the table pages' searches of every immutable database through its indexes."""
     for db in datasette.databases.values():
-        if not db.is_mutable and not db.is_memory:
+        if not db.is_mutable and not db.is_memory and not isinstance(db.execute, TableSearch):
             db.execute = TableSearch(db, db.execute)
 
 
