@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 HELD_ROWS = 5_000_000  # a table with more rows is not held (about 50 bytes a row and facet)
 SPARSE = 2  # nor one whose largest rowid is more than twice its rows (arrays by rowid)
+BROAD = 2  # a search matching more than 1/BROAD of the rows counts an ids facet by marks
 
 Array = Any  # numpy arrays (numpy's own typing of them adds nothing here)
 FacetKey = tuple[str, str]  # (type, column): "column" or "ids", and the column's name
@@ -46,11 +47,12 @@ Counts = dict[int, list[dict[str, Any]]]  # each facet's rows ({value, count}), 
 class Held(NamedTuple):
     """One facet's values, in SQLite's order, and where they are: for a column facet, each
     rowid's value (its number in `values`; `len(values)` where null); for an ids facet, the
-    items of each row, `codes[starts[rowid]:starts[rowid + 1]]`."""
+    items of each row, `codes[starts[rowid]:starts[rowid + 1]]`, and each item's rowid."""
 
     values: list[Any]
     codes: Array
     starts: Array | None
+    owners: Array | None = None
 
 
 class HeldTable(NamedTuple):
@@ -64,11 +66,22 @@ class HeldTable(NamedTuple):
         rowids: a row the table does not have holds no value), as Datasette's facet query
         orders them: by count, then by value."""
         inside = matched[(matched >= 0) & (matched < self.size)]
-        return {n: self._top(self.facets[key], inside, limit) for n, key in enumerate(facets)}
+        marked = None
+        if BROAD * len(inside) > self.size:  # most rows: each item's row is looked up, marked
+            marked = np.zeros(self.size, dtype=bool)  # or not (at 1M, 4 ms against 17 ms)
+            marked[inside] = True
+        return {
+            n: self._top(self.facets[key], inside, marked, limit) for n, key in enumerate(facets)
+        }
 
     @staticmethod
-    def _top(held: Held, rows: Array, limit: int) -> list[dict[str, Any]]:
-        codes = held.codes[rows] if held.starts is None else _items(held, rows)
+    def _top(held: Held, rows: Array, marked: Array | None, limit: int) -> list[dict[str, Any]]:
+        if held.starts is None:
+            codes = held.codes[rows]
+        elif marked is not None and held.owners is not None:
+            codes = held.codes[marked[held.owners]]
+        else:
+            codes = _items(held, rows)
         counts = np.bincount(codes, minlength=len(held.values) + 1)[: len(held.values)]
         order = np.argsort(-counts, kind="stable")[:limit]  # ties: in the values' order
         return [
@@ -129,7 +142,7 @@ def _read_facet(conn: sqlite3.Connection, table: str, key: FacetKey, size: int) 
     order = np.argsort(owners, kind="stable")
     starts = np.zeros(size + 1, dtype=np.int64)
     np.cumsum(np.bincount(owners, minlength=size), out=starts[1:])
-    return Held(values, codes[order], starts)
+    return Held(values, codes[order], starts, owners[order].astype(np.int32))
 
 
 def _integers(cursor: Iterator[tuple[int]], count: int = -1) -> Array:
