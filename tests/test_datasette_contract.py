@@ -365,3 +365,39 @@ async def test_a_table_page_s_search_runs_the_queries_table_search_reads(
     assert row_params == count_params == {"search": "a"}, changed(
         f"a search's queries take other parameters: {row_params}, {count_params}"
     )
+
+
+async def test_a_later_page_of_a_search_runs_the_query_table_search_reads(
+    things: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A later page (`_next=`) of a search sorted by a column adds Datasette's clause past the
+    last row's value and key: `SEARCH_NEXT` reads it, with its parameters."""
+    from datasette.database import Database
+
+    from factdb.site.table_search import SEARCH_NEXT
+
+    queries: list[tuple[str, Any]] = []
+    execute = Database.execute
+
+    async def noted(self: Database, sql: str, params: Any = None, **kwargs: Any) -> Results:
+        queries.append((sql, params))
+        return await execute(self, sql, params, **kwargs)
+
+    monkeypatch.setattr(Database, "execute", noted)
+    ds = Datasette([str(things)])
+    first = await ds.client.get("/data/things.json?_search=a&_sort=kind&_size=1")
+    await ds.client.get(
+        f"/data/things.json?_search=a&_sort=kind&_size=1&_next={first.json()['next']}"
+    )
+    read = [(SEARCH_NEXT.fullmatch(sql), p) for sql, p in queries if SEARCH_NEXT.fullmatch(sql)]
+    assert len(read) == 1, changed(f"a later page's query is not read by SEARCH_NEXT: {queries}")
+    match, params = read[0]
+    assert (match["table"], match["order"], match["key"], match["limit"]) == (
+        "things",
+        "kind",
+        "id",
+        "2",
+    ), changed(f"SEARCH_NEXT reads a later page's query wrongly: {match.groupdict()}")
+    assert set(params) == {"search", match["value"], match["last"]}, changed(
+        f"a later page's query takes other parameters: {params}"
+    )
