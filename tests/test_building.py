@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-import yaml
 
 from factdb import validate
 from factdb.building import _close_shards, build_database, write_prepared
+from factdb.publishing import read_metadata
 from factdb.results import ShardPart
 from factdb.tables import table_columns
 
@@ -162,8 +162,7 @@ def test_prepared_rows_are_parts_of_a_shard_with_their_keys(tmp_path: Path):
 def test_the_curator_checks_read_only_the_claims_to_review(repo_db: Path):
     """The curator checks page's query (metadata.yml) is answered from the partial index of
     the claims to review (tables.TO_REVIEW), with the rows a scan of every claim gives."""
-    metadata = yaml.safe_load((Path(__file__).resolve().parent.parent / "metadata.yml").read_text())
-    sql = metadata["databases"]["facts"]["queries"]["curator_checks"]["sql"]
+    sql = read_metadata()["databases"]["facts"]["queries"]["curator_checks"]["sql"]
     db = sqlite3.connect(repo_db)
     plan = " ".join(row[3] for row in db.execute(f"explain query plan {sql}"))
     assert "USING INDEX idx_claims_to_review" in plan, plan

@@ -163,6 +163,22 @@ def things(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def queries(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
+    """Each query any Datasette database runs through its `execute`, with its parameters."""
+    from datasette.database import Database
+
+    ran: list[tuple[str, Any]] = []
+    execute = Database.execute
+
+    async def noted(self: Database, sql: str, params: Any = None, **kwargs: Any) -> Results:
+        ran.append((sql, params))
+        return await execute(self, sql, params, **kwargs)
+
+    monkeypatch.setattr(Database, "execute", noted)
+    return ran
+
+
 class Recorder:
     """A Datasette that notes each query run through its `execute`."""
 
@@ -329,23 +345,13 @@ async def test_a_search_s_clause_is_written_as_the_facets_read_it(
     "query, matched", [("", "escape_fts(:search)"), ("&_searchmode=raw", ":search")]
 )
 async def test_a_table_page_s_search_runs_the_queries_table_search_reads(
-    things: Path, monkeypatch: pytest.MonkeyPatch, query: str, matched: str
+    things: Path, queries: list[tuple[str, Any]], query: str, matched: str
 ):
     """factdb.site.table_search answers a table page's search through the indexes where it
     reads Datasette's two queries (the rows, the count), run through `Database.execute`;
     any other query runs as Datasette wrote it (slower, never wrong)."""
-    from datasette.database import Database
-
     from factdb.site.table_search import SEARCH_COUNT, SEARCH_ROWS
 
-    queries: list[tuple[str, Any]] = []
-    execute = Database.execute
-
-    async def noted(self: Database, sql: str, params: Any = None, **kwargs: Any) -> Results:
-        queries.append((sql, params))
-        return await execute(self, sql, params, **kwargs)
-
-    monkeypatch.setattr(Database, "execute", noted)
     ds = Datasette([str(things)])  # mutable: the queries reach SQLite as Datasette wrote them
     response = await ds.client.get(f"/data/things?_search=a&_sort_desc=kind&_size=7{query}")
     assert response.status_code == 200
@@ -368,22 +374,12 @@ async def test_a_table_page_s_search_runs_the_queries_table_search_reads(
 
 
 async def test_a_later_page_of_a_search_runs_the_query_table_search_reads(
-    things: Path, monkeypatch: pytest.MonkeyPatch
+    things: Path, queries: list[tuple[str, Any]]
 ):
     """A later page (`_next=`) of a search sorted by a column adds Datasette's clause past the
     last row's value and key: `SEARCH_NEXT` reads it, with its parameters."""
-    from datasette.database import Database
-
     from factdb.site.table_search import SEARCH_NEXT
 
-    queries: list[tuple[str, Any]] = []
-    execute = Database.execute
-
-    async def noted(self: Database, sql: str, params: Any = None, **kwargs: Any) -> Results:
-        queries.append((sql, params))
-        return await execute(self, sql, params, **kwargs)
-
-    monkeypatch.setattr(Database, "execute", noted)
     ds = Datasette([str(things)])
     first = await ds.client.get("/data/things.json?_search=a&_sort=kind&_size=1")
     await ds.client.get(

@@ -41,11 +41,12 @@ import sqlite3
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from datasette.database import Results
 from datasette.utils import escape_sqlite
 
 if TYPE_CHECKING:
     from datasette.app import Datasette
-    from datasette.database import Database, Results
+    from datasette.database import Database
 
 # the subquery of Datasette's search clause (datasette/filters.py, search_filters)
 _MATCHED = (
@@ -103,7 +104,7 @@ class TableSearch:
             if (match := SEARCH_COUNT.fullmatch(sql)) and len(params) == 1:
                 if await self.searchable(match) is not None:
                     count = await self.count(match, search, kwargs)
-                    return await self.run("select :count", {"count": count})
+                    return Results([(count,)], False, [("count(*)",)])
             elif match := _rows_query(sql, params):
                 table = await self.searchable(match)
                 if table is not None and match["order"] in table.ordered:
@@ -148,16 +149,17 @@ class TableSearch:
             return None
         name, order, fts, groups = match["table"], match["order"], match["fts"], match.groupdict()
         direction, compare = (" desc", ">=") if groups.get("desc") else ("", "<=")
-        after, start, order_by = "", "", f"{order}{direction}"
+        after, start, order_by, since = "", "", f"{order}{direction}", {}
         if "value" in groups:  # a later page: Datasette's own clause, past the last row
             value, key, last = groups["value"], groups["key"], groups["last"]
             after = f"{order} >= :{value} and "  # the index's range starts there: SQLite
             after += f"({order} > :{value} or ({order} = :{value} and (({key} > :{last})))) and "
             start, order_by = f"where {order} >= :{value} ", f"{order}, {key}"
+            since = {value: params[value]}
         bound = await self.run(
             f"select {order} from {name} {start}order by {order}{direction} "
             f"limit 1 offset {window - 1}",
-            {k: v for k, v in params.items() if k == groups.get("value")},
+            since,
             **_limits(kwargs),
         )
         within = f"{order} {compare} :{BOUND} and " if bound.rows else ""
