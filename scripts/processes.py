@@ -12,6 +12,7 @@ database it serves for as long as it runs (`mark_serving`, `serving_ports`).
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
 import re
@@ -51,7 +52,17 @@ def forked_pool(
 
     fork = multiprocessing.get_context("fork")
     started = (os.getpid(), initializer, initargs)
-    return ProcessPoolExecutor(workers, mp_context=fork, initializer=_start, initargs=started)
+    pool = ProcessPoolExecutor(workers, mp_context=fork, initializer=_start, initargs=started)
+    # What the workers inherit is frozen as they are forked: their cyclic collector never scans
+    # it, and so never writes to (copies) its pages (Python's advice for fork without exec; a
+    # 1M build: user CPU 66.6 -> 63.1 s, wall -5 %, 3 interleaved rounds; at 100k -0.1 s of 7 s).
+    # A fork pool forks every worker at its first task.
+    gc.freeze()
+    try:
+        pool.submit(int)
+    finally:
+        gc.unfreeze()
+    return pool
 
 
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when its parent dies
