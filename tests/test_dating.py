@@ -878,3 +878,46 @@ def test_linking_over_arrays_links_as_the_loop_does(pairs: list[tuple[int, int]]
     with patch.object(dating, "SWEEP_FROM", 10**9):
         expected = dating._link(xs, ys, 31)
     assert sweeping.link(xs, ys, 31) == expected
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 7), st.integers(-3, 12), st.integers(0, 9), st.integers(0, 99)),
+        min_size=1,
+        max_size=120,
+    ),
+    st.lists(st.integers(-2, 10), min_size=8, max_size=8),
+    st.booleans(),
+)
+@settings(max_examples=200, deadline=None)
+def test_a_sweep_keeps_the_tightest_bound_per_variable_from_the_first_relation_among_equals(
+    candidates: list[tuple[int, int, int, int]], current: list[int], lower: bool
+) -> None:
+    """Of candidate bounds (target, value, record, relation number), those tighter than the
+    target's bound, clipped to the window: per target the tightest, from the lowest relation
+    number among equals, the first given among those; targets in order."""
+    import numpy as np
+
+    low, high = 0, 8  # the window: values are clipped to [low - 1, high + 1]
+    bounds = sweeping.Bounds(current, current, [0] * 8, [0] * 8, (low, high), 0, [], [])
+    network = sweeping.Network([], [], [], [], [], [], [-1] * 8, [None] * 8)
+    state = sweeping._State(bounds, network)
+    arrays = tuple(np.array(column, dtype=np.int64) for column in zip(*candidates, strict=True))
+    found = state.best(arrays, lower)  # type: ignore[arg-type]
+    expected: dict[int, tuple[int, int, int]] = {}
+    for target, value, record, number in candidates:
+        value = min(value, high + 1) if lower else max(value, low - 1)
+        if not (value > current[target] if lower else value < current[target]):
+            continue
+        key = (-value if lower else value, number)
+        if target not in expected or key < expected[target][:2]:
+            expected[target] = (*key, record)
+    if not expected:
+        assert found is None
+        return
+    assert found is not None
+    targets, values, records, numbers = (array.tolist() for array in found)
+    assert targets == sorted(expected)
+    assert values == [-expected[t][0] if lower else expected[t][0] for t in targets]
+    assert numbers == [expected[t][1] for t in targets]
+    assert records == [expected[t][2] for t in targets]
