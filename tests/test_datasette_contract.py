@@ -373,27 +373,34 @@ async def test_a_table_page_s_search_runs_the_queries_table_search_reads(
     )
 
 
+@pytest.mark.parametrize("sort, past", [("_sort", ">"), ("_sort_desc", "<")])
 async def test_a_later_page_of_a_search_runs_the_query_table_search_reads(
-    things: Path, queries: list[tuple[str, Any]]
+    things: Path, queries: list[tuple[str, Any]], sort: str, past: str
 ):
     """A later page (`_next=`) of a search sorted by a column adds Datasette's clause past the
-    last row's value and key: `SEARCH_NEXT` reads it, with its parameters."""
+    last row's value and key (below it in descending order, with the nulls): `SEARCH_NEXT`
+    reads it, with its parameters."""
     from factdb.site.table_search import SEARCH_NEXT
 
     ds = Datasette([str(things)])
-    first = await ds.client.get("/data/things.json?_search=a&_sort=kind&_size=1")
+    first = await ds.client.get(f"/data/things.json?_search=a&{sort}=kind&_size=1")
     await ds.client.get(
-        f"/data/things.json?_search=a&_sort=kind&_size=1&_next={first.json()['next']}"
+        f"/data/things.json?_search=a&{sort}=kind&_size=1&_next={first.json()['next']}"
     )
     read = [(SEARCH_NEXT.fullmatch(sql), p) for sql, p in queries if SEARCH_NEXT.fullmatch(sql)]
     assert len(read) == 1, changed(f"a later page's query is not read by SEARCH_NEXT: {queries}")
     match, params = read[0]
-    assert (match["table"], match["order"], match["key"], match["limit"]) == (
+    descending = past == "<"
+    assert (match["table"], match["order"], match["key"], match["limit"], match["past"]) == (
         "things",
         "kind",
         "id",
         "2",
+        past,
     ), changed(f"SEARCH_NEXT reads a later page's query wrongly: {match.groupdict()}")
+    assert bool(match["desc"]) == bool(match["nulls"]) == descending, changed(
+        f"a later page's order or nulls are not where SEARCH_NEXT reads them: {match.groupdict()}"
+    )
     assert set(params) == {"search", match["value"], match["last"]}, changed(
         f"a later page's query takes other parameters: {params}"
     )

@@ -79,10 +79,12 @@ async def page(path: Path, query: str, immutable: bool = True) -> dict[str, Any]
 
 
 def expected(path: Path, word: str, order: str = "sort_key", after: str = "") -> tuple:
-    """Datasette's own answer, in SQL: the page's ids, and how many rows match."""
+    """Datasette's own answer, in SQL: the page's ids (past the sort key `after`: below it in
+    descending order), and how many rows match."""
     db = sqlite3.connect(path)
     matched = "rowid in (select rowid from things_fts where things_fts match ?)"
-    where = f"{matched} and sort_key > ?" if after else matched
+    past = "<" if order.endswith(" desc") else ">"
+    where = f"{matched} and sort_key {past} ?" if after else matched
     ids = db.execute(
         f"select id from things where {where} order by {order} limit {PAGE}",
         [f'"{word}"', after] if after else [f'"{word}"'],
@@ -127,18 +129,22 @@ async def test_a_search_sorted_the_other_way(data: Path, ran: list[str]):
     assert any(WALK in sql and "desc" in sql for sql in ran)
 
 
+@pytest.mark.parametrize("sort", ["", "&_sort_desc=sort_key"])
 @pytest.mark.parametrize("word", ["every", "half", "late"])
-async def test_later_pages_are_datasette_s(data: Path, ran: list[str], word: str):
-    """Page after page (`_next=`), the rows Datasette's own query gives; a later page of a
-    broad search walks on from the last row ('late': its first page is Datasette's query)."""
-    query, last = f"_search={word}", ""
+async def test_later_pages_are_datasette_s(data: Path, ran: list[str], word: str, sort: str):
+    """Page after page (`_next=`), in either order, the rows Datasette's own query gives; a
+    later page of a broad search walks on from the last row ('late', in ascending order: its
+    first page is Datasette's query)."""
+    order = "sort_key desc" if sort else "sort_key"
+    query, last = f"_search={word}{sort}", ""
     for _ in range(4):
         result = await page(data, query)
-        assert got(result) == (expected(data, word, after=last)[0], expected(data, word)[1])
+        assert got(result) == (expected(data, word, order, last)[0], expected(data, word)[1])
         last = result["rows"][-1]["sort_key"]
-        query = f"_search={word}&_next={result['next']}"
-    walked_on = any(WALK in sql and ":p" in sql for sql in ran)
-    assert walked_on or word == "late"
+        query = f"_search={word}{sort}&_next={result['next']}"
+    walked_on = [sql for sql in ran if WALK in sql and ":p" in sql]
+    assert walked_on or (word == "late" and not sort)
+    assert all(("desc" in sql) == bool(sort) for sql in walked_on)
 
 
 async def test_a_sort_column_without_an_index(data: Path, ran: list[str]):

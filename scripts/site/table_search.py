@@ -24,9 +24,9 @@ Over an immutable database whose full-text index holds exactly the table's rows 
 
 The answers are Datasette's own: the same columns, rows and count. Rows that tie on the sort
 column may come in another order, which Datasette's query does not define either. A later page
-(`_next=`, in ascending order) walks on the same way from the last page's row (`SEARCH_NEXT`:
+(`_next=`, in either order) walks on the same way from the last page's row (`SEARCH_NEXT`:
 at 1M, 612-749 -> 8-9 ms a page for a word every claim holds). Any other query (a filter beside
-the search, a descending later page), a mutable database, a table whose index
+the search), a mutable database, a table whose index
 is not an external-content FTS5 index of it holding its rows, or a sort column without an index
 or with nulls, runs as Datasette wrote it: slower, never wrong. Like `facet_override`, this
 relies on Datasette's internals (the queries, run through `Database.execute`), each checked
@@ -58,12 +58,13 @@ SEARCH_ROWS = re.compile(
     r"order by (?P<order>\S+)(?P<desc> desc)? limit (?P<limit>\d+)",
     re.DOTALL,
 )
-# a later page of the same, in ascending order (`_next=`: past the last row's value and key)
+# a later page of the same (`_next=`: past the last row's value, or on it past its key); in
+# descending order past means below, and Datasette adds the nulls, which come last
 SEARCH_NEXT = re.compile(
     rf"select (?P<columns>.+) from (?P<table>\S+) where rowid in {_MATCHED} "
-    r"and \((?P<order>\S+) > :(?P<value>p\d+) or \((?P=order) = :(?P=value) and "
-    r"\(\((?P<key>\S+) > :(?P<last>p\d+)\)\)\)\) "
-    r"order by (?P=order), (?P=key) limit (?P<limit>\d+)",
+    r"and \((?P<order>\S+) (?P<past>[<>]) :(?P<value>p\d+)(?P<nulls> or (?P=order) is null)? "
+    r"or \((?P=order) = :(?P=value) and \(\((?P<key>\S+) > :(?P<last>p\d+)\)\)\)\) "
+    r"order by (?P=order)(?P<desc> desc)?, (?P=key) limit (?P<limit>\d+)",
     re.DOTALL,
 )
 SEARCH_COUNT = re.compile(rf"select count\(\*\) from (?P<table>\S+) where rowid in {_MATCHED}\s*")
@@ -148,13 +149,15 @@ class TableSearch:
         if window * PROBE_COST > matched:
             return None
         name, order, fts, groups = match["table"], match["order"], match["fts"], match.groupdict()
-        direction, compare = (" desc", ">=") if groups.get("desc") else ("", "<=")
+        direction, compare, begin = (" desc", ">=", "<=") if groups["desc"] else ("", "<=", ">=")
         after, start, order_by, since = "", "", f"{order}{direction}", {}
         if "value" in groups:  # a later page: Datasette's own clause, past the last row
-            value, key, last = groups["value"], groups["key"], groups["last"]
-            after = f"{order} >= :{value} and "  # the index's range starts there: SQLite
-            after += f"({order} > :{value} or ({order} = :{value} and (({key} > :{last})))) and "
-            start, order_by = f"where {order} >= :{value} ", f"{order}, {key}"
+            value, key, last, past = groups["value"], groups["key"], groups["last"], groups["past"]
+            # Datasette's clause (but for the nulls of a descending order: the column has none),
+            # after where the index's range starts, for SQLite
+            tie = f"({order} = :{value} and (({key} > :{last})))"
+            after = f"{order} {begin} :{value} and ({order} {past} :{value} or {tie}) and "
+            start, order_by = f"where {order} {begin} :{value} ", f"{order}{direction}, {key}"
             since = {value: params[value]}
         bound = await self.run(
             f"select {order} from {name} {start}order by {order}{direction} "
@@ -179,9 +182,10 @@ def _rows_query(sql: str, params: dict[str, Any]) -> re.Match[str] | None:
     if len(params) == 1:
         return SEARCH_ROWS.fullmatch(sql)
     match = SEARCH_NEXT.fullmatch(sql)
-    if match and set(params) == {"search", match["value"], match["last"]}:
-        return match
-    return None
+    if match is None or set(params) != {"search", match["value"], match["last"]}:
+        return None
+    descending = match["past"] == "<"  # below the last value: then nulls, in descending order
+    return match if descending == bool(match["nulls"]) == bool(match["desc"]) else None
 
 
 def _limits(kwargs: dict[str, Any]) -> dict[str, Any]:
