@@ -161,7 +161,8 @@ class _State:
         targets, values = targets[tighter], values[tighter]
         deps, numbers = deps[tighter], numbers[tighter]
         # the tightest value per target, then the first relation among those that give it, by
-        # scattering (ufunc.at) rather than sorting every candidate: at 1M claims 0.56 -> 0.15 s
+        # scattering (ufunc.at) rather than sorting every candidate (at 1M claims, in a profiler,
+        # 0.56 -> 0.12 s)
         size = len(bounds)
         if lower:
             tightest = np.full(size, np.iinfo(np.int64).min, dtype=np.int64)
