@@ -12,7 +12,8 @@ import sqlite_utils
 from datasette.app import Datasette
 from datasette.database import Database
 
-from factdb.site.table_search import check_table
+from factdb.site import table_search
+from factdb.site.table_search import broad_terms, check_table
 
 ROWS = 3000
 PAGE = 5  # a page of 5 rows (`_size=5`): the walk pays off on a table of 3,000
@@ -22,6 +23,7 @@ METADATA = {
 WALK = "exists (select 1 from things_fts"  # the walk's query
 DATASETTE_ROWS = "select id, text, sort_key, label from things where rowid in"  # Datasette's
 DATASETTE_COUNT = "select count(*) from things where rowid in"  # and its count
+COUNTED = "select count(*) from things"  # that, or the index's count (things_fts)
 
 
 def words(n: int) -> str:
@@ -198,3 +200,42 @@ async def test_a_malformed_raw_search_answers_as_datasette_does(data: Path, sear
         )
         answers.append((response.status_code, response.json()["error"]))
     assert answers[0] == answers[1] and answers[0][0] == 400
+
+
+async def test_a_broad_word_is_counted_from_the_vocabulary(
+    data: Path, ran: list[str], monkeypatch: pytest.MonkeyPatch
+):
+    """The first search starts reading the index's broad words; then a search of one of them,
+    in any case, is counted from what was read (no count query), as Datasette counts it; a
+    word that is not broad, a phrase of two, and a raw search are counted by the index."""
+    monkeypatch.setattr(table_search, "BROAD_TERM", 1000)  # 'every' 3,000 rows, 'half' 1,500
+    ds = Datasette(immutables=[str(data)], metadata=METADATA)
+    await ds.invoke_startup()
+
+    async def count(query: str) -> int:
+        ran.clear()
+        response = await ds.client.get(f"/data/things.json?_size={PAGE}&{query}")
+        assert response.status_code == 200, response.text
+        return response.json()["filtered_table_rows_count"]
+
+    assert await count("_search=late") == expected(data, "late")[1]  # starts the reading
+    searching = ds.databases["data"].execute
+    broad = {"every": 3000, "half": 1500, "late": 1500}
+    assert searching.terms["things_fts"].result(timeout=30) == broad
+    for word in ["every", " HALF "]:
+        assert await count(f"_search={word}") == expected(data, word.strip().lower())[1]
+        assert not any(sql.startswith(COUNTED) for sql in ran)  # neither the index nor the table
+    for query in ["_search=rare", "_search=every half", "_search=half&_searchmode=raw"]:
+        assert await count(query) == expected(data, query.split("=")[1].split("&")[0])[1]
+        assert any(sql.startswith("select count(*) from things_fts") for sql in ran)
+
+
+def test_the_broad_words_of_an_index(data: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(table_search, "BROAD_TERM", 1500)
+    db = sqlite3.connect(data)
+    assert broad_terms(db, "things_fts") == {"every": 3000, "half": 1500, "late": 1500}
+    assert db.execute("select name from temp.sqlite_master").fetchall() == []  # dropped after
+    db.execute("create virtual table stems_fts using fts5(text, tokenize=porter)")
+    db.execute("create virtual table sparse_fts using fts5(text, detail=none)")
+    assert broad_terms(db, "stems_fts") is None  # its words are stems, not a search's words
+    assert broad_terms(db, "sparse_fts") is None
