@@ -162,11 +162,12 @@ class TableSearch:
             self.terms[fts] = future = concurrent.futures.Future()
             threading.Thread(target=self._read_terms, args=(fts, future), daemon=True).start()
             return None
-        if not future.done() or future.exception() is not None or future.result() is None:
-            return None
-        return future.result().get(word[1].lower())
+        terms = future.result() if future.done() and future.exception() is None else None
+        return None if terms is None else terms.get(word[1].lower())
 
-    def _read_terms(self, fts: str, future: concurrent.futures.Future) -> None:
+    def _read_terms(
+        self, fts: str, future: concurrent.futures.Future[dict[str, int] | None]
+    ) -> None:
         """Read the broad words of a full-text index, on a connection of its own."""
         conn = self.db.connect()
         try:
