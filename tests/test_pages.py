@@ -293,6 +293,41 @@ async def test_a_search_matching_more_than_it_ranks_lists_its_first_matches_and_
     assert html.count(note) == 1 and html.count('class="facts-unranked"') == 2  # and 3 sources
 
 
+async def test_a_search_of_one_broad_word_is_counted_from_the_vocabularies(
+    repo_db: Path, monkeypatch
+):
+    """Over an immutable database (as `facts serve` publishes it), once the indexes'
+    vocabularies are read, a search of one word that an index lists for BROAD_TERM rows or
+    more is counted from its vocabulary: the same counts, without that index's count query."""
+    from factdb.site import table_search
+
+    monkeypatch.setattr(table_search, "BROAD_TERM", 3)  # 'Kursk': 8 claims, 3 sources, 1 entity
+    ds = Datasette(immutables=[str(repo_db)], metadata=read_metadata(REPO), settings=SETTINGS)
+    await ds.invoke_startup()
+    counted = (await ds.client.get("/-/search.json?q=Kursk")).json()["results"]  # starts reading
+    searches = ds.get_database("facts").execute
+    for fts in ("claims_fts", "sources_fts", "entities_fts"):
+        assert searches.terms[fts].result(timeout=30) is not None
+    ran: list[str] = []
+    run = searches.run
+
+    async def noted(sql: str, *args, **kwargs):
+        ran.append(sql)
+        return await run(sql, *args, **kwargs)
+
+    monkeypatch.setattr(searches, "run", noted)
+    again = (await ds.client.get("/-/search.json?q=kursk")).json()["results"]
+    assert (
+        {kind: found["count"] for kind, found in again.items()}
+        == {kind: found["count"] for kind, found in counted.items()}
+        == {"claims": 8, "sources": 3, "entities": 1}
+    )
+    assert [sql.split(" where ")[0] for sql in ran if sql.startswith("select count(*)")] == [
+        "select count(*) as n from entities_fts"  # 1 entity: not a broad word, counted
+    ]
+    assert again["claims"]["rows"] == counted["claims"]["rows"]
+
+
 async def test_a_refused_search_in_json_is_a_400_with_its_message(ds):
     empty = await ds.client.get("/-/search.json", params={"q": '"'})
     assert empty.status_code == 400

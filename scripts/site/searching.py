@@ -15,7 +15,9 @@ one stopped by it answers 400 saying so (never a 500).
 **Ranking.** Each kind's matches are ranked by relevance (FTS5's `rank`, bm25), which scores
 every match: 1.2 s for a word that all of a million claims hold, past the time limit. A kind
 with more than `RANK_LIMIT` matches (100,000: about 120 ms of ranking) lists its first matches in
-the order of the fact files instead, and the page says so (`"ranked": false` in JSON).
+the order of the fact files instead, and the page says so (`"ranked": false` in JSON). A search
+of one plain word that many rows hold is counted from the index's vocabulary where the database
+is immutable (`table_search.word_rows`): at 1M claims such a search 40-70 -> 25-49 ms.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from typing import Any
 from datasette.database import QueryInterrupted
 from datasette.utils import escape_sqlite
 from datasette.utils.asgi import NotFound, Response
+
+from factdb.site.table_search import word_rows
 
 DATABASE = "facts"
 MAX_QUERY_CHARS = 1_000  # characters of a query
@@ -133,17 +137,18 @@ async def search(datasette: Any, phrases: list[str]) -> dict[str, dict]:
     try:
         for kind, sql in SEARCHES.items():
             table = f"{kind}_fts"
-            count = await _rows(
-                datasette, f"select count(*) as n from {table} where {table} match :q", {"q": query}
-            )
-            ranked = count[0]["n"] <= RANK_LIMIT
+            matched = word_rows(datasette.get_database(DATABASE), table, phrases)
+            if matched is None:  # not a broad word the index's vocabulary holds: counted
+                counted = f"select count(*) as n from {table} where {table} match :q"
+                matched = (await _rows(datasette, counted, {"q": query}))[0]["n"]
+            ranked = matched <= RANK_LIMIT
             order = "rank" if ranked else f"{table}.rowid"  # the first ones found: no sort
             rows = await _rows(
                 datasette, sql.format(order=order), {"q": query, "limit": SEARCH_LIMIT}
             )
             for row in rows:
                 row["segments"] = snippet_segments(row.pop("snippet") or "")
-            results[kind] = {"count": count[0]["n"], "rows": rows, "ranked": ranked}
+            results[kind] = {"count": matched, "rows": rows, "ranked": ranked}
     except QueryInterrupted:
         limit = datasette.setting("sql_time_limit_ms")
         raise SearchRefused(

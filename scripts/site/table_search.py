@@ -150,20 +150,24 @@ class TableSearch:
         return self.counts[key]
 
     def term_rows(self, match: re.Match[str], search: str) -> int | None:
-        """The rows a search of one plain word matches, from the index's vocabulary, where the
-        word is a broad one and the vocabulary has been read (its reading is started by the
-        first search of the index); None where the index is to count them."""
+        """The rows a table page's search of one plain word matches, from the index's
+        vocabulary (see `broad_rows`); None where the index is to count them."""
         word = _TERM.fullmatch(search)
         if match["match"] != "escape_fts(:search)" or word is None:
             return None  # a raw search may be an operator (OR, NOT): the index reads it
-        fts = _unescaped(match["fts"])
+        return self.broad_rows(_unescaped(match["fts"]), word[1])
+
+    def broad_rows(self, fts: str, word: str) -> int | None:
+        """The rows of a full-text index that hold a word, where the word is a broad one and the
+        index's vocabulary has been read (its reading is started by the first word asked
+        about); None where the index is to count them."""
         future = self.terms.get(fts)
         if future is None:
             self.terms[fts] = future = concurrent.futures.Future()
             threading.Thread(target=self._read_terms, args=(fts, future), daemon=True).start()
             return None
         terms = future.result() if future.done() and future.exception() is None else None
-        return None if terms is None else terms.get(word[1].lower())
+        return None if terms is None else terms.get(word.lower())
 
     def _read_terms(
         self, fts: str, future: concurrent.futures.Future[dict[str, int] | None]
@@ -215,6 +219,16 @@ class TableSearch:
         extra = {BOUND: bound.rows[0][0]} if bound.rows else {}
         results = await self.run(sql, params | extra, **kwargs)
         return results if len(results.rows) == limit else None
+
+
+def word_rows(db: Database, fts: str, phrases: list[str]) -> int | None:
+    """The rows of a full-text index matching a search of one plain word (`phrases`, as the
+    search page reads them), where the database's searches are answered here and the word is a
+    broad one the index's vocabulary holds; None where the index is to count them."""
+    if not isinstance(db.execute, TableSearch) or len(phrases) != 1:
+        return None
+    word = _TERM.fullmatch(phrases[0])
+    return None if word is None else db.execute.broad_rows(fts, word[1])
 
 
 def _rows_query(sql: str, params: dict[str, Any]) -> re.Match[str] | None:
