@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import sqlite3
-import threading
 import weakref
 from collections.abc import Iterable, Iterator
 from itertools import chain
@@ -31,6 +30,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 from datasette.database import QueryInterrupted
 from datasette.utils import escape_sqlite, sqlite_timelimit
+
+from factdb.site.background import read_in_background
 
 if TYPE_CHECKING:
     from datasette.app import Datasette
@@ -198,27 +199,18 @@ def start_reading(
     datasette: Datasette, database: str, table: str, facets: tuple[FacetKey, ...]
 ) -> None:
     """Start reading the table's facets, in a thread of its own on a connection of its own, as
-    the server starts: not in an event loop, since the startup hook runs in one that Datasette
-    does not run again once it serves (a read started there would never be seen to end)."""
+    the server starts (`background.read_in_background`). A read that fails (e.g. an ids facet
+    over a column that is not JSON) holds nothing (`_forget_failure`)."""
     tables = _HELD.setdefault(datasette, {})
     key = (database, table, facets)
     if key in tables:
         return
     db = datasette.databases[database]
-    future: concurrent.futures.Future[HeldTable | None] = concurrent.futures.Future()
-
-    def read() -> None:
-        conn = db.connect()
-        try:
-            future.set_result(read_table(conn, table, facets))
-        except Exception as error:  # e.g. an ids facet over a column that is not JSON
-            future.set_exception(error)
-        finally:
-            conn.close()
-
+    future = read_in_background(
+        db, lambda conn: read_table(conn, table, facets), f"facts: holding {table}"
+    )
     future.add_done_callback(_forget_failure)
     tables[key] = future
-    threading.Thread(target=read, name=f"facts: holding {table}", daemon=True).start()
 
 
 def _forget_failure(future: Read) -> None:

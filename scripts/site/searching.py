@@ -134,10 +134,11 @@ async def search(datasette: Any, phrases: list[str]) -> dict[str, dict]:
     """Claims, sources and entities matching every phrase, each with a highlighted snippet."""
     results: dict[str, dict] = {}
     query = fts_query(phrases)
+    db = datasette.get_database(DATABASE)
     try:
         for kind, sql in SEARCHES.items():
             table = f"{kind}_fts"
-            matched = word_rows(datasette.get_database(DATABASE), table, phrases)
+            matched = word_rows(db, table, phrases)
             if matched is None:  # not a broad word the index's vocabulary holds: counted
                 counted = f"select count(*) as n from {table} where {table} match :q"
                 matched = (await _rows(datasette, counted, {"q": query}))[0]["n"]

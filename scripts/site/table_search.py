@@ -42,12 +42,13 @@ import concurrent.futures
 import math
 import re
 import sqlite3
-import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from datasette.database import Results
 from datasette.utils import escape_sqlite
+
+from factdb.site.background import read_in_background
 
 if TYPE_CHECKING:
     from datasette.app import Datasette
@@ -162,24 +163,12 @@ class TableSearch:
         index's vocabulary has been read (its reading is started by the first word asked
         about); None where the index is to count them."""
         future = self.terms.get(fts)
-        if future is None:
-            self.terms[fts] = future = concurrent.futures.Future()
-            threading.Thread(target=self._read_terms, args=(fts, future), daemon=True).start()
+        if future is None:  # read once; where it fails (no fts5vocab?) the index counts
+            read = read_in_background(self.db, lambda c: broad_terms(c, fts), f"words of {fts}")
+            self.terms[fts] = read
             return None
         terms = future.result() if future.done() and future.exception() is None else None
         return None if terms is None else terms.get(word.lower())
-
-    def _read_terms(
-        self, fts: str, future: concurrent.futures.Future[dict[str, int] | None]
-    ) -> None:
-        """Read the broad words of a full-text index, on a connection of its own."""
-        conn = self.db.connect()
-        try:
-            future.set_result(broad_terms(conn, fts))
-        except Exception as error:  # e.g. no fts5vocab in this SQLite: the index counts
-            future.set_exception(error)
-        finally:
-            conn.close()
 
     async def walk(
         self, match: re.Match[str], table: Searchable, params: dict[str, Any], kwargs: Any
@@ -256,12 +245,9 @@ def _unescaped(name: str) -> str:
 def check_table(conn: sqlite3.Connection, table: str, fts: str) -> Searchable | None:
     """The table and its full-text index, if `fts` is an FTS5 index with `table` as its
     content and holds exactly the table's rows (by rowid); else None."""
-    found = conn.execute(
-        "select sql from sqlite_master where type = 'table' and name = ?", [fts]
-    ).fetchone()
     content = rf"""content\s*=\s*(["'\[]?){re.escape(table)}["'\]]?\s*[,)]"""
-    sql = found[0] if found and found[0] else ""
-    if not re.search(r"using\s+fts5", sql, re.I) or not re.search(content, sql, re.I):
+    sql = _fts5_statement(conn, fts)
+    if sql is None or not re.search(content, sql, re.I):
         return None
     if re.search(r"content_rowid", sql, re.I):
         return None  # the index's rowids are another column's, not the table's rowids
@@ -281,11 +267,8 @@ def broad_terms(conn: sqlite3.Connection, fts: str) -> dict[str, int] | None:
     """The words at least BROAD_TERM rows of an FTS5 index hold, with how many rows hold each
     (its vocabulary's `doc`); None where the index tokenizes otherwise than by default (its
     words would not be the lowered words of a search) or keeps no per-row positions."""
-    found = conn.execute("select sql from sqlite_master where name = ?", [fts]).fetchone()
-    sql = found[0] if found and found[0] else ""
-    if not re.search(r"using\s+fts5", sql, re.I) or re.search(
-        r"\b(tokenize|detail)\s*=", sql, re.I
-    ):
+    sql = _fts5_statement(conn, fts)
+    if sql is None or re.search(r"\b(tokenize|detail)\s*=", sql, re.I):
         return None
     vocabulary = escape_sqlite(f"factdb_terms_{fts}")
     conn.execute(
@@ -296,6 +279,15 @@ def broad_terms(conn: sqlite3.Connection, fts: str) -> dict[str, int] | None:
         return dict(rows.fetchall())
     finally:
         conn.execute(f"drop table temp.{vocabulary}")
+
+
+def _fts5_statement(conn: sqlite3.Connection, fts: str) -> str | None:
+    """The statement that made the table `fts`, where it is an FTS5 index; else None."""
+    found = conn.execute(
+        "select sql from sqlite_master where type = 'table' and name = ?", [fts]
+    ).fetchone()
+    sql = found[0] if found and found[0] else ""
+    return sql if re.search(r"using\s+fts5", sql, re.I) else None
 
 
 def _ordered_columns(conn: sqlite3.Connection, table: str) -> list[str]:
