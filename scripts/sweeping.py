@@ -20,10 +20,15 @@ days are one weekday at most. This module knows nothing of `dating`: it reads li
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
+# numpy's OpenBLAS starts a thread per other core as it is imported, which spins for about 0.1 s
+# of CPU; a sweep makes no BLAS call (read when numpy is first imported; a caller's value stays)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402  (after the setting above)
 
 ROUNDS = 200  # a chain of relations this long is propagated; longer, the worklist goes on
 

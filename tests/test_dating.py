@@ -921,3 +921,17 @@ def test_a_sweep_keeps_the_tightest_bound_per_variable_from_the_first_relation_a
     assert values == [-expected[t][0] if lower else expected[t][0] for t in targets]
     assert numbers == [expected[t][1] for t in targets]
     assert records == [expected[t][2] for t in targets]
+
+
+def test_importing_the_sweep_starts_no_blas_threads():
+    """numpy's OpenBLAS would start a spinning thread per other core (0.1 s of CPU each run)."""
+    import os
+    import subprocess
+    import sys
+
+    count = "import os, factdb.sweeping; print(len(os.listdir('/proc/self/task')))"
+    environment = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    threads = subprocess.run(
+        [sys.executable, "-c", count], env=environment, capture_output=True, text=True, check=True
+    )
+    assert threads.stdout.strip() == "1"
