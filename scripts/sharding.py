@@ -111,6 +111,21 @@ class ChunkOutcome:
     parts: list[ShardPart] = field(default_factory=list)  # where its rows were prepared
     registries: bool = False  # the chunk defines registries: split it again
 
+    # Sent back to the main process pickled: the quote spans go as columns, where each named
+    # tuple was pickled as a call to its class (at 100k claims 0.17 -> 0.09 s of CPU, half of
+    # it in the main process)
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        spans = state["spans"]
+        state["spans"] = (list(spans), *zip(*spans.values(), strict=True)) if spans else ()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        packed = state["spans"]
+        spans = zip(packed[0], map(QuoteSpan, *packed[1:]), strict=True) if packed else ()
+        state["spans"] = dict(spans)
+        self.__dict__.update(state)
+
 
 @dataclass
 class Context:

@@ -242,3 +242,20 @@ def test_claim_files_without_claims_build_in_shards(tree: Path, tmp_path: Path):
         assert [part.table for part in result.prepared.parts] == ["sentences"]
         sharded_db = build_database(result, tmp_path / "sharded.db")
         assert rows(sharded_db) == rows(build_database(serial, tmp_path / "serial.db"))
+
+
+def test_a_chunks_quote_spans_go_back_as_columns():
+    """Pickled as columns, not one call to QuoteSpan per claim, and read back as QuoteSpans."""
+    import pickle
+
+    from factdb.results import QuoteSpan
+
+    spans = {"c-1": QuoteSpan("s-1", 0, 12), "c-2": QuoteSpan("s-2", 40, 61)}
+    outcome = sharding.ChunkOutcome(spans=spans, count=2)
+    sent = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+    assert b"QuoteSpan" not in sent
+    received = pickle.loads(sent)
+    assert received.spans == spans
+    assert all(type(span) is QuoteSpan for span in received.spans.values())
+    assert received.count == 2
+    assert pickle.loads(pickle.dumps(sharding.ChunkOutcome())).spans == {}
