@@ -259,3 +259,25 @@ def test_a_chunks_quote_spans_go_back_as_columns():
     assert all(type(span) is QuoteSpan for span in received.spans.values())
     assert received.count == 2
     assert pickle.loads(pickle.dumps(sharding.ChunkOutcome())).spans == {}
+
+
+def test_the_answers_read_from_the_shards_keep_each_repeated_value_once(corpus: Path):
+    """The same claims as the serial check's, each repeated string one object (a million new
+    strings were half a gigabyte of pages in the forked process that reads them)."""
+    from factdb.building import _answer_inputs, _close_shards, _side_database
+    from factdb.rows import answer_inputs, claim_rows
+
+    serial = validate(corpus, cache=False)
+    topics = serial.facts.by_id("topics")
+    expected = answer_inputs(claim_rows(serial.facts.claims, topics, serial.spans))
+    with sharded(corpus, prepare=True) as result:
+        assert result.prepared is not None
+        _close_shards()
+        side = _side_database(result.prepared.directory / "side.db", result.prepared)
+        read = _answer_inputs(side, result.prepared)
+        side.close()
+    assert read == expected and len(read) > 100
+    assert all(type(answer.approximate) is bool for answer in read)
+    for field in ("topic", "answer_key", "source", "date_start"):
+        values = [getattr(answer, field) for answer in read if getattr(answer, field)]
+        assert len({id(value) for value in values}) == len(set(values)) < len(values)
