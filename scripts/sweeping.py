@@ -168,15 +168,12 @@ class _State:
         # the tightest value per target, then the first relation among those that give it, by
         # scattering (ufunc.at) rather than sorting every candidate (at 1M claims, in a profiler,
         # 0.56 -> 0.12 s)
-        size = len(bounds)
-        if lower:
-            tightest = np.full(size, np.iinfo(np.int64).min, dtype=np.int64)
-            np.maximum.at(tightest, targets, values)
-        else:
-            tightest = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
-            np.minimum.at(tightest, targets, values)
+        size, limits = len(bounds), np.iinfo(np.int64)
+        scatter, loosest = (np.maximum, limits.min) if lower else (np.minimum, limits.max)
+        tightest = np.full(size, loosest, dtype=np.int64)
+        scatter.at(tightest, targets, values)
         tied = np.flatnonzero(values == tightest[targets])
-        earliest = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
+        earliest = np.full(size, limits.max, dtype=np.int64)
         np.minimum.at(earliest, targets[tied], numbers[tied])
         chosen = tied[numbers[tied] == earliest[targets[tied]]]
         chosen = chosen[np.argsort(targets[chosen], kind="stable")]  # by target, then as given
