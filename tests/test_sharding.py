@@ -209,6 +209,17 @@ def test_the_number_of_workers_can_be_set(monkeypatch):
     assert processes.worker_count() == processes.MAX_WORKERS
 
 
+def test_one_worker_more_than_the_cores(monkeypatch):
+    monkeypatch.delenv("FACTS_WORKERS", raising=False)
+    assert [processes.workers_for(cores) for cores in (1, 2, 4)] == [1, 3, 5]
+    monkeypatch.setattr(processes, "available_cores", lambda: 2)
+    assert processes.worker_count() == 3
+    monkeypatch.setattr(processes, "available_cores", lambda: 1)
+    assert processes.worker_count() == 1
+    monkeypatch.setattr(processes, "available_cores", lambda: 64)
+    assert processes.worker_count() == processes.MAX_WORKERS
+
+
 def _frozen_in_worker() -> tuple[int, int]:
     import gc
 
