@@ -304,17 +304,31 @@ def seeds_folder(root: Path) -> Path | None:
     return Path(folder) if inside(folder, os.path.realpath(root)) else None
 
 
-def seed_file(root: Path, seeds_dir: Path | None, seed: str) -> Path | str:
-    """The seed's real path inside seeds/ (`seeds_dir`: seeds_folder), or why it is refused."""
+def _plain_name(seed: str) -> str | None:
+    """The file name of a seed right in seeds/ (seeds/name), as most are; else None."""
     name = seed[len(SEEDS_DIR) + 1 :] if seed.startswith(SEEDS_DIR + "/") else ""
     plain = name not in ("", ".", "..") and "/" not in name and "\\" not in name
-    if seeds_dir is not None and plain:
-        candidate = seeds_dir / name  # a file right in seeds/, as most are
-        try:
-            if not stat.S_ISLNK(os.lstat(candidate).st_mode):
-                return candidate  # what resolving gives, without a look at every folder above
-        except OSError:
-            pass  # missing: resolved below, as any other
+    return name if plain else None
+
+
+def plain_seed_status(seeds_dir: Path | str | None, seed: str) -> os.stat_result | None:
+    """The status of a seed that is a file right in seeds/ and no link, as most are (what
+    resolving its path would find, without a look at every folder above); None where
+    `seed_file` must decide."""
+    name = _plain_name(seed)
+    if seeds_dir is None or name is None:
+        return None
+    try:
+        status = os.lstat(os.path.join(seeds_dir, name))
+    except OSError:
+        return None  # missing: seed_file resolves it, as any other
+    return None if stat.S_ISLNK(status.st_mode) else status
+
+
+def seed_file(root: Path, seeds_dir: Path | None, seed: str) -> Path | str:
+    """The seed's real path inside seeds/ (`seeds_dir`: seeds_folder), or why it is refused."""
+    if seeds_dir is not None and plain_seed_status(seeds_dir, seed) is not None:
+        return seeds_dir / seed[len(SEEDS_DIR) + 1 :]
     if seed.startswith(("/", "\\")) or (len(seed) > 1 and seed[1] == ":"):
         return f"seed '{seed}' is an absolute path; give it relative to the repository, in seeds/"
     parts = Path(seed).parts

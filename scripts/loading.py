@@ -570,9 +570,17 @@ def _section_position(text: str, data: Any, key: Any, locator: Locator | None) -
     return 1, 1
 
 
-@cache
-def _adapter(model: type[Record]) -> TypeAdapter:
-    return TypeAdapter(list_of(model))
+LIST_VALIDATORS: dict[type[Record], Any] = {}
+"""Each model's validator of a list of its records (pydantic-core's, of TypeAdapter(list[model])),
+built when first needed. `caching` keeps them between runs: building the claims' took a run
+that checks one changed file 20 ms, reading it back 0.4 ms."""
+
+
+def list_validator(model: type[Record]) -> Any:
+    validator = LIST_VALIDATORS.get(model)
+    if validator is None:
+        validator = LIST_VALIDATORS[model] = TypeAdapter(list_of(model)).validator
+    return validator
 
 
 def _validate_section(
@@ -587,7 +595,7 @@ def _validate_section(
     if locator is not None and all(isinstance(item, dict) for item in items):
         plain = [i if type(i) is dict else _plain(i) for i in items]  # yaml-rs gives plain dicts
         try:
-            records = _adapter(model).validate_python(plain)
+            records = list_validator(model).validate_python(plain)
         except ValidationError:
             pass
         else:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import multiprocessing
 import os
 import re
 import signal
@@ -38,6 +37,8 @@ def worker_count() -> int:
     the cores among the processes that want them, and a third worker on two cores has the
     check a larger share (a 100k build with one core busy: -8 %, 1M: -10 %); the idle cost,
     a process more to fork and switch between, was +1 % at 100k (10 interleaved rounds)."""
+    import multiprocessing  # here: a run that checks one file needs no pool (3 ms to import)
+
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
     if os.environ.get("FACTS_WORKERS", "").isdigit():
@@ -63,6 +64,7 @@ def forked_pool(
 ) -> ProcessPoolExecutor:
     """A pool of `workers` processes forked from this one, each running `initializer` first
     (with fork, its arguments are inherited, not pickled)."""
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     fork = multiprocessing.get_context("fork")

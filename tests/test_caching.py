@@ -346,3 +346,52 @@ def test_a_record_with_extra_fields_is_kept_whole():
     packed = caching._pack([("topics", record, 3, 5)])
     assert packed[0][2] is record  # pickled as the model, extra fields and all
     assert caching._unpack(packed) == [("topics", record, 3, 5)]
+
+
+@pytest.fixture
+def no_validators():
+    """This process without the record validators built so far (restored afterwards)."""
+    from factdb.loading import LIST_VALIDATORS
+
+    saved = dict(LIST_VALIDATORS)
+    LIST_VALIDATORS.clear()
+    yield LIST_VALIDATORS
+    LIST_VALIDATORS.clear()
+    LIST_VALIDATORS.update(saved)
+
+
+def test_the_record_validators_are_kept_between_runs(tree: Path, no_validators, monkeypatch):
+    from factdb import loading
+
+    (tree / "facts" / "claims" / "more.yaml").write_text(MORE_CLAIMS)
+    same_as_uncached(tree)
+    kept = tree / ".cache" / "facts" / "validators.pickle"
+    assert kept.is_file()
+    no_validators.clear()  # as a new process: the claims' validator is read, not built
+    built: list[object] = []
+    monkeypatch.setattr(loading, "TypeAdapter", lambda *a: built.append(a))
+    path = tree / "facts" / "claims" / "more.yaml"
+    path.write_text(MORE_CLAIMS.replace("Nine ships sailed.", "Nine ships left."))
+    assert validate(tree, cache=True).problems == []
+    path.write_text(MORE_CLAIMS.replace("value: 9", "value: nine"))  # one record by itself
+    problems = validate(tree, cache=True).problems
+    assert built == []
+    assert [(p.path, p.line, p.rule) for p in problems] == [
+        ("facts/claims/more.yaml", 9, "wrong-type")
+    ]
+    monkeypatch.undo()
+    assert same_as_uncached(tree) == problems
+
+
+def test_validators_kept_for_other_models_are_built_again(tree: Path, no_validators):
+    import pickle
+
+    same_as_uncached(tree)
+    kept = tree / ".cache" / "facts" / "validators.pickle"
+    kept.write_bytes(pickle.dumps(("facts-cache-0-pydantic-1", {"claims": "not a validator"})))
+    no_validators.clear()
+    (tree / "facts" / "claims" / "more.yaml").write_text(MORE_CLAIMS)
+    assert same_as_uncached(tree) == []
+    key, validators = pickle.loads(kept.read_bytes())
+    assert key == caching.VALIDATORS_KEY
+    assert "claims" in validators and type(validators["claims"]).__name__ == "SchemaValidator"
