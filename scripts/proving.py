@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from factdb.coverage import id_list
 from factdb.dating import (
@@ -44,6 +45,8 @@ from factdb.profiling import step
 from factdb.results import ClaimDating, Datings, ProvedDate, PublicationBound
 from factdb.schema.dates import parse_edtf
 from factdb.schema.models import Claim
+
+T = TypeVar("T")
 
 FUTURE_ASSERTIONS = {"scheduled", "expected"}
 STATED = "published:"  # the reason a stated publication date is cited by
@@ -315,9 +318,8 @@ def _add_group(
     places: Places,
 ) -> list[Problem]:
     """The constraints of the claims (`members`, by index) that share a `when` and a side."""
-    xs = [variables[i] for i in members]
-    reasons: list[str | None] = [datings.id[i] for i in members]
-    ys = [publications[i] for i in members]
+    xs, ys = _picked(variables, members), _picked(publications, members)
+    reasons: Sequence[str | None] = _picked(datings.id, members)
     if plan.side is not None:
         network.relate_many(xs, plan.side, ys, reasons)
     if not datings.when[members[0]]:  # dated by an event, or by what is written
@@ -341,6 +343,11 @@ def _add_group(
             where = places.of(datings.row(i), "when", index)
             problems.append(Problem(*where, "relative-date-unknown", message, datings.id[i]))
     return problems
+
+
+def _picked(values: Sequence[T], indices: list[int]) -> Sequence[T]:
+    """The values at these indices (itemgetter takes a third of a comprehension's time)."""
+    return [values[indices[0]]] if len(indices) == 1 else itemgetter(*indices)(values)
 
 
 @dataclass(frozen=True)
