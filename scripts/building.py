@@ -148,6 +148,25 @@ def _write_claims(db: sqlite_utils.Database, validation: Validation) -> list[Ans
     return tables.answers
 
 
+# The database's pages: 16 KiB, where SQLite's default is 4 KiB. A 100k build's merge of the
+# shards took 0.56-0.61 s against 0.69-1.05 s, its statistics 0.24-0.27 against 0.32-0.35 s
+# (3 alternated runs each); the pages Datasette serves from it were as fast (4 alternated
+# rounds). The five articles' database is 1.2 MB where it was 0.7 MB: each table and index
+# takes at least a page.
+PAGE_SIZE = 16_384
+
+
+def new_database(path: Path) -> sqlite_utils.Database:
+    """A new, empty database file at `path` (one there is replaced), in pages of PAGE_SIZE,
+    written with no journal and no syncs: a scratch file, or a build's temporary file, which a
+    failure throws away."""
+    db = sqlite_utils.Database(path, recreate=True)
+    db.execute(f"pragma page_size = {PAGE_SIZE}")  # before the first table makes the file
+    db.execute("pragma journal_mode = off")
+    db.execute("pragma synchronous = off")
+    return db
+
+
 _OPEN_SHARDS: dict[Path, sqlite_utils.Database] = {}  # this process's shard, kept open
 
 
@@ -161,9 +180,7 @@ def write_prepared(directory: Path, tables: Mapping[str, list[Row]]) -> list[Sha
     path = directory / f"shard-{os.getpid()}.db"  # a forked process never writes its parent's
     shard = _OPEN_SHARDS.get(path)
     if shard is None:
-        shard = _OPEN_SHARDS[path] = sqlite_utils.Database(path, recreate=True)
-        shard.execute("pragma journal_mode = off")  # a scratch file, merged then deleted
-        shard.execute("pragma synchronous = off")
+        shard = _OPEN_SHARDS[path] = new_database(path)  # a scratch file, merged then deleted
         for table in PREPARED_TABLES:  # no keys: the check finds repeats, the merge orders
             columns = ", ".join(f"[{column}]" for column in _columns(table))
             shard.execute(f"create table [{table}] ({columns})")
@@ -215,9 +232,7 @@ _SIDE_VALIDATION: list[Validation] = []  # in the forked process: what it was fo
 
 def _side_database(path: Path, prepared: PreparedRows) -> sqlite_utils.Database:
     """A scratch database of every table, with the shards attached (see `_attach_shards`)."""
-    side = sqlite_utils.Database(path, recreate=True)
-    side.execute("pragma journal_mode = off")  # a scratch file, copied then deleted
-    side.execute("pragma synchronous = off")
+    side = new_database(path)  # a scratch file, copied then deleted
     create_tables(side)
     _attach_shards(side, prepared)
     return side
@@ -479,10 +494,7 @@ def _write(validation: Validation, path: Path, scratch: Path) -> None:
 
 
 def _write_steps(validation: Validation, path: Path, scratch: Path, steps: _Steps) -> None:
-    db = sqlite_utils.Database(path, recreate=True)
-    # a temporary file, thrown away on failure: no journal, no syncs until the end
-    db.execute("pragma journal_mode = off")
-    db.execute("pragma synchronous = off")
+    db = new_database(path)  # a temporary file, thrown away on failure; synced at the end
     # the foreign keys are checked once, when every table is written (`_check_references`):
     # checked for each row as it was inserted, they cost the merge of a 1M-claim build 40 %
     # SQLite's sorter stays on this thread (`pragma threads` left at 0): the processes beside

@@ -11,7 +11,7 @@ import pytest
 import sqlite_utils
 
 from factdb import validate
-from factdb.building import _close_shards, build_database, write_prepared
+from factdb.building import PAGE_SIZE, _close_shards, build_database, write_prepared
 from factdb.publishing import read_metadata
 from factdb.results import ShardPart
 from factdb.tables import table_columns
@@ -90,6 +90,13 @@ def test_build_is_deterministic(tree: Path, tmp_path: Path):
     first = build_database(validate(tree, cache=False), tmp_path / "a.db")
     second = build_database(validate(tree, cache=False), tmp_path / "b.db")
     assert dump(first) == dump(second)
+
+
+def test_the_database_is_written_in_pages_of_16_kib(db):
+    """A build writes its database in PAGE_SIZE pages, not SQLite's default 4 KiB (fewer pages
+    to write and to read for the same rows: see building.PAGE_SIZE)."""
+    assert PAGE_SIZE == 16_384
+    assert db.execute("pragma page_size").fetchone() == (PAGE_SIZE,)
 
 
 def test_build_refuses_invalid_facts_and_keeps_the_old_database(tree: Path, tmp_path: Path):

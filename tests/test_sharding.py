@@ -14,7 +14,7 @@ import factdb.processes as processes
 import factdb.sharding as sharding
 from factdb import validate
 from factdb.benchmark import generate_corpus
-from factdb.building import _in_order, build_database
+from factdb.building import PAGE_SIZE, _in_order, build_database
 from factdb.sharding import check_tree, claims_only
 
 BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"
@@ -32,6 +32,14 @@ def more_claim_files(tree: Path, count: int = 3) -> None:
     for number in range(count):
         copy = sample.replace("  - id: ", f"  - id: copy{number}-")
         (tree / "facts" / "claims" / f"copy-{number}.yaml").write_text(copy)
+
+
+def _page_size(database: Path) -> int:
+    db = sqlite3.connect(database)
+    try:
+        return db.execute("pragma page_size").fetchone()[0]
+    finally:
+        db.close()
 
 
 def rows(database: Path) -> dict[str, list]:
@@ -108,6 +116,9 @@ def test_a_generated_tree_in_shards(corpus: Path, tmp_path: Path):
         sharded_db = build_database(result, tmp_path / "sharded.db")
         assert rows(sharded_db) == rows(build_database(serial, tmp_path / "serial.db"))
         db = sqlite3.connect(sharded_db)  # its full-text indexes were made in another process
+        for shard in result.prepared.shards:  # each shard in the database's pages, as it
+            assert _page_size(shard) == PAGE_SIZE
+        assert _page_size(sharded_db) == PAGE_SIZE
         for table in ("claims", "sources"):  # raises where an index and its table disagree
             db.execute(f"insert into {table}_fts({table}_fts) values ('integrity-check')")
         found = "select c.id from claims_fts join claims c on c.rowid = claims_fts.rowid"
