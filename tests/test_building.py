@@ -108,6 +108,24 @@ def test_the_planners_statistics_are_gathered_for_the_claims_indexes(db):
     assert len(indexes) > 5 and indexes == counted
 
 
+def test_a_foreign_key_check_that_fails_fails_the_build(tree, tmp_path, monkeypatch):
+    """The check runs in a thread (building._statistics); whatever stops it there stops the
+    build here, and the previous database stays."""
+    import factdb.building as building
+
+    path = build_database(validate(tree, cache=False), tmp_path / "facts.db")
+    before = path.read_bytes()
+
+    def unreadable(db):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(building, "_check_references", unreadable)
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        build_database(validate(tree, cache=False), path)
+    assert path.read_bytes() == before
+    assert list(tmp_path.glob(".facts.db.*")) == []
+
+
 def test_build_refuses_invalid_facts_and_keeps_the_old_database(tree: Path, tmp_path: Path):
     path = build_database(validate(tree, cache=False), tmp_path / "facts.db")
     before = path.read_bytes()
