@@ -467,6 +467,9 @@ def _check_references(db: sqlite_utils.Database) -> None:
         )
 
 
+BUSY_TIMEOUT_MS = 3_600_000  # how long `analyze` may wait for the foreign-key check's reader
+
+
 def _statistics(db: sqlite_utils.Database, path: Path) -> None:
     """The query planner's statistics (`analyze`), gathered while another connection, in a
     thread, checks the foreign keys (`_check_references`): SQLite lets the GIL go while a
@@ -487,6 +490,9 @@ def _statistics(db: sqlite_utils.Database, path: Path) -> None:
             found.append(error)
 
     checking = threading.Thread(target=check, name="foreign keys")
+    # were `analyze` to spill its pages (sqlite_stat4, where SQLite has it) before the commit,
+    # it would wait for the reader: as long as the check takes, not SQLite's 5 s
+    db.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
     with profiling.step("written: statistics / foreign keys checked beside analyze"):
         checking.start()
         try:
