@@ -38,6 +38,9 @@ _TRANSLATE = str.maketrans(
 )
 _SPACES = re.compile(r"[ \r\n]+")
 _RUNS = re.compile(r" [ \r\n]+|[\r\n][ \r\n]*")  # whitespace that normalising changes
+# the same runs where no space is followed by whitespace: the engine stops only at line
+# breaks, where _RUNS tries a match at every space (a 100k-claim tree's seeds: 0.11 -> 0.01 s)
+_BREAK_RUNS = re.compile(r"[\r\n][ \r\n]*")
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,8 @@ def normalise(text: str) -> NormalisedText:
     breaks: list[int] = []
     shifts: list[int] = []
     shift = position = size = 0
-    for match in _RUNS.finditer(translated):
+    spaced = "  " in translated or " \n" in translated or " \r" in translated
+    for match in (_RUNS if spaced else _BREAK_RUNS).finditer(translated):
         parts.append(translated[position : match.start()])
         parts.append("\n" if "\n" in match.group() else " ")
         size += match.start() - position + 1

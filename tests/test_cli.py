@@ -261,3 +261,29 @@ def test_an_exit_message_is_printed_with_status_1(capsys):
     assert (_exit_code(None), _exit_code(0), _exit_code(3)) == (0, 0, 3)
     assert _exit_code("stopped: no facts") == 1
     assert capsys.readouterr().err == "stopped: no facts\n"
+
+
+def test_the_entry_point_leaves_the_validation_to_the_exit(tree, monkeypatch):
+    """`main` keeps what a command validated until os._exit (its objects are not freed one
+    by one, on pages forked processes shared); `cli`, as tests call it, keeps nothing."""
+    import factdb.cli
+    from factdb.results import Validation
+
+    class Exited(Exception):
+        pass
+
+    def exit_now(code: int) -> None:
+        raise Exited(code)
+
+    monkeypatch.setattr(factdb.cli, "_KEPT", None)
+    assert run("validate", "--root", str(tree)).exit_code == 0
+    assert factdb.cli._KEPT is None
+    monkeypatch.setattr(factdb.cli.os, "_exit", exit_now)
+    monkeypatch.setattr(sys, "argv", ["facts", "validate", "--root", str(tree)])
+    try:
+        factdb.cli.main()
+    except Exited as exited:
+        assert exited.args == (0,)
+    kept = factdb.cli._KEPT
+    assert kept is not None and [type(value) for value in kept] == [Validation]
+    assert kept[0].count("claims") == 2

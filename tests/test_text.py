@@ -3,8 +3,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factdb.text import (
+    _RUNS,
     _SPACES,
     _TRANSLATE,
+    NormalisedText,
     closest_passage,
     find_quote,
     normalise,
@@ -68,3 +70,27 @@ def test_value_in_quote(value, quote, expected):
 def test_normalising_a_quote_is_the_documented_formula(quote):
     """The shortcuts (ASCII text, no runs of spaces) change nothing."""
     assert normalise_quote(quote) == _SPACES.sub(" ", quote.translate(_TRANSLATE)).strip()
+
+
+def _normalised_by_the_general_expression(text: str) -> NormalisedText:
+    """normalise as documented, with the one expression that tries a match at every space."""
+    translated = text.translate(_TRANSLATE)
+    parts, breaks, shifts, shift, position = [], [], [], 0, 0
+    for match in _RUNS.finditer(translated):
+        parts.append(translated[position : match.start()])
+        parts.append("\n" if "\n" in match.group() else " ")
+        removed = match.end() - match.start() - 1
+        if removed:
+            shift += removed
+            breaks.append(len("".join(parts)))
+            shifts.append(shift)
+        position = match.end()
+    parts.append(translated[position:])
+    return NormalisedText("".join(parts), tuple(breaks), tuple(shifts), len(text))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab \t\r\n") + ["\u00a0"]), max_size=30))
+def test_normalising_a_source_is_the_same_with_or_without_runs_of_spaces(text):
+    """The shortcut for texts where no space is followed by whitespace changes nothing."""
+    assert normalise(text) == _normalised_by_the_general_expression(text)
