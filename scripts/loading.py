@@ -333,7 +333,9 @@ def decode_text(data: bytes, relative: str, problems: list[Problem]) -> str | No
             )
         )
         return None
-    return text.replace("\r\n", "\n")
+    # a search for one character runs at memchr's speed, for two at a tenth of it (the claim
+    # files of 100k claims, 45 MB: 2 against 42 ms)
+    return text.replace("\r\n", "\n") if "\r" in text else text
 
 
 def parse_yaml(text: str, relative: str, problems: list[Problem]) -> Any:

@@ -12,6 +12,16 @@ def test_byte_order_mark_and_crlf_are_accepted(tree: Path):
     assert [c.record.id for c in facts.claims] == ["soldiers-arrived", "treaty-signed-in-capital"]
 
 
+def test_decoding_drops_a_byte_order_mark_and_turns_crlf_into_lf_only():
+    from factdb.loading import decode_text
+
+    problems: list = []
+    assert decode_text(b"\xef\xbb\xbfa: 1\r\nb: 2\r\n", "x.yaml", problems) == "a: 1\nb: 2\n"
+    assert decode_text(b"a: 1\rb: 2\n", "x.yaml", problems) == "a: 1\rb: 2\n"  # a lone CR stays
+    assert decode_text(b"a: 1\nb: 2\n", "x.yaml", problems) == "a: 1\nb: 2\n"
+    assert problems == []
+
+
 def test_records_know_their_file_line_and_fields(tree: Path):
     facts = load_facts(tree)
     claim = facts.claims[1]
