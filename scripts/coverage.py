@@ -92,14 +92,18 @@ def _sentences_of(source: Source, text: str, quotes: list[tuple[int, int, str]])
         while first < len(quotes) and quotes[first][0] + longest < start:
             first += 1
         overlapping = []
-        for q_start, q_end, claim_id in quotes[first:]:
+        for index in range(first, len(quotes)):  # by index: a slice would copy the rest
+            q_start, q_end, claim_id = quotes[index]
             if q_start >= end:
                 break
             if q_end > start:
                 overlapping.append((max(q_start, start), min(q_end, end), claim_id))
-        if len(overlapping) == 1:  # the common case, without sorting
+        claims: tuple[str, ...]
+        if not overlapping:
+            quoted, claims = 0, ()
+        elif len(overlapping) == 1:  # the common case, without sorting
             quoted = overlapping[0][1] - overlapping[0][0]
-            claims: tuple[str, ...] = (overlapping[0][2],)
+            claims = (overlapping[0][2],)
         else:
             quoted = _union_length([(a, b) for a, b, _ in overlapping])
             claims = tuple(sorted(claim_id for _, _, claim_id in overlapping))
