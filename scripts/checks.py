@@ -391,9 +391,12 @@ def check_skipped(
     facts: Facts, texts: dict[str, str], spans: Mapping[str, QuoteSpan]
 ) -> Iterator[Problem]:
     """skipped-not-a-sentence, skipped-but-quoted: a skipped entry is an unquoted sentence."""
-    quoted: dict[str, list[tuple[int, int]]] = {}
-    for source_id, start, end in spans.values():
-        quoted.setdefault(source_id, []).append((start, end))
+    skipping = {located.record.id for located in facts.sources if located.record.skipped}
+    quoted: dict[str, list[tuple[int, int]]] = {}  # the quotes of those sources alone
+    if skipping:  # (every quote's span gathered for none: 0.6 s of a 1M-claim build)
+        for source_id, start, end in spans.values():
+            if source_id in skipping:
+                quoted.setdefault(source_id, []).append((start, end))
     for source in facts.sources:
         text = texts.get(source.record.id)
         if text is None or not source.record.skipped:
