@@ -39,7 +39,8 @@ _TRANSLATE = str.maketrans(
 _SPACES = re.compile(r"[ \r\n]+")
 _RUNS = re.compile(r" [ \r\n]+|[\r\n][ \r\n]*")  # whitespace that normalising changes
 # the same runs where no space is followed by whitespace: the engine stops only at line
-# breaks, where _RUNS tries a match at every space (a 100k-claim tree's seeds: 0.11 -> 0.01 s)
+# breaks, where _RUNS tries a match at every space (normalising the seeds of a 100k-claim
+# tree: 0.18 -> 0.105 s)
 _BREAK_RUNS = re.compile(r"[\r\n][ \r\n]*")
 
 
