@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import factdb.profiling as profiling
 from factdb.coverage import COLUMNS as SENTENCE_COLUMNS
-from factdb.coverage import source_sentences
+from factdb.coverage import quotes_by_source
 from factdb.database import sqlite_utils
 from factdb.processes import forked_pool, remove_orphans, scratch_prefix
 from factdb.progress import progress_bar
@@ -144,8 +144,8 @@ def _write_claims(db: sqlite_utils.Database, validation: Validation) -> list[Ans
     for table, rows in tables.links.items():
         _insert_rows(db, table, rows)
     sources = [located.record for located in facts.sources]
-    sentences = source_sentences(sources, validation.texts, validation.spans)
-    _insert_rows(db, "sentences", sentence_table(sentences))
+    quotes = quotes_by_source(validation.spans)
+    _insert_rows(db, "sentences", sentence_table(sources, validation.texts, quotes))
     return tables.answers
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from factdb.schema.models import Source
 from factdb.text import normalise_quote, sentence_spans
@@ -67,24 +67,40 @@ def quotes_by_source(
     return quotes
 
 
-def sentences_of(
-    sources: list[Source],
-    texts: Mapping[str, str],
-    quotes: Mapping[str, list[tuple[int, int, str]]],
-) -> list[Sentence]:
+Quotes = Mapping[str, list[tuple[int, int, str]]]  # see quotes_by_source
+
+
+def sentences_of(sources: list[Source], texts: Mapping[str, str], quotes: Quotes) -> list[Sentence]:
     """The sentences of these sources (those with a readable text), with their status."""
-    sentences: list[Sentence] = []
+    return _of_sources(sources, texts, quotes, as_rows=False)
+
+
+def sentence_rows_of(
+    sources: list[Source], texts: Mapping[str, str], quotes: Quotes
+) -> list[tuple[Any, ...]]:
+    """sentences_of as rows of the sentences table (tuples in the order of COLUMNS), made
+    directly: through Sentence, the sentences of 100k claims took 0.54 s, against 0.40 s."""
+    return _of_sources(sources, texts, quotes, as_rows=True)
+
+
+def _of_sources(
+    sources: list[Source], texts: Mapping[str, str], quotes: Quotes, as_rows: bool
+) -> list[Any]:
+    """The sentences of these sources, as Sentences or (`as_rows`) as rows."""
+    found: list[Any] = []
     for source in sources:
         text = texts.get(source.id)
         if text is not None:
-            sentences += _sentences_of(source, text, quotes.get(source.id, []))
-    return sentences
+            found += _sentences_of(source, text, quotes.get(source.id, []), as_rows)
+    return found
 
 
-def _sentences_of(source: Source, text: str, quotes: list[tuple[int, int, str]]) -> list[Sentence]:
+def _sentences_of(
+    source: Source, text: str, quotes: list[tuple[int, int, str]], as_rows: bool
+) -> list[Any]:
     """One source's sentences; quotes sorted by start, walked alongside the sentences."""
     skipped = {normalise_quote(s.text): s.reason for s in source.skipped}
-    out: list[Sentence] = []
+    out: list[Any] = []
     first = 0  # quotes before this one end before every sentence still to come
     line, counted = 1, 0
     longest = max((end - start for start, end, _ in quotes), default=0)
@@ -111,20 +127,13 @@ def _sentences_of(source: Source, text: str, quotes: list[tuple[int, int, str]])
         status = "covered" if overlapping else "skipped" if reason else "uncovered"
         line += text.count("\n", counted, start)
         counted = start
-        out.append(
-            Sentence(
-                source.id,
-                position,
-                start,
-                end,
-                line,
-                text[start:end],
-                status,
-                reason if status == "skipped" else None,
-                claims,
-                round(quoted / (end - start), 3),
-            )
-        )
+        sentence, share = text[start:end], round(quoted / (end - start), 3)
+        reason = reason if status == "skipped" else None
+        fields = (source.id, position, start, end, line, sentence, status, reason)
+        if as_rows:
+            out.append((*fields, id_list(claims), share))
+        else:
+            out.append(Sentence(*fields, claims, share))
     return out
 
 
@@ -150,11 +159,6 @@ def summarise(sentences: list[Sentence]) -> dict[str, Counter]:
 def id_list(ids: Sequence[str]) -> str:
     """A JSON array of ids; ids are slugs, so nothing in them needs escaping."""
     return '["' + '", "'.join(ids) + '"]' if ids else "[]"
-
-
-def sentence_rows(sentences: list[Sentence]) -> list[tuple]:
-    """Rows for the sentences table, in the order of COLUMNS."""
-    return [(*s[:8], id_list(s.claims), s.quoted_share) for s in sentences]
 
 
 COVERAGE_VIEW = """

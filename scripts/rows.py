@@ -8,10 +8,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
 from factdb.comparing import DATE_END, DATE_START, Answer, Days, compare_answers
-from factdb.coverage import Sentence, id_list, sentence_rows
+from factdb.coverage import Quotes, id_list, sentence_rows_of
 from factdb.loading import Located
 from factdb.results import AnswerInput, ProvedDate, QuoteSpan, Row
 from factdb.schema.dates import parse_edtf
@@ -354,6 +354,6 @@ def claim_tables(
     return ClaimTables(rows, links)
 
 
-def sentence_table(sentences: list[Sentence]) -> list[Row]:
-    """Rows of the sentences table, sorted by source and position."""
-    return sorted(sentence_rows(sentences), key=lambda row: (row[0], row[1]))
+def sentence_table(sources: list[Source], texts: Mapping[str, str], quotes: Quotes) -> list[Row]:
+    """Rows of the sentences table for these sources, sorted by source and position."""
+    return sorted(sentence_rows_of(sources, texts, quotes), key=itemgetter(0, 1))

@@ -28,7 +28,7 @@ from factdb.checks import (
     load_seeds,
     unique_id_problems,
 )
-from factdb.coverage import quotes_by_source, sentences_of
+from factdb.coverage import quotes_by_source
 from factdb.loading import (
     KINDS,
     REGISTRY_KINDS,
@@ -195,7 +195,7 @@ def prepare_sentences(
     assert context.prepared is not None, "sentences are prepared only for a build"
     sources = [context.registries.sources[index].record for index, _ in tasks]
     quotes = {source.id: spans for source, (_, spans) in zip(sources, tasks, strict=True)}
-    rows = sentence_table(sentences_of(sources, context.texts, quotes))
+    rows = sentence_table(sources, context.texts, quotes)
     return write_prepared(context.prepared.directory, {"sentences": rows})
 
 

@@ -88,3 +88,21 @@ def test_coverage_command(tree: Path):
     ]
     assert CliRunner().invoke(cli, ["coverage", "--root", str(tree), "--check"]).exit_code == 1
     assert CliRunner().invoke(cli, ["coverage", "--root", str(REPO), "--check"]).exit_code == 0
+
+
+def test_the_sentences_tables_rows_are_the_sentences_with_their_claims_as_json():
+    """The rows a build writes are made without a Sentence each: they must say what the
+    sentences say, the claims as a JSON array, for every source of the repository."""
+    import json
+
+    from factdb.coverage import COLUMNS, quotes_by_source, sentence_rows_of, sentences_of
+
+    result = validate(REPO, cache=False)
+    sources = [located.record for located in result.facts.sources]
+    quotes = quotes_by_source(result.spans)
+    sentences = sentences_of(sources, result.texts, quotes)
+    rows = sentence_rows_of(sources, result.texts, quotes)
+    assert len(rows) == len(sentences) > 100 and all(len(row) == len(COLUMNS) for row in rows)
+    assert any(len(s.claims) > 1 for s in sentences)  # the arrays of several claims
+    assert any(s.status == "skipped" for s in sentences)  # and the reasons, too
+    assert rows == [(*s[:8], json.dumps(list(s.claims)), s.quoted_share) for s in sentences]
