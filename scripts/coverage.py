@@ -123,11 +123,12 @@ def _sentences_of(
         else:
             quoted = _union_length([(a, b) for a, b, _ in overlapping])
             claims = tuple(sorted(claim_id for _, _, claim_id in overlapping))
-        reason = skipped.get(normalise_quote(text[start:end])) if skipped else None
+        sentence = text[start:end]
+        reason = skipped.get(normalise_quote(sentence)) if skipped else None
         status = "covered" if overlapping else "skipped" if reason else "uncovered"
         line += text.count("\n", counted, start)
         counted = start
-        sentence, share = text[start:end], round(quoted / (end - start), 3)
+        share = round(quoted / (end - start), 3)
         reason = reason if status == "skipped" else None
         fields = (source.id, position, start, end, line, sentence, status, reason)
         if as_rows:
