@@ -130,9 +130,19 @@ def _columns(table: str) -> list[str]:
     return list(table_columns(table))
 
 
-def _insert_rows(db: sqlite_utils.Database, table: str, rows: Iterable[Row]) -> None:
-    """Insert rows (tuples in the order of the table's columns) into a table of the database."""
-    insert_tuples(db, table, _columns(table), rows)
+def _insert_rows(db: sqlite_utils.Database, table: str, rows: list[Row]) -> None:
+    """Insert rows (tuples in the order of the table's columns) into a table of the database,
+    naming only the columns some row has a value in: one left out is NULL, as the rows say (no
+    table has a default), and each NULL bound costs sqlite3 a search for an adapter (a chunk's
+    1,000 claims, 5 of their 33 columns empty: 5.4 -> 4.5 ms)."""
+    columns = _columns(table)
+    values = list(zip(*rows, strict=True))  # column by column
+    kept = [index for index, column in enumerate(values) if column.count(None) < len(column)]
+    if len(kept) == len(columns) or not rows:
+        insert_tuples(db, table, columns, rows)
+    else:
+        present = [values[index] for index in kept]
+        insert_tuples(db, table, [columns[i] for i in kept], zip(*present, strict=True))
 
 
 def _write_claims(db: sqlite_utils.Database, validation: Validation) -> list[AnswerInput]:
@@ -334,34 +344,36 @@ def _answer_inputs(side: sqlite_utils.Database, prepared: PreparedRows) -> list[
     return answers
 
 
-TEXT_FTS = ("claims", "sources")  # the full-text indexes _index_side_text makes
+TEXT_FTS = ("claims", "sources", "entities")  # the full-text indexes _index_side_text makes
 
 
 def _index_side_text(
     side: sqlite_utils.Database, validation: Validation, prepared: PreparedRows
 ) -> None:
-    """The claims' and sources' full-text indexes, as the main process would make them: their
-    rows in the order of their ids, numbered as the database's rowids will be (its claims and
-    sources are written in that order, into empty tables)."""
+    """The claims', sources' and entities' full-text indexes, as the main process would make
+    them: their rows in the order of their ids, numbered as the database's rowids will be (its
+    claims, sources and entities are written in that order, into empty tables)."""
     for table in TEXT_FTS:  # the tables are empty here: the same index, empty
         side.table(table).enable_fts(FTS_COLUMNS[table], fts_version="FTS5", create_triggers=False)
     columns = ", ".join(f"[{column}]" for column in FTS_COLUMNS["claims"])
-    sources = sorted(
-        source_rows(validation.facts.sources, validation.texts, validation.dates),
-        key=itemgetter("id"),
-    )
-    source_columns = FTS_COLUMNS["sources"]
+    facts = validation.facts
+    registries = {
+        "sources": source_rows(facts.sources, validation.texts, validation.dates),
+        "entities": entity_rows(facts.entities),
+    }
     with side.conn:
         for query, parameters in _in_order(prepared, "claims", FTS_COLUMNS["claims"], True):
             side.execute(f"insert into claims_fts (rowid, {columns}) {query}", parameters)
-        side.conn.executemany(
-            f"insert into sources_fts (rowid, {', '.join(source_columns)}) "
-            f"values (?, {', '.join('?' * len(source_columns))})",
-            (
-                (number, *(row[column] for column in source_columns))
-                for number, row in enumerate(sources, start=1)
-            ),
-        )
+        for table, rows in registries.items():
+            names = FTS_COLUMNS[table]
+            side.conn.executemany(
+                f"insert into {table}_fts (rowid, {', '.join(names)}) "
+                f"values (?, {', '.join('?' * len(names))})",
+                (
+                    (number, *(row[name] for name in names))
+                    for number, row in enumerate(sorted(rows, key=itemgetter("id")), start=1)
+                ),
+            )
 
 
 class Beside(NamedTuple):
@@ -419,7 +431,8 @@ def _copy_side(db: sqlite_utils.Database, made: Mapping[Beside, Path]) -> None:
 
 
 BESIDE_STEP = (
-    "written: full-text search / answers, comparisons, claim dates, claims' and sources' FTS"
+    "written: full-text search / answers, comparisons, claim dates, "
+    "claims', sources' and entities' FTS"
 )
 
 

@@ -202,3 +202,26 @@ def test_the_curator_checks_read_only_the_claims_to_review(repo_db: Path):
     assert "USING INDEX idx_claims_to_review" in plan, plan
     scanned = db.execute(sql.replace("from claims c", "from claims c not indexed")).fetchall()
     assert db.execute(sql).fetchall() == scanned and len(scanned) > 10
+
+
+def test_rows_are_inserted_naming_only_the_columns_they_fill(tmp_path: Path):
+    """A column no row fills is left out of the insert, and is NULL all the same; one that some
+    row fills is written as each row says."""
+    from factdb.building import _columns, _insert_rows, new_database
+    from factdb.tables import create_tables
+
+    db = new_database(tmp_path / "rows.db")
+    create_tables(db)
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    assert _columns("sentences")[7:9] == ["reason", "claims"]
+    rows = [
+        ("s-1", 0, 0, 10, 1, "One here.", "quoted", None, '["c-1"]', 1.0),
+        ("s-1", 1, 11, 20, 1, "Two here.", "uncovered", None, None, 0.0),
+    ]
+    _insert_rows(db, "sentences", rows)
+    _insert_rows(db, "sentences", [])  # no rows: nothing written
+    inserts = [sql.partition(" values ")[0] for sql in statements if sql.startswith("insert")]
+    assert len(inserts) == len(rows) and len(set(inserts)) == 1  # traced once for each row
+    assert "[reason]" not in inserts[0] and "[claims]" in inserts[0]
+    assert db.execute("select * from sentences order by position").fetchall() == rows

@@ -14,7 +14,7 @@ import factdb.processes as processes
 import factdb.sharding as sharding
 from factdb import validate
 from factdb.benchmark import generate_corpus
-from factdb.building import PAGE_SIZE, _in_order, build_database
+from factdb.building import PAGE_SIZE, TEXT_FTS, _in_order, build_database
 from factdb.sharding import check_tree, claims_only
 
 BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"
@@ -119,7 +119,7 @@ def test_a_generated_tree_in_shards(corpus: Path, tmp_path: Path):
         for shard in result.prepared.shards:  # each shard in the database's pages, as it
             assert _page_size(shard) == PAGE_SIZE
         assert _page_size(sharded_db) == PAGE_SIZE
-        for table in ("claims", "sources"):  # raises where an index and its table disagree
+        for table in TEXT_FTS:  # raises where an index and its table differ
             db.execute(f"insert into {table}_fts({table}_fts) values ('integrity-check')")
         found = "select c.id from claims_fts join claims c on c.rowid = claims_fts.rowid"
         first = db.execute("select id, statement from claims order by rowid limit 1").fetchone()
@@ -303,3 +303,32 @@ def test_the_answers_read_from_the_shards_keep_each_repeated_value_once(corpus: 
     for field in ("topic", "answer_key", "source", "date_start"):
         values = [getattr(answer, field) for answer in read if getattr(answer, field)]
         assert len({id(value) for value in values}) == len(set(values)) < len(values)
+
+
+def test_the_date_sweep_is_imported_while_the_workers_check(corpus: Path, monkeypatch):
+    """Once the claims the workers sent back that date themselves relatively are as many as the
+    relations from which the dates step sweeps, a thread imports the sweep (numpy) meanwhile,
+    once, and the check joins it before it ends."""
+    imported: list[str] = []
+    monkeypatch.setattr(sharding.importlib, "import_module", imported.append)
+    serial = validate(corpus, cache=False)
+    relative = sum(1 for located in serial.facts.claims if located.record.when)
+    assert relative > 0  # claims that date themselves relatively
+
+    monkeypatch.setattr(sharding, "SWEEP_FROM", relative + 1)  # more than there are: not yet
+    with sharded(corpus) as result:
+        assert result.ok
+    assert imported == []
+    monkeypatch.setattr(sharding, "SWEEP_FROM", relative)
+    with sharded(corpus) as result:
+        assert result.ok
+    assert imported == ["factdb.sweeping"]
+
+
+def test_the_date_sweep_import_waits_for_no_thread_below_its_threshold():
+    from factdb.results import Datings
+
+    sweep = sharding._SweepImport()
+    sweep.count(Datings(when=[("today",), ()]))
+    sweep.join()  # nothing started: returns at once
+    assert sweep.thread is None and sweep.dated == 1
