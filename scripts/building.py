@@ -103,22 +103,43 @@ def _insert(db: sqlite_utils.Database, table: str, rows: list[dict]) -> None:
         insert_tuples(db, table, columns, map(values, rows))
 
 
+_ID = itemgetter("id")
+
+
 def _insert_sorted(db: sqlite_utils.Database, table: str, rows: Iterable[dict]) -> None:
     """Insert a main or link table's rows (dicts) in the order of its primary key."""
-    key = itemgetter(*LINK_TABLES[table].pk) if table in LINK_TABLES else itemgetter("id")
+    key = itemgetter(*LINK_TABLES[table].pk) if table in LINK_TABLES else _ID
     _insert(db, table, sorted(rows, key=key))
 
 
-def _write_registries(db: sqlite_utils.Database, validation: Validation) -> None:
-    """The sources, entities, topics and events, and their link tables."""
+def _write_registries(
+    db: sqlite_utils.Database, validation: Validation, dated_beside: bool = False
+) -> None:
+    """The sources, entities, topics and events, and their link tables; `dated_beside`: not the
+    sources and events, whose rows carry proved dates, which the processes beside write (see
+    BESIDE)."""
     facts = validation.facts
-    dates = validation.dates
-    _insert_sorted(db, "sources", source_rows(facts.sources, validation.texts, dates))
+    if not dated_beside:
+        _write_sources(db, validation)
     _insert_sorted(db, "entities", entity_rows(facts.entities))
     _insert_sorted(db, "topics", topic_rows(facts.topics))
-    _insert_sorted(db, "events", event_rows(facts.events, dates, validation.reported))
+    if not dated_beside:
+        _write_events(db, validation)
     for table, rows in registry_link_rows(facts.sources, facts.entities).items():
         _insert_sorted(db, table, rows)
+
+
+def _write_sources(db: sqlite_utils.Database, validation: Validation) -> list[dict]:
+    """The sources table; its rows, in the order of their ids."""
+    facts = validation.facts
+    rows = sorted(source_rows(facts.sources, validation.texts, validation.dates), key=_ID)
+    _insert(db, "sources", rows)
+    return rows
+
+
+def _write_events(db: sqlite_utils.Database, validation: Validation) -> None:
+    facts = validation.facts
+    _insert_sorted(db, "events", event_rows(facts.events, validation.dates, validation.reported))
 
 
 def _columns(table: str) -> list[str]:
@@ -304,9 +325,11 @@ def _side_answers(
 
 
 def _side_dates(side: sqlite_utils.Database, validation: Validation, _: PreparedRows) -> None:
-    """The claim dates, from the dates the validation proved."""
+    """The claim dates, then the events, from the dates the validation proved (an event's proof
+    is its claims' but for their own ids: worked out once, for both)."""
     with side.conn:
         _write_claim_dates(side, validation)
+        _write_events(side, validation)
 
 
 def _answer_inputs(side: sqlite_utils.Database, prepared: PreparedRows) -> list[AnswerInput]:
@@ -350,29 +373,26 @@ TEXT_FTS = ("claims", "sources", "entities")  # the full-text indexes _index_sid
 def _index_side_text(
     side: sqlite_utils.Database, validation: Validation, prepared: PreparedRows
 ) -> None:
-    """The claims', sources' and entities' full-text indexes, as the main process would make
-    them: their rows in the order of their ids, numbered as the database's rowids will be (its
-    claims, sources and entities are written in that order, into empty tables)."""
+    """The sources table, and the claims', sources' and entities' full-text indexes as the main
+    process would make them: their rows in the order of their ids, numbered as the database's
+    rowids will be (its claims, sources and entities are written in that order, into empty
+    tables)."""
     for table in TEXT_FTS:  # the tables are empty here: the same index, empty
         side.table(table).enable_fts(FTS_COLUMNS[table], fts_version="FTS5", create_triggers=False)
     columns = ", ".join(f"[{column}]" for column in FTS_COLUMNS["claims"])
-    facts = validation.facts
-    registries = {
-        "sources": source_rows(facts.sources, validation.texts, validation.dates),
-        "entities": entity_rows(facts.entities),
-    }
     with side.conn:
         for query, parameters in _in_order(prepared, "claims", FTS_COLUMNS["claims"], True):
             side.execute(f"insert into claims_fts (rowid, {columns}) {query}", parameters)
+        registries = {
+            "sources": _write_sources(side, validation),  # the table too: its rows are made here
+            "entities": sorted(entity_rows(validation.facts.entities), key=_ID),
+        }
         for table, rows in registries.items():
             names = FTS_COLUMNS[table]
             side.conn.executemany(
                 f"insert into {table}_fts (rowid, {', '.join(names)}) "
                 f"values (?, {', '.join('?' * len(names))})",
-                (
-                    (number, *(row[name] for name in names))
-                    for number, row in enumerate(sorted(rows, key=itemgetter("id")), start=1)
-                ),
+                ((number, *(row[name] for name in names)) for number, row in enumerate(rows, 1)),
             )
 
 
@@ -389,8 +409,8 @@ class Beside(NamedTuple):
 # process took 14.5 s, the full-text indexes' 6.7 s; the main process then waited for it)
 BESIDE = (
     Beside("answers", _side_answers, tables=("answers", "comparisons")),
-    Beside("dates", _side_dates, tables=("claim_dates",)),
-    Beside("text", _index_side_text, fts=TEXT_FTS),
+    Beside("dates", _side_dates, tables=("claim_dates", "events")),
+    Beside("text", _index_side_text, tables=("sources",), fts=TEXT_FTS),
 )
 SIDE_FTS = tuple(table for beside in BESIDE for table in beside.fts)
 
@@ -556,8 +576,8 @@ def _write_steps(validation: Validation, path: Path, scratch: Path, steps: _Step
     create_tables(db)
     prepared = validation.prepared
     part = "written: claims and sentences / "  # the parts of that step, timed on their own
-    with db.conn:
-        _write_registries(db, validation)  # solves the dates, if not yet: before any fork
+    with db.conn:  # solves the dates, if not yet: before any fork
+        _write_registries(db, validation, dated_beside=prepared is not None)
     steps.done()
     with _made_beside(validation, scratch) as beside:  # meanwhile, the claims here
         if prepared is None:  # the claims are all here: their rows are made here
