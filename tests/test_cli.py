@@ -287,3 +287,34 @@ def test_the_entry_point_leaves_the_validation_to_the_exit(tree, monkeypatch):
     kept = factdb.cli._KEPT
     assert kept is not None and [type(value) for value in kept] == [Validation]
     assert kept[0].count("claims") == 2
+
+
+def test_the_cyclic_collector_is_off_while_a_command_validates_and_builds(
+    tree, tmp_path, monkeypatch
+):
+    """Off from validation to the command's end, build included, and on again afterwards, for
+    whatever runs next in the same process."""
+    import gc
+
+    import factdb.building
+    import factdb.validating
+
+    seen: list[tuple[str, bool]] = []
+    validate, build = factdb.validating.validate, factdb.building.build_database
+
+    def validating(*args, **kwargs):
+        seen.append(("validate", gc.isenabled()))
+        return validate(*args, **kwargs)
+
+    def building(*args, **kwargs):
+        seen.append(("build", gc.isenabled()))
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(factdb.validating, "validate", validating)
+    monkeypatch.setattr(factdb.building, "build_database", building)
+    assert gc.isenabled()
+    assert run("validate", "--root", str(tree)).exit_code == 0
+    assert gc.isenabled()
+    assert run("build", "--root", str(tree), "-o", str(tmp_path / "facts.db")).exit_code == 0
+    assert gc.isenabled()
+    assert seen == [("validate", False), ("validate", False), ("build", False)]
