@@ -430,14 +430,16 @@ def _write_side(path: Path, beside: Beside) -> Path:
 def _copy_side(db: sqlite_utils.Database, made: Mapping[Beside, Path]) -> None:
     """Copy what the forked processes made: the rows of the tables, in their order, and the
     full-text indexes (the same virtual table, then the rows of its shadow tables, which hold
-    the whole of an FTS5 index)."""
+    the whole of an FTS5 index). A plain `insert ... select *` into an empty table of the same
+    shape lets SQLite copy each row's record as it is (its "transfer optimisation", which an
+    `order by` turns off; the rows come in rowid order either way): 79 -> 68 ms at 100k."""
     db.conn.commit()  # databases are attached outside any transaction
     for beside, path in made.items():
         db.execute("attach database ? as side", [str(path)])
         with db.conn:
             for table in beside.tables:
                 db.execute(
-                    f"insert into main.[{table}] select * from side.[{table}] order by rowid"
+                    f"insert into main.[{table}] select * from side.[{table}]"
                 )
             for table in beside.fts:
                 name = f"{table}_fts"
