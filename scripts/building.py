@@ -438,9 +438,7 @@ def _copy_side(db: sqlite_utils.Database, made: Mapping[Beside, Path]) -> None:
         db.execute("attach database ? as side", [str(path)])
         with db.conn:
             for table in beside.tables:
-                db.execute(
-                    f"insert into main.[{table}] select * from side.[{table}]"
-                )
+                db.execute(f"insert into main.[{table}] select * from side.[{table}]")
             for table in beside.fts:
                 name = f"{table}_fts"
                 query = "select sql from side.sqlite_master where name = ?"
