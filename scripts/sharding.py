@@ -279,8 +279,10 @@ class _SweepImport:
         self.thread: threading.Thread | None = None
 
     def count(self, datings: Datings) -> None:
+        if self.thread is not None:  # started: nothing more to count
+            return
         self.dated += sum(1 for when in datings.when if when)  # each relates its claim at least
-        if self.thread is None and self.dated >= SWEEP_FROM:
+        if self.dated >= SWEEP_FROM:
             self.thread = threading.Thread(
                 target=importlib.import_module, args=("factdb.sweeping",), name="sweep import"
             )
